@@ -1,0 +1,66 @@
+"""Stable identities derived from an alert: incident id, workflow id, anomaly key, delivery id.
+
+One workflow per incident, keyed by the alert's source and fingerprint, so every repeat delivery
+of a firing alert lands in the same workflow instead of starting a second pipeline
+(docs/adr/0002-workflow-identity.md). The anomaly key is coarser: the kind of alert on a service,
+which is what frequency counting and, later, learning are about.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from core.models import Alert, AlertStatus, IncidentRef
+
+WORKFLOW_ID_PREFIX = "incident-"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _slug(value: str, limit: int = 80) -> str:
+    cleaned = _UNSAFE.sub("_", value.strip()).strip("_")
+    if len(cleaned) > limit:
+        digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+        cleaned = f"{cleaned[: limit - 9]}_{digest}"
+    return cleaned or "unknown"
+
+
+def labels_fingerprint(labels: dict[str, str]) -> str:
+    """A fingerprint for senders that do not supply one: a hash of the sorted label set."""
+    canonical = "\x1f".join(f"{k}\x1e{v}" for k, v in sorted(labels.items()))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def incident_id(alert: Alert) -> str:
+    return f"{alert.source.value}-{_slug(alert.fingerprint)}"
+
+
+def workflow_id(alert: Alert) -> str:
+    return WORKFLOW_ID_PREFIX + incident_id(alert)
+
+
+def anomaly_key(alert: Alert) -> str:
+    """``alertname:service``: what learning and frequency counting are keyed on.
+
+    Non-ASCII alert names (Alertmanager rules are often written in Chinese) are kept readable
+    with a short hash rather than collapsed, so two different rules never share a key.
+    """
+    name = alert.alertname
+    slug = _slug(name, 60)
+    if slug.replace("_", "") == "" or not name.isascii():
+        slug = f"{slug}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return f"{slug}:{_slug(alert.service, 60)}".lower()
+
+
+def incident_ref(alert: Alert) -> IncidentRef:
+    return IncidentRef(
+        incident_id=incident_id(alert), workflow_id=workflow_id(alert), anomaly_key=anomaly_key(alert)
+    )
+
+
+def resolved_delivery_id(alert: Alert) -> str:
+    """A resolved alert resolves its incident once; a re-sent resolution is a duplicate."""
+    assert alert.status is AlertStatus.RESOLVED
+    end = alert.ends_at.isoformat() if alert.ends_at else "open"
+    start = alert.starts_at.isoformat() if alert.starts_at else ""
+    return f"{incident_id(alert)}:resolved:{start}:{end}"

@@ -1,0 +1,197 @@
+"""The pydantic models every part of awoooi speaks.
+
+Every source (Alertmanager, SigNoz, Sentry) is normalised into one :class:`Alert`, so the workflow
+and the activities never look at a vendor payload. The models travel through Temporal with the
+pydantic data converter, so fields may be added (with defaults) without breaking recorded histories.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Source(StrEnum):
+    ALERTMANAGER = "alertmanager"
+    SIGNOZ = "signoz"
+    SENTRY = "sentry"
+    SYNTHETIC = "synthetic"
+
+
+class AlertStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class Link(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    title: str
+    url: str
+
+
+class SentryRef(BaseModel):
+    """What is needed to talk back to Sentry about the issue behind an alert."""
+
+    issue_id: str | None = None
+    short_id: str | None = None
+    org_slug: str | None = None
+    project: str | None = None
+    web_url: str | None = None
+    event_id: str | None = None
+    culprit: str | None = None
+    exception_type: str | None = None
+    exception_value: str | None = None
+
+
+class Alert(BaseModel):
+    """One alert, whatever sent it."""
+
+    source: Source
+    fingerprint: str = Field(min_length=1)
+    status: AlertStatus
+    severity: Severity = Severity.WARNING
+    title: str = Field(min_length=1)
+    service: str = "unknown"
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    links: list[Link] = Field(default_factory=list)
+    sentry: SentryRef | None = None
+
+    @property
+    def alertname(self) -> str:
+        return self.labels.get("alertname") or self.title
+
+    @property
+    def description(self) -> str:
+        for key in ("description", "message", "summary", "info"):
+            if self.annotations.get(key):
+                return self.annotations[key]
+        return ""
+
+
+class RepairAction(StrEnum):
+    RESTART_POD = "restart_pod"
+    RESTART_CONTAINER = "restart_container"
+    DELETE_POD = "delete_pod"
+    SCALE_UP = "scale_up"
+    INCREASE_MEMORY = "increase_memory"
+    INCREASE_CPU = "increase_cpu"
+    ADJUST_LIMITS = "adjust_limits"
+    APPLY_HOTFIX = "apply_hotfix"
+    UPDATE_CONFIG = "update_config"
+    PATCH_DEPLOYMENT = "patch_deployment"
+    ROLLBACK = "rollback"
+    CREATE_ISSUE = "create_issue"
+    NOTIFY_TEAM = "notify_team"
+    SCHEDULE_FIX = "schedule_fix"
+    MANUAL_INTERVENTION = "manual_intervention"
+
+    @property
+    def tier(self) -> int:
+        return ACTION_TIERS[self]
+
+
+ACTION_TIERS: dict[RepairAction, int] = {
+    RepairAction.RESTART_POD: 1,
+    RepairAction.RESTART_CONTAINER: 1,
+    RepairAction.DELETE_POD: 1,
+    RepairAction.SCALE_UP: 2,
+    RepairAction.INCREASE_MEMORY: 2,
+    RepairAction.INCREASE_CPU: 2,
+    RepairAction.ADJUST_LIMITS: 2,
+    RepairAction.APPLY_HOTFIX: 3,
+    RepairAction.UPDATE_CONFIG: 3,
+    RepairAction.PATCH_DEPLOYMENT: 3,
+    RepairAction.ROLLBACK: 3,
+    RepairAction.CREATE_ISSUE: 4,
+    RepairAction.NOTIFY_TEAM: 4,
+    RepairAction.SCHEDULE_FIX: 4,
+    RepairAction.MANUAL_INTERVENTION: 4,
+}
+
+
+class RecommendedRepair(BaseModel):
+    action: RepairAction
+    tier: int = Field(ge=1, le=4)
+    reason: str = ""
+
+
+class Analysis(BaseModel):
+    """What awoooi believes about an alert, and who said so."""
+
+    category: str
+    root_cause: str
+    impact: str
+    fix_suggestion: str
+    prevention: str
+    confidence: float = Field(ge=0.0, le=1.0)
+    analyzed_by: str
+    recommended_repair: RecommendedRepair
+    rule_id: str | None = None
+
+
+class Frequency(BaseModel):
+    """How often an anomaly has been seen (anomaly counter, seed phases A and C)."""
+
+    count: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    last_1h: int = 0
+    last_24h: int = 0
+
+
+class IncidentStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    EXPIRED = "expired"
+
+
+class AlertDelivery(BaseModel):
+    """One delivery of an alert to the incident workflow (its signal input).
+
+    ``delivery_id`` is stable across a sender's retries of the same delivery where the sender lets us
+    tell (Sentry event ids and Request-ID, a resolved alert's end), so the workflow can drop repeats.
+    """
+
+    delivery_id: str
+    alert: Alert
+    received_at: datetime
+
+
+class IncidentRef(BaseModel):
+    """The identities an alert maps to (see docs/adr/0002-workflow-identity.md)."""
+
+    incident_id: str
+    workflow_id: str
+    anomaly_key: str
+
+
+class IncidentView(BaseModel):
+    """Everything a Telegram card or a Sentry comment shows about an incident at one moment.
+
+    Built deterministically by the workflow from its state, so a retried activity renders exactly
+    the same text (Telegram then answers "message is not modified", Sentry "already posted").
+    """
+
+    incident_id: str
+    anomaly_key: str
+    status: IncidentStatus
+    alert: Alert
+    analysis: Analysis
+    occurrences: int = 1
+    frequency: Frequency = Field(default_factory=Frequency)
+    first_seen: datetime
+    last_seen: datetime
+    resolved_at: datetime | None = None

@@ -1,0 +1,79 @@
+"""Ports: the Protocols activities depend on. Adapters in ``activities/`` implement them.
+
+Activities hold a port, never a Redis or HTTP client directly, so each adapter can be exercised
+against its real server (Valkey, a loopback Telegram/Sentry) and swapped without touching the
+workflow.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from core.models import Alert, Analysis, Frequency
+
+
+class Analyzer(Protocol):
+    name: str
+
+    async def analyze(self, alert: Alert, frequency: Frequency | None = None) -> Analysis: ...
+
+
+class AnomalyCounter(Protocol):
+    """Occurrence counting per anomaly key (seed phases A and C)."""
+
+    async def record(self, anomaly_key: str, occurrence_id: str, at: datetime) -> Frequency:
+        """Count one occurrence. Recording the same ``occurrence_id`` twice counts it once."""
+        ...
+
+    async def frequency(self, anomaly_key: str, now: datetime) -> Frequency: ...
+
+
+class DeliveryLedger(Protocol):
+    """Remembers which deliveries and side effects have already happened (idempotency keys)."""
+
+    async def seen(self, key: str) -> bool: ...
+
+    async def remember(self, key: str, value: str = "1") -> bool:
+        """Store ``key`` if absent; True when this call stored it."""
+        ...
+
+    async def get(self, key: str) -> str | None: ...
+
+    async def put(self, key: str, value: str) -> None: ...
+
+
+class TelegramApi(Protocol):
+    async def send_message(self, chat_id: str, text: str) -> int:
+        """Send an HTML message; return its message_id."""
+        ...
+
+    async def edit_message(self, chat_id: str, message_id: int, text: str) -> None:
+        """Edit in place; "message is not modified" counts as success."""
+        ...
+
+    async def get_me(self) -> dict[str, object]: ...
+
+
+class SentryApi(Protocol):
+    async def post_comment(self, org: str, issue_id: str, text: str) -> str:
+        """Post a comment; return "posted" or "already_posted"."""
+        ...
+
+
+class IncidentRepository(Protocol):
+    """The operator-visible incident record (one hash per incident id)."""
+
+    async def save(self, fields: dict[str, str], incident_id: str) -> None: ...
+
+    async def get(self, incident_id: str) -> dict[str, str]: ...
+
+
+class OccurrenceLog(Protocol):
+    """Occurrences kept for the learning service (issue: learning, seed phase G)."""
+
+    async def append(self, anomaly_key: str, record_id: str, record: dict[str, object]) -> bool:
+        """Append once per ``record_id``; True when this call appended it."""
+        ...
+
+    async def recent(self, anomaly_key: str, limit: int = 100) -> list[dict[str, object]]: ...
