@@ -1,0 +1,226 @@
+"""Pure rendering of an :class:`IncidentView` into a Telegram card (HTML) and a Sentry comment (markdown).
+
+No I/O and no clock: the same view renders the same text, which is what makes a retried edit come
+back as Telegram's "message is not modified" and a retried comment as Sentry's "already posted".
+
+Telegram rejects a whole message over 4096 characters or with one broken tag, so the card is built
+from escaped pieces whose sizes are budgeted up front: free text is cut on a character boundary
+*before* it is escaped and wrapped, never the finished HTML. Sizes are counted in UTF-16 code units
+(how Telegram counts), which is never less than Python's ``len``.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from core.models import IncidentStatus, IncidentView, Severity
+
+CARD_LIMIT = 4096
+COMMENT_HEADING = "awoooi analysis"  # not localized: it marks our own comments in Sentry webhooks
+ELLIPSIS = "…"
+MAX_LINKS = 10
+_LINKS_BUDGET = 1200
+_MAX_HREF = 512
+_COMMENT_FIELD_LIMIT = 2000
+_TIME_FORMAT = "%Y-%m-%d %H:%M %Z"
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "open": "OPEN", "resolved": "RESOLVED", "expired": "EXPIRED",
+        "critical": "Critical", "error": "Error", "warning": "Warning", "info": "Info",
+        "source": "Source", "service": "Service", "severity": "Severity",
+        "occurrences": "Occurrences", "frequency": "Frequency", "last_1h": "last 1h", "last_24h": "last 24h",
+        "first_seen": "First seen", "last_seen": "Last seen",
+        "analysis": "Analysis", "category": "Category", "root_cause": "Root cause", "impact": "Impact",
+        "fix": "Fix suggestion", "prevention": "Prevention", "confidence": "Confidence",
+        "analyzed_by": "Analyzed by", "action": "Recommended action", "tier": "tier",
+        "links": "Links", "more": "+{n} more", "incident": "Incident",
+        "resolved_at": "Resolved at", "analyzed_at": "Analyzed at",
+    },
+    "zh-TW": {
+        "open": "處理中", "resolved": "已解決", "expired": "已過期",
+        "critical": "嚴重", "error": "錯誤", "warning": "警告", "info": "資訊",
+        "source": "來源", "service": "服務", "severity": "嚴重度",
+        "occurrences": "發生次數", "frequency": "頻率", "last_1h": "近 1 小時", "last_24h": "近 24 小時",
+        "first_seen": "首次發生", "last_seen": "最後發生",
+        "analysis": "分析", "category": "類別", "root_cause": "根本原因", "impact": "影響",
+        "fix": "修復建議", "prevention": "預防措施", "confidence": "信心度",
+        "analyzed_by": "分析者", "action": "建議動作", "tier": "等級",
+        "links": "連結", "more": "另有 {n} 個", "incident": "事件",
+        "resolved_at": "解決時間", "analyzed_at": "分析時間",
+    },
+}
+
+SEVERITY_EMOJI = {Severity.CRITICAL: "🔴", Severity.ERROR: "🟠", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
+_STATUS_EMOJI = {IncidentStatus.RESOLVED: "✅", IncidentStatus.EXPIRED: "⌛"}
+_FREE_FIELDS = ("description", "root_cause", "impact", "fix")
+
+
+def labels(locale: str) -> dict[str, str]:
+    """The label table for ``locale``; unknown locales fall back to English."""
+    return LABELS.get(locale, LABELS["en"])
+
+
+def format_time(value: datetime, tz: ZoneInfo) -> str:
+    """Format in ``tz``; naive datetimes are taken as UTC (what the parsers produce)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(tz).strftime(_TIME_FORMAT)
+
+
+def _u16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def fit(text: str, limit: int, *, quote: bool = False) -> str:
+    """Escape ``text`` for Telegram HTML in at most ``limit`` UTF-16 units, cutting the *raw* text
+    (so no entity is split) and marking the cut with an ellipsis."""
+    escaped = html.escape(text, quote=quote)
+    if _u16(escaped) <= limit:
+        return escaped
+    if limit <= 0:
+        return ""
+    pieces: list[str] = []
+    used = 0
+    for char in text:
+        piece = html.escape(char, quote=quote)
+        width = _u16(piece)
+        if used + width > limit - 1:
+            break
+        pieces.append(piece)
+        used += width
+    return "".join(pieces).rstrip() + ELLIPSIS
+
+
+def _share(needs: dict[str, int], budget: int) -> dict[str, int]:
+    """Split ``budget`` among fields: short ones get all they need, the longest share the rest."""
+    alloc: dict[str, int] = {}
+    remaining = max(budget, 0)
+    pending = sorted(needs, key=lambda key: needs[key])
+    while pending:
+        share = remaining // len(pending)
+        if needs[pending[0]] <= share:
+            key = pending.pop(0)
+            alloc[key] = needs[key]
+            remaining -= needs[key]
+        else:
+            alloc.update({key: share for key in pending})
+            break
+    return alloc
+
+
+def _links(view: IncidentView, text: dict[str, str]) -> str:
+    """Up to MAX_LINKS anchors within a fixed budget; the rest are counted as "+N more"."""
+    shown: list[str] = []
+    used = 0
+    for link in view.alert.links:
+        if len(shown) >= MAX_LINKS:
+            break
+        href = html.escape(link.url.strip(), quote=True)
+        if not link.url.strip().lower().startswith(("http://", "https://")) or _u16(href) > _MAX_HREF:
+            continue  # Telegram rejects such hrefs, and a cut URL is a broken link
+        anchor = f'<a href="{href}">{fit(link.title.strip() or link.url.strip(), 64)}</a>'
+        if used + _u16(anchor) > _LINKS_BUDGET:
+            break
+        shown.append(anchor)
+        used += _u16(anchor) + 3
+    hidden = len(view.alert.links) - len(shown)
+    if hidden:
+        shown.append(html.escape(text["more"].format(n=hidden), quote=False))
+    return " · ".join(shown)
+
+
+def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str, str], has_desc: bool) -> str:
+    """Assemble the card from escaped ``free`` text; every other dynamic piece has a fixed cap."""
+    alert, analysis, freq = view.alert, view.analysis, view.frequency
+    repair = analysis.recommended_repair
+    emoji = _STATUS_EMOJI.get(view.status, SEVERITY_EMOJI.get(alert.severity, "🔵"))
+
+    def row(label: str, value: str) -> str:
+        return f"<b>{html.escape(text[label], quote=False)}:</b> {value}"
+
+    lines = [
+        f"{emoji} <b>{html.escape(text[view.status.value], quote=False)}</b> · {text[alert.severity.value]}",
+        f"<b>{fit(alert.title.strip() or alert.alertname, 300)}</b>",
+    ]
+    if has_desc:
+        lines.append(f"<i>{free['description']}</i>")
+    lines += [
+        f"{row('source', fit(alert.source.value, 40))} · {row('service', fit(alert.service, 100))}",
+        row("severity", text[alert.severity.value]),
+        row("occurrences", str(view.occurrences)),
+        row("frequency", f"{text['last_1h']} {freq.last_1h} · {text['last_24h']} {freq.last_24h}"),
+        row("first_seen", format_time(freq.first_seen or view.first_seen, tz))
+        + " · "
+        + row("last_seen", format_time(freq.last_seen or view.last_seen, tz)),
+        "",
+        f"<b>{html.escape(text['analysis'], quote=False)}</b>",
+        row("category", fit(analysis.category, 100)),
+        row("root_cause", free["root_cause"]),
+        row("impact", free["impact"]),
+        row("fix", free["fix"]),
+        f"{row('confidence', f'{round(analysis.confidence * 100)}%')} · {row('analyzed_by', fit(analysis.analyzed_by, 100))}",
+        row("action", f"{repair.action.value} ({text['tier']} {repair.tier})")
+        + (f" — {fit(repair.reason.strip(), 300)}" if repair.reason.strip() else ""),
+        "",
+    ]
+    links = _links(view, text)
+    if links:
+        lines.append(row("links", links))
+    lines.append(row("incident", f"<code>{fit(view.incident_id, 150)}</code>"))
+    if view.status is IncidentStatus.RESOLVED:
+        lines.append(f"✅ {row('resolved_at', format_time(view.resolved_at or view.last_seen, tz))}")
+    return "\n".join(lines)
+
+
+def render_card(view: IncidentView, *, locale: str, tz: ZoneInfo) -> str:
+    """The Telegram HTML card: at most 4096 UTF-16 units, only b/i/code/a tags, all text escaped."""
+    text = labels(locale)
+    raw = {
+        "description": view.alert.description.strip(),
+        "root_cause": view.analysis.root_cause.strip(),
+        "impact": view.analysis.impact.strip(),
+        "fix": view.analysis.fix_suggestion.strip(),
+    }
+    has_desc = bool(raw["description"])
+    skeleton = _card(view, text, tz, dict.fromkeys(_FREE_FIELDS, ""), has_desc)
+    needs = {key: _u16(html.escape(raw[key], quote=False)) for key in _FREE_FIELDS}
+    alloc = _share(needs, CARD_LIMIT - _u16(skeleton))
+    card = _card(view, text, tz, {key: fit(raw[key], alloc[key]) for key in _FREE_FIELDS}, has_desc)
+    if _u16(card) > CARD_LIMIT:  # unreachable by construction: the fixed caps sum to well under 4096
+        raise ValueError(f"card for {view.incident_id} exceeds {CARD_LIMIT} units")
+    return card
+
+
+def _clip(text: str, limit: int = _COMMENT_FIELD_LIMIT) -> str:
+    text = text.strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + ELLIPSIS
+
+
+def render_comment(view: IncidentView, *, locale: str, tz: ZoneInfo, at: datetime) -> str:
+    """The Sentry comment (markdown). Deterministic for equal inputs: it is the idempotency basis."""
+    text = labels(locale)
+    alert, analysis = view.alert, view.analysis
+    repair = analysis.recommended_repair
+    action = f"`{repair.action.value}` ({text['tier']} {repair.tier})"
+    if repair.reason.strip():
+        action += f" — {_clip(repair.reason, 500)}"
+    lines = [
+        f"### {COMMENT_HEADING}",
+        f"**{_clip(alert.title, 300)}** · {text[alert.severity.value]} · {_clip(alert.service, 100)}",
+        "",
+        f"**{text['category']}:** {_clip(analysis.category, 100)}",
+        f"**{text['root_cause']}:** {_clip(analysis.root_cause)}",
+        f"**{text['impact']}:** {_clip(analysis.impact)}",
+        f"**{text['fix']}:** {_clip(analysis.fix_suggestion)}",
+        f"**{text['prevention']}:** {_clip(analysis.prevention)}",
+        f"**{text['confidence']}:** {round(analysis.confidence * 100)}% · "
+        f"**{text['analyzed_by']}:** {_clip(analysis.analyzed_by, 100)}",
+        f"**{text['action']}:** {action}",
+        "",
+        f"**{text['incident']}:** `{_clip(view.incident_id, 150)}` · "
+        f"**{text['analyzed_at']}:** {format_time(at, tz)}",
+    ]
+    return "\n".join(lines)

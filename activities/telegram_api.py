@@ -1,0 +1,141 @@
+"""Telegram Bot API adapter (implements ``core.ports.TelegramApi``).
+
+The bot token is part of every request URL, and httpx puts URLs into exception text and into its
+INFO "HTTP Request: POST ..." log line. So this adapter never formats a library exception, builds
+every error message itself (method, status, Telegram's description), and installs a log filter that
+redacts the token from httpx's own log records.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from core.errors import RateLimited, UpstreamError
+
+_NOT_MODIFIED = "message is not modified"
+_REDACTED = "<redacted>"
+
+
+class _RedactToken(logging.Filter):
+    """Rewrite httpx log records so the bot token never reaches a handler."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg = message.replace(self.token, _REDACTED)
+            record.args = None
+        return True
+
+
+def _install_redaction(token: str) -> None:
+    """Attach one filter per token to the loggers httpx writes URLs to (idempotent)."""
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactToken) and f.token == token for f in logger.filters):
+            logger.addFilter(_RedactToken(token))
+
+
+class TelegramClient:
+    """Sends and edits the incident card. Errors map onto ``core.errors`` so activities can decide
+    whether a retry can help (429 and 5xx yes, other 4xx never)."""
+
+    def __init__(self, http: httpx.AsyncClient, token: str, api_base: str) -> None:
+        self._http = http
+        self._token = token
+        self._base = api_base.rstrip("/")
+        if token:
+            _install_redaction(token)
+
+    def __repr__(self) -> str:
+        return f"TelegramClient(api_base={self._base!r})"
+
+    async def send_message(self, chat_id: str, text: str, *, reply_markup: dict[str, Any] | None = None) -> int:
+        """Send ``text`` as HTML without link previews; return the new message_id."""
+        payload = self._payload(chat_id, text, reply_markup)
+        status, body = await self._post("sendMessage", payload)
+        result = self._result("sendMessage", status, body)
+        try:
+            return int(result["message_id"])
+        except (TypeError, KeyError, ValueError) as exc:
+            raise UpstreamError("telegram sendMessage: result without message_id", retryable=True) from exc
+
+    async def edit_message(
+        self, chat_id: str, message_id: int, text: str, *, reply_markup: dict[str, Any] | None = None
+    ) -> None:
+        """Edit in place. "message is not modified" means a retry already applied it: success.
+
+        Note that Telegram drops an existing inline keyboard when ``reply_markup`` is omitted."""
+        payload = self._payload(chat_id, text, reply_markup)
+        payload["message_id"] = message_id
+        status, body = await self._post("editMessageText", payload)
+        if status == 400 and _NOT_MODIFIED in str(body.get("description", "")).lower():
+            return
+        self._result("editMessageText", status, body)
+
+    async def get_me(self) -> dict[str, object]:
+        """The health probe: the bot's User object."""
+        status, body = await self._post("getMe", {})
+        result = self._result("getMe", status, body)
+        if not isinstance(result, dict):
+            raise UpstreamError("telegram getMe: result is not an object", retryable=True)
+        return result
+
+    @staticmethod
+    def _payload(chat_id: str, text: str, reply_markup: dict[str, Any] | None) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "chat_id": chat_id,
+            "text": text,
+            "parse_mode": "HTML",
+            "link_preview_options": {"is_disabled": True},
+        }
+        if reply_markup is not None:
+            payload["reply_markup"] = reply_markup
+        return payload
+
+    async def _post(self, method: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """POST and decode; transport failures and non-JSON answers become token-free UpstreamErrors."""
+        url = f"{self._base}/bot{self._token}/{method}"
+        try:
+            response = await self._http.post(url, json=payload)
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise UpstreamError(f"telegram {method}: {type(exc).__name__}", retryable=True) from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise UpstreamError(f"telegram {method}: {type(exc).__name__}", retryable=False) from exc
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise UpstreamError(
+                f"telegram {method}: HTTP {status} with a non-JSON body", retryable=True, status_code=status
+            ) from exc
+        if not isinstance(body, dict):
+            raise UpstreamError(f"telegram {method}: HTTP {status} with a non-object body", retryable=True, status_code=status)
+        return status, body
+
+    def _result(self, method: str, status: int, body: dict[str, Any]) -> Any:
+        """Return ``result`` of a successful answer, else raise the matching ``core.errors`` type."""
+        if status == 200 and body.get("ok") is True:
+            return body.get("result")
+        code = body.get("error_code") if isinstance(body.get("error_code"), int) else status
+        description = str(body.get("description") or "no description")[:300]
+        if self._token:
+            description = description.replace(self._token, _REDACTED)
+        message = f"telegram {method}: HTTP {status}: {description}"
+        if status == 429 or code == 429:
+            parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}
+            try:
+                retry_after = float(parameters.get("retry_after", 1))
+            except (TypeError, ValueError):
+                retry_after = 1.0
+            raise RateLimited(message, retry_after=max(retry_after, 0.0) or 1.0)
+        if status >= 500 or (status == 200 and code >= 500):
+            raise UpstreamError(message, retryable=True, status_code=status)
+        # Other 4xx (and an odd 2xx/3xx with ok=false): the same request will fail again.
+        raise UpstreamError(message, retryable=False, status_code=status)

@@ -1,0 +1,304 @@
+"""A loopback Telegram Bot API that enforces the parts of the contract awoooi relies on.
+
+Real Telegram rejects a whole message when one tag is wrong ("can't parse entities"), when the text
+is over 4096 characters after entity parsing, or when callback_data exceeds 64 bytes; those are the
+failures that only show in production, so this server checks them on every request.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import deque
+from html.parser import HTMLParser
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.loopback import LoopbackServer, Response, json_response
+
+MAX_TEXT = 4096
+MAX_CALLBACK_DATA_BYTES = 64
+NOT_MODIFIED = (
+    "Bad Request: message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
+_SIMPLE_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "tg-spoiler", "blockquote"}
+_ALLOWED_TAGS = _SIMPLE_TAGS | {"a", "code", "pre", "span"}
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
+_ENTITY_VALUES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_METHODS = {m.lower(): m for m in ("sendMessage", "editMessageText", "getMe", "answerCallbackQuery")}
+_BOT = {"id": 123456, "is_bot": True, "first_name": "awoooi", "username": "awoooi_test_bot"}
+
+
+class EntityParseError(ValueError):
+    """The text would make Telegram answer 400 "can't parse entities"."""
+
+
+def utf16_len(text: str) -> int:
+    """Telegram measures text in UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class _TelegramHTML(HTMLParser):
+    """Telegram's HTML subset: allowed tags only, properly nested and closed, no bare ``<``/``>``/``&``."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.plain: list[str] = []
+
+    def _fail(self, why: str) -> None:
+        raise EntityParseError(why)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _ALLOWED_TAGS:
+            self._fail(f"unsupported start tag \"{tag}\"")
+        attributes = dict(attrs)
+        if self.stack and self.stack[-1] in ("code", "pre") and not (tag == "code" and self.stack[-1] == "pre"):
+            self._fail(f"tag \"{tag}\" can't be nested in \"{self.stack[-1]}\"")
+        if tag == "a" and not attributes.get("href"):
+            self._fail("a tag without href")
+        if tag == "span" and attributes.get("class") != "tg-spoiler":
+            self._fail("span without class=\"tg-spoiler\"")
+        self.stack.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._fail(f"unsupported self-closing tag \"{tag}\"")
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            expected = self.stack[-1] if self.stack else "nothing"
+            self._fail(f"can't find end tag corresponding to \"{tag}\" (open: {expected})")
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        for bad in ("<", ">", "&"):
+            if bad in data:
+                self._fail(f"unescaped \"{bad}\" in text")
+        self.plain.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in _ENTITY_VALUES:
+            self._fail(f"unsupported entity \"&{name};\"")
+        self.plain.append(_ENTITY_VALUES[name])
+
+    def handle_charref(self, name: str) -> None:
+        try:
+            self.plain.append(chr(int(name[1:], 16) if name[:1] in "xX" else int(name)))
+        except (ValueError, OverflowError):
+            self._fail(f"bad character reference \"&#{name};\"")
+
+    def handle_comment(self, data: str) -> None:
+        self._fail("comments are not supported")
+
+    def handle_decl(self, decl: str) -> None:
+        self._fail("declarations are not supported")
+
+    def handle_pi(self, data: str) -> None:
+        self._fail("processing instructions are not supported")
+
+    def unknown_decl(self, data: str) -> None:
+        self._fail("CDATA is not supported")
+
+
+def parse_telegram_html(text: str) -> str:
+    """Validate ``text`` as Telegram HTML and return the visible plain text.
+
+    Raises :class:`EntityParseError` with a Telegram-like reason. Every ``&`` must start one of the
+    entities Telegram knows (``&lt; &gt; &amp; &quot;`` or numeric), with its semicolon.
+    """
+    for match in re.finditer("&", text):
+        if not _ENTITY.match(text, match.start()):
+            raise EntityParseError(f"bare \"&\" at offset {match.start()}")
+    parser = _TelegramHTML()
+    parser.feed(text)
+    parser.close()
+    if parser.stack:
+        raise EntityParseError(f"can't find end tag corresponding to start tag \"{parser.stack[-1]}\"")
+    return "".join(parser.plain)
+
+
+class TelegramLoopback(LoopbackServer):
+    """Bot API stand-in. ``sent``/``edits`` hold successful request bodies; ``calls`` holds every call."""
+
+    def __init__(self, token: str = "123456:TEST-token") -> None:
+        super().__init__()
+        self.token = token
+        self.messages: dict[int, list[str]] = {}
+        self.sent: list[dict[str, Any]] = []
+        self.edits: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._chats: dict[int, Any] = {}
+        self._markups: dict[int, Any] = {}
+        self._next_id = 1
+        self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
+
+    def fail_next(self, method: str, status: int, body: dict[str, Any], times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``method`` with ``status``/``body`` (after recording them)."""
+        with self._lock:
+            queue = self._failures.setdefault(method.lower(), deque())
+            queue.extend([(status, body)] * times)
+
+    # -- dispatch ---------------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
+        url = urlsplit(path)
+        match = re.fullmatch(r"/bot([^/]+)/([A-Za-z]+)", url.path)
+        if not match:
+            self.violation(f"not a Bot API path: {url.path!r}")
+            return self._error(404, "Not Found")
+        if match.group(1) != self.token:
+            return self._error(401, "Unauthorized")
+        name = match.group(2).lower()
+        params, problem = self._params(method, url.query, headers, body)
+        with self._lock:
+            self.calls.append((_METHODS.get(name, match.group(2)), params))
+            if problem:
+                self.violations.append(f"{match.group(2)}: {problem}")
+                return self._error(400, f"Bad Request: {problem}")
+            if name not in _METHODS:
+                self.violations.append(f"unknown method {match.group(2)!r}")
+                return self._error(404, "Not Found")
+            queue = self._failures.get(name)
+            if queue:
+                status, scripted = queue.popleft()
+                return json_response(status, scripted)
+            return getattr(self, f"_m_{name}")(params)
+
+    def _params(
+        self, method: str, query: str, headers: dict[str, str], body: bytes
+    ) -> tuple[dict[str, Any], str | None]:
+        if method not in ("GET", "POST"):
+            return {}, f"HTTP method {method} is not supported"
+        params: dict[str, Any] = dict(parse_qsl(query))
+        if body:
+            if not headers.get("content-type", "").startswith("application/json"):
+                return params, "body must be JSON (Content-Type: application/json)"
+            try:
+                decoded = json.loads(body)
+            except ValueError:
+                return params, "body is not valid JSON"
+            if not isinstance(decoded, dict):
+                return params, "JSON body must be an object"
+            params.update(decoded)
+        return params, None
+
+    @staticmethod
+    def _error(status: int, description: str) -> Response:
+        return json_response(status, {"ok": False, "error_code": status, "description": description})
+
+    @staticmethod
+    def _ok(result: Any) -> Response:
+        return json_response(200, {"ok": True, "result": result})
+
+    def _bad(self, method: str, description: str) -> Response:
+        self.violations.append(f"{method}: {description}")
+        return self._error(400, f"Bad Request: {description}")
+
+    # -- checks -----------------------------------------------------------------------------------
+
+    def _check_text(self, params: dict[str, Any]) -> tuple[str | None, str]:
+        """Return (problem, visible text) the way Telegram parses ``text`` with ``parse_mode``."""
+        text = params.get("text")
+        if not isinstance(text, str) or not text:
+            return "message text is empty", ""
+        mode = params.get("parse_mode")
+        plain = text
+        if mode == "HTML":
+            try:
+                plain = parse_telegram_html(text)
+            except EntityParseError as exc:
+                return f"can't parse entities: {exc}", ""
+        elif mode not in (None, "MarkdownV2"):
+            return f"unsupported parse_mode {mode!r}", ""
+        if not plain.strip():
+            return "message text is empty", ""
+        if utf16_len(plain) > MAX_TEXT:
+            return f"message is too long ({utf16_len(plain)} > {MAX_TEXT})", ""
+        return None, plain
+
+    @staticmethod
+    def _check_markup(markup: Any) -> str | None:
+        if markup is None:
+            return None
+        rows = markup.get("inline_keyboard") if isinstance(markup, dict) else None
+        if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+            return "reply_markup must be {\"inline_keyboard\": [[button, ...], ...]}"
+        for row in rows:
+            for button in row:
+                if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"]:
+                    return "inline keyboard button needs a non-empty text"
+                data = button.get("callback_data")
+                if data is not None and not (
+                    isinstance(data, str) and 1 <= len(data.encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
+                ):
+                    return "BUTTON_DATA_INVALID"
+        return None
+
+    def _message(self, message_id: int, plain: str, *, edited: bool = False) -> dict[str, Any]:
+        chat_id = self._chats[message_id]
+        try:
+            numeric: Any = int(chat_id)
+        except (TypeError, ValueError):
+            numeric = chat_id
+        chat_type = "supergroup" if isinstance(numeric, int) and numeric < 0 else "private"
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "from": _BOT,
+            "chat": {"id": numeric, "type": chat_type},
+            "date": int(time.time()),
+            "text": plain,
+        }
+        if edited:
+            message["edit_date"] = int(time.time())
+        if self._markups.get(message_id):
+            message["reply_markup"] = self._markups[message_id]
+        return message
+
+    # -- methods ----------------------------------------------------------------------------------
+
+    def _m_getme(self, params: dict[str, Any]) -> Response:
+        return self._ok(dict(_BOT))
+
+    def _m_sendmessage(self, params: dict[str, Any]) -> Response:
+        if params.get("chat_id") in (None, ""):
+            return self._bad("sendMessage", "chat_id is empty")
+        problem, plain = self._check_text(params)
+        problem = problem or self._check_markup(params.get("reply_markup"))
+        if problem:
+            return self._bad("sendMessage", problem)
+        message_id = self._next_id
+        self._next_id += 1
+        self.messages[message_id] = [params["text"]]
+        self._chats[message_id] = params["chat_id"]
+        self._markups[message_id] = params.get("reply_markup")
+        self.sent.append(params)
+        return self._ok(self._message(message_id, plain))
+
+    def _m_editmessagetext(self, params: dict[str, Any]) -> Response:
+        message_id = params.get("message_id")
+        if params.get("chat_id") in (None, "") or not isinstance(message_id, int):
+            return self._bad("editMessageText", "chat_id and integer message_id are required")
+        if message_id not in self.messages or str(self._chats[message_id]) != str(params["chat_id"]):
+            # A real and possible outcome (message deleted), so not a contract violation.
+            return self._error(400, "Bad Request: message to edit not found")
+        problem, plain = self._check_text(params)
+        problem = problem or self._check_markup(params.get("reply_markup"))
+        if problem:
+            return self._bad("editMessageText", problem)
+        markup = params.get("reply_markup")
+        if self.messages[message_id][-1] == params["text"] and self._markups.get(message_id) == markup:
+            return self._error(400, NOT_MODIFIED)
+        self.messages[message_id].append(params["text"])
+        self._markups[message_id] = markup
+        self.edits.append(params)
+        return self._ok(self._message(message_id, plain, edited=True))
+
+    def _m_answercallbackquery(self, params: dict[str, Any]) -> Response:
+        if not params.get("callback_query_id"):
+            return self._bad("answerCallbackQuery", "callback_query_id is required")
+        text = params.get("text")
+        if text is not None and (not isinstance(text, str) or len(text) > 200):
+            return self._bad("answerCallbackQuery", "text must be at most 200 characters")
+        return self._ok(True)

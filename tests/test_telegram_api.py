@@ -1,0 +1,178 @@
+"""TelegramClient against the loopback Bot API over real HTTP: success paths, error mapping, and the
+guarantee that the bot token (part of every URL) never leaks into an exception or a log line."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import pytest
+
+from activities.telegram_api import TelegramClient
+from core.errors import RateLimited, UpstreamError
+from tests.loopback.telegram import TelegramLoopback
+
+CHAT = "-1001234567890"
+
+
+@pytest.fixture
+def telegram() -> Iterator[TelegramLoopback]:
+    with TelegramLoopback() as loopback:
+        yield loopback
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=5) as client:
+        yield client
+
+
+@pytest.fixture
+def client(http: httpx.AsyncClient, telegram: TelegramLoopback) -> TelegramClient:
+    return TelegramClient(http, telegram.token, telegram.base_url)
+
+
+def _closed_port_url() -> str:
+    """A loopback URL nobody listens on, so the connection is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def _assert_no_token(exc: BaseException, token: str) -> None:
+    assert token not in str(exc)
+    assert token not in repr(exc)
+    assert token not in str(exc.args)
+
+
+async def test_send_then_edit_records_history(client: TelegramClient, telegram: TelegramLoopback) -> None:
+    first = await client.send_message(CHAT, "<b>hello</b> &amp; welcome")
+    second = await client.send_message(CHAT, "second")
+    await client.edit_message(CHAT, first, "<b>hello</b> edited")
+
+    assert (first, second) == (1, 2)
+    assert telegram.messages[1] == ["<b>hello</b> &amp; welcome", "<b>hello</b> edited"]
+    body = telegram.sent[0]
+    assert body["parse_mode"] == "HTML"
+    assert body["link_preview_options"] == {"is_disabled": True}
+    assert body["chat_id"] == CHAT
+    assert [method for method, _ in telegram.calls] == ["sendMessage", "sendMessage", "editMessageText"]
+    assert telegram.violations == []
+
+
+async def test_edit_with_identical_text_is_success(client: TelegramClient, telegram: TelegramLoopback) -> None:
+    message_id = await client.send_message(CHAT, "same")
+    await client.edit_message(CHAT, message_id, "same")  # Telegram: 400 message is not modified
+    assert telegram.edits == []
+    assert telegram.messages[message_id] == ["same"]
+    assert telegram.violations == []
+
+
+async def test_get_me(client: TelegramClient) -> None:
+    me = await client.get_me()
+    assert me["is_bot"] is True
+    assert me["username"] == "awoooi_test_bot"
+
+
+async def test_reply_markup_is_sent(client: TelegramClient, telegram: TelegramLoopback) -> None:
+    markup = {"inline_keyboard": [[{"text": "Ack", "callback_data": "ack:inc-1"}]]}
+    message_id = await client.send_message(CHAT, "with buttons", reply_markup=markup)
+    await client.edit_message(CHAT, message_id, "with buttons", reply_markup=markup)
+    assert telegram.sent[0]["reply_markup"] == markup
+    assert telegram.edits == []  # same text and markup: not modified
+    assert telegram.violations == []
+
+
+async def test_oversized_callback_data_is_rejected(client: TelegramClient, telegram: TelegramLoopback) -> None:
+    markup = {"inline_keyboard": [[{"text": "Ack", "callback_data": "é" * 33}]]}  # 66 bytes
+    with pytest.raises(UpstreamError) as info:
+        await client.send_message(CHAT, "x", reply_markup=markup)
+    assert info.value.retryable is False
+    assert telegram.violations
+
+
+async def test_broken_html_is_a_non_retryable_400(client: TelegramClient, telegram: TelegramLoopback) -> None:
+    with pytest.raises(UpstreamError) as info:
+        await client.send_message(CHAT, "<b>unclosed & bare")
+    assert info.value.retryable is False
+    assert info.value.status_code == 400
+    assert "can't parse entities" in str(info.value)
+    assert len(telegram.violations) == 1
+
+
+async def test_rate_limited_carries_retry_after(client: TelegramClient, telegram: TelegramLoopback) -> None:
+    telegram.fail_next(
+        "sendMessage",
+        429,
+        {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 3",
+         "parameters": {"retry_after": 3}},
+    )
+    with pytest.raises(RateLimited) as info:
+        await client.send_message(CHAT, "hi")
+    assert info.value.retry_after == 3
+    assert info.value.retryable is True
+    _assert_no_token(info.value, telegram.token)
+    assert await client.send_message(CHAT, "hi") == 1  # only the scripted call failed
+
+
+async def test_rate_limited_without_parameters_defaults_to_one_second(
+    client: TelegramClient, telegram: TelegramLoopback
+) -> None:
+    telegram.fail_next("editMessageText", 429, {"ok": False, "error_code": 429, "description": "Too Many Requests"})
+    message_id = await client.send_message(CHAT, "a")
+    with pytest.raises(RateLimited) as info:
+        await client.edit_message(CHAT, message_id, "b")
+    assert info.value.retry_after == 1
+
+
+async def test_wrong_token_is_not_retryable(http: httpx.AsyncClient, telegram: TelegramLoopback) -> None:
+    secret = "999999:WRONG-secret-token"
+    client = TelegramClient(http, secret, telegram.base_url)
+    with pytest.raises(UpstreamError) as info:
+        await client.send_message(CHAT, "hi")
+    assert info.value.retryable is False
+    assert info.value.status_code == 401
+    _assert_no_token(info.value, secret)
+    assert secret not in repr(client)
+
+
+async def test_server_error_is_retryable(client: TelegramClient, telegram: TelegramLoopback) -> None:
+    telegram.fail_next("getMe", 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}, times=2)
+    for _ in range(2):
+        with pytest.raises(UpstreamError) as info:
+            await client.get_me()
+        assert info.value.retryable is True
+        assert info.value.status_code == 502
+    assert (await client.get_me())["id"] == 123456
+
+
+async def test_edit_of_unknown_message_is_not_retryable(client: TelegramClient, telegram: TelegramLoopback) -> None:
+    with pytest.raises(UpstreamError) as info:
+        await client.edit_message(CHAT, 42, "text")
+    assert info.value.retryable is False
+    assert "message to edit not found" in str(info.value)
+
+
+async def test_connection_refused_is_retryable_and_token_free(http: httpx.AsyncClient) -> None:
+    token = "555555:SUPER-secret-token"
+    client = TelegramClient(http, token, _closed_port_url())
+    with pytest.raises(UpstreamError) as info:
+        await client.send_message(CHAT, "hi")
+    assert info.value.retryable is True
+    assert str(info.value) == "telegram sendMessage: ConnectError"
+    _assert_no_token(info.value, token)
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert token not in str(info.value.__cause__)
+
+
+async def test_token_never_reaches_httpx_logs(
+    client: TelegramClient, telegram: TelegramLoopback, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        await client.send_message(CHAT, "hi")
+        await client.get_me()
+    assert any("HTTP Request" in record.getMessage() for record in caplog.records)
+    assert telegram.token not in caplog.text
