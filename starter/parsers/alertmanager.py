@@ -1,0 +1,134 @@
+"""Alertmanager webhook v4 (and SigNoz, whose notifier is a copy of it) -> :class:`Alert`.
+
+Lenient about extra fields (newer Alertmanagers add ``notification_reason``, ``routeLabels``), strict
+about what the pipeline needs: a body we cannot use raises :class:`PayloadError` (-> 422, which
+Alertmanager never retries), with a message naming the field so the sender's config can be fixed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from core.errors import PayloadError
+from core.identity import labels_fingerprint, resolved_delivery_id
+from core.models import Alert, AlertStatus, Link, Source
+
+from starter.parsers.common import (
+    ParsedAlert,
+    ParseResult,
+    clean_str,
+    infer_service,
+    is_http_url,
+    normalize_severity,
+    parse_time,
+    str_dict,
+)
+
+_STATUSES = {s.value: s for s in AlertStatus}
+
+
+def parse_alertmanager(body: object, *, source: Source = Source.ALERTMANAGER) -> ParseResult:
+    """Parse one webhook delivery; every alert in the group becomes its own :class:`ParsedAlert`."""
+    if not isinstance(body, Mapping):
+        raise PayloadError("body must be a JSON object")
+    raw_alerts = body.get("alerts")
+    if not isinstance(raw_alerts, list) or not raw_alerts:
+        raise PayloadError("alerts must be a non-empty list")
+    group_status = body.get("status")
+    external_url = body.get("externalURL")
+    parsed = [
+        parse_alert_object(
+            raw,
+            where=f"alerts[{i}]",
+            source=source,
+            default_status=group_status,
+            external_url=external_url,
+        )
+        for i, raw in enumerate(raw_alerts)
+    ]
+    return ParseResult(alerts=parsed, truncated=_truncated(body.get("truncatedAlerts")))
+
+
+def parse_alert_object(
+    raw: object,
+    *,
+    where: str,
+    source: Source,
+    default_status: object = None,
+    external_url: object = None,
+) -> ParsedAlert:
+    """Parse one Alertmanager-shaped alert object; ``where`` prefixes error messages (``alerts[2]``).
+
+    Shared with the SigNoz flat format, which is the same object without the group envelope.
+    """
+    prefix = f"{where}." if where else ""
+    if not isinstance(raw, Mapping):
+        raise PayloadError(f"{where or 'alert'} must be a JSON object")
+
+    status = _status(raw.get("status", default_status), f"{prefix}status")
+
+    raw_labels = raw.get("labels")
+    if not isinstance(raw_labels, Mapping):
+        raise PayloadError(f"{prefix}labels must be a JSON object")
+    labels = str_dict(raw_labels)
+    title = clean_str(labels.get("alertname"))
+    if title is None:
+        raise PayloadError(f"{prefix}labels.alertname is required")
+
+    raw_annotations = raw.get("annotations") or {}
+    if not isinstance(raw_annotations, Mapping):
+        raise PayloadError(f"{prefix}annotations must be a JSON object")
+
+    fingerprint = clean_str(raw.get("fingerprint")) or labels_fingerprint(labels)
+
+    alert = Alert(
+        source=source,
+        fingerprint=fingerprint,
+        status=status,
+        severity=normalize_severity(labels.get("severity")),
+        title=title,
+        service=infer_service(labels),
+        labels=labels,
+        annotations=str_dict(raw_annotations),
+        starts_at=_time(raw.get("startsAt"), f"{prefix}startsAt"),
+        ends_at=_time(raw.get("endsAt"), f"{prefix}endsAt"),
+        links=_links(raw.get("generatorURL"), external_url),
+    )
+    # A firing alert is re-sent every repeat_interval and each one is an occurrence; a resolution
+    # happens once, so a re-sent one must be recognisable as a duplicate.
+    delivery_key = resolved_delivery_id(alert) if status is AlertStatus.RESOLVED else None
+    return ParsedAlert(alert=alert, delivery_key=delivery_key)
+
+
+def _status(value: object, field: str) -> AlertStatus:
+    status = _STATUSES.get(value.strip().lower()) if isinstance(value, str) else None
+    if status is None:
+        raise PayloadError(f"{field} must be 'firing' or 'resolved'")
+    return status
+
+
+def _time(value: object, field: str) -> datetime | None:
+    try:
+        return parse_time(value)
+    except ValueError:
+        raise PayloadError(f"{field} must be an RFC3339 time") from None
+
+
+def _links(generator_url: object, external_url: object) -> list[Link]:
+    links: list[Link] = []
+    if is_http_url(generator_url):
+        links.append(Link(title="Source", url=str(generator_url).strip()))
+    if is_http_url(external_url):
+        links.append(Link(title="Alertmanager", url=str(external_url).strip()))
+    return links
+
+
+def _truncated(value: object) -> int:
+    """How many alerts ``max_alerts`` cut off; garbage here is not worth rejecting a delivery."""
+    if isinstance(value, bool):
+        return 0
+    try:
+        return max(int(value), 0)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0

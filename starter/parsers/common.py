@@ -1,0 +1,169 @@
+"""Pieces every webhook parser shares: result types, time parsing, severity, service, label coercion.
+
+Parsers turn a vendor body into :class:`core.models.Alert` values and nothing else, so the HTTP layer
+only has to map a :class:`ParseResult` (or a :class:`core.errors.PayloadError`) onto a response.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
+
+from core.models import Alert, Severity
+
+
+@dataclass(frozen=True)
+class ParsedAlert:
+    """One normalised alert plus the id that lets the workflow drop a sender's retry of it.
+
+    ``delivery_key`` is None when every delivery should count as a fresh occurrence (a firing
+    Alertmanager alert is re-sent every repeat_interval on purpose).
+    """
+
+    alert: Alert
+    delivery_key: str | None
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A well-formed delivery that is not an alert (Sentry comments, assignments...): answer 2xx."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    alerts: list[ParsedAlert] = field(default_factory=list)
+    ignored: Ignored | None = None
+    truncated: int = 0
+
+
+# --------------------------------------------------------------------------------------------- time
+
+_FRACTION = re.compile(r"(\.\d+)")
+_GO_ZERO_YEAR = 1
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse an RFC3339 string (any number of fractional digits) or epoch seconds to aware UTC.
+
+    Returns None for absent values and Go's zero time ("0001-01-01T00:00:00Z"), which Alertmanager
+    uses for "not ended yet". Raises ValueError for anything else that is not a time, so callers can
+    name the offending field in a PayloadError.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"not a time: {value!r}")
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(float(value), tz=UTC)
+    if not isinstance(value, str):
+        raise ValueError(f"not a time: {value!r}")
+    text = value.strip().upper()
+    if text.startswith("0001-01-01"):
+        return None
+    # Go emits nanoseconds; older Pythons' fromisoformat only takes up to 6 fractional digits.
+    text = _FRACTION.sub(lambda m: m.group(1)[:7].ljust(7, "0"), text, count=1)
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.year <= _GO_ZERO_YEAR:
+        return None
+    if parsed.tzinfo is None:  # senders that omit the offset mean UTC in practice
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+# ----------------------------------------------------------------------------------------- severity
+
+_SEVERITIES: dict[str, Severity] = {
+    **dict.fromkeys(
+        ("critical", "crit", "page", "p1", "fatal", "emergency", "high"), Severity.CRITICAL
+    ),
+    **dict.fromkeys(("error", "err", "exception", "major", "p2"), Severity.ERROR),
+    **dict.fromkeys(("warning", "warn", "minor", "medium", "p3"), Severity.WARNING),
+    **dict.fromkeys(
+        ("info", "informational", "low", "none", "debug", "p4", "p5"), Severity.INFO
+    ),
+}
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2, Severity.CRITICAL: 3}
+
+
+def normalize_severity(value: object) -> Severity:
+    """Map the many spellings senders use onto four levels; unknown means WARNING, not silence."""
+    if value is None:
+        return Severity.WARNING
+    return _SEVERITIES.get(str(value).strip().lower(), Severity.WARNING)
+
+
+def at_least(severity: Severity, floor: Severity) -> Severity:
+    """The higher of two severities (used to keep no-data alerts from being filed as INFO)."""
+    return severity if _SEVERITY_RANK[severity] >= _SEVERITY_RANK[floor] else floor
+
+
+# ------------------------------------------------------------------------------------------ service
+
+SERVICE_LABELS: tuple[str, ...] = (
+    "service",
+    "service_name",
+    "service.name",
+    "app",
+    "app_kubernetes_io_name",
+    "application",
+    "deployment",
+    "statefulset",
+    "daemonset",
+    "container",
+    "job",
+    "namespace",
+    "instance",
+)
+
+
+def infer_service(labels: Mapping[str, str]) -> str:
+    """The most specific workload name the labels carry; anomaly keys are per service."""
+    for key in SERVICE_LABELS:
+        value = labels.get(key)
+        if value and value.strip():
+            return value.strip()
+    return "unknown"
+
+
+# ----------------------------------------------------------------------------------------- coercion
+
+
+def to_str(value: object) -> str:
+    """A label value as text: senders send numbers and booleans where Alertmanager sends strings."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+def str_dict(value: Mapping[object, object]) -> dict[str, str]:
+    """Coerce a label/annotation mapping to ``dict[str, str]``, dropping null values."""
+    return {str(k): to_str(v) for k, v in value.items() if v is not None}
+
+
+def is_http_url(value: object) -> bool:
+    """Only absolute http(s) URLs become links: relative generatorURLs are useless in a chat card."""
+    if not isinstance(value, str) or not value:
+        return False
+    parts = urlsplit(value.strip())
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def clean_str(value: object) -> str | None:
+    """A non-empty stripped string, or None: vendors use "", null and missing interchangeably."""
+    if value is None or isinstance(value, dict | list):
+        return None
+    result = to_str(value).strip()
+    return result or None
