@@ -1,0 +1,26 @@
+# awoooi: `make dev` runs the whole product on embedded defaults, `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: dev test worker api bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip >/dev/null
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[test]'
+	touch $@
+
+dev: $(VENV)/.installed
+	$(BIN)/awoooi dev
+
+test: $(VENV)/.installed
+	$(BIN)/pytest -q
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/intake.py
+
+clean:
+	rm -rf $(VENV) *.egg-info

@@ -1,0 +1,79 @@
+"""The Telegram card: one message per incident, edited in place as the incident changes.
+
+A retried post never sends a second message: the card's message id is stored in the ledger right
+after Telegram accepts it and looked up before every send. The one window left is a crash between
+Telegram's answer and that write (docs/adr/0004-side-effect-idempotency.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import structlog
+from temporalio import activity
+
+from activities.failures import to_application_error
+from activities.render import render_card
+from core.errors import UpstreamError
+from core.inputs import CardInput, EditCardInput
+from core.metrics import Metrics
+from core.ports import DeliveryLedger, TelegramApi
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class CardSettings:
+    chat_id: str | None
+    locale: str
+    tz: ZoneInfo
+
+
+def card_ledger_key(card_key: str) -> str:
+    return f"card:{card_key}"
+
+
+class TelegramActivities:
+    def __init__(
+        self, api: TelegramApi | None, ledger: DeliveryLedger, settings: CardSettings, metrics: Metrics
+    ) -> None:
+        self._api = api
+        self._ledger = ledger
+        self._settings = settings
+        self._metrics = metrics
+
+    @activity.defn(name="post_card")
+    async def post_card(self, inp: CardInput) -> int | None:
+        """Send the incident's card once; return its message id (None when Telegram is not set up)."""
+        if self._api is None or not self._settings.chat_id:
+            log.info("telegram not configured, card skipped", incident_id=inp.view.incident_id)
+            self._metrics.telegram_messages.labels(kind="skipped").inc()
+            return None
+        try:
+            known = await self._ledger.get(card_ledger_key(inp.card_key))
+            if known is not None:
+                log.info("card already sent", incident_id=inp.view.incident_id, message_id=known)
+                return int(known)
+            text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz)
+            message_id = await self._api.send_message(self._settings.chat_id, text)
+            await self._ledger.put(card_ledger_key(inp.card_key), str(message_id))
+        except UpstreamError as exc:
+            self._metrics.telegram_messages.labels(kind="failed").inc()
+            raise to_application_error(exc) from exc
+        self._metrics.telegram_messages.labels(kind="sent").inc()
+        log.info("card sent", incident_id=inp.view.incident_id, message_id=message_id)
+        return message_id
+
+    @activity.defn(name="edit_card")
+    async def edit_card(self, inp: EditCardInput) -> None:
+        if self._api is None or not self._settings.chat_id:
+            return
+        text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz)
+        try:
+            await self._api.edit_message(self._settings.chat_id, inp.message_id, text)
+        except UpstreamError as exc:
+            self._metrics.telegram_messages.labels(kind="failed").inc()
+            raise to_application_error(exc) from exc
+        self._metrics.telegram_messages.labels(kind="edited").inc()
+        log.info("card edited", incident_id=inp.view.incident_id, message_id=inp.message_id, status=inp.view.status)

@@ -1,0 +1,79 @@
+"""`awoooi analyze`: what the knowledge base says about alerts, before they fire.
+
+Reads one payload of any supported source (Alertmanager, SigNoz, Sentry) or JSON Lines with one
+payload or alert per line on stdin, and prints one JSON line per alert with its analysis.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from activities.analysis import RuleAnalyzer
+from core.errors import PayloadError
+from core.identity import incident_ref
+from core.models import Alert
+from core.ports import Analyzer
+from starter.parsers import parse_alertmanager, parse_sentry, parse_signoz
+
+
+def _documents(text: str) -> Iterable[tuple[int, Any]]:
+    try:
+        yield 1, json.loads(text)
+        return
+    except json.JSONDecodeError:
+        pass
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            try:
+                yield number, json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise PayloadError(f"line {number}: not valid JSON ({exc.msg})") from exc
+
+
+def alerts_in(document: Any) -> list[Alert]:
+    """Recognise the payload's source by its shape, as the webhooks would by their path."""
+    if not isinstance(document, dict):
+        raise PayloadError("each payload must be a JSON object")
+    if "alerts" in document:
+        return [p.alert for p in parse_alertmanager(document).alerts]
+    if {"source", "fingerprint", "title", "status"} <= document.keys():
+        return [Alert.model_validate(document)]
+    if "alertname" in document:
+        return [p.alert for p in parse_signoz(document).alerts]
+    result = parse_sentry(document, resource=None)
+    if result.ignored is not None:
+        return []
+    return [p.alert for p in result.alerts]
+
+
+async def analyze_stream(stdin: TextIO, stdout: TextIO, stderr: TextIO, analyzer: Analyzer | None = None) -> int:
+    analyzer = analyzer or RuleAnalyzer()
+    failures = 0
+    try:
+        documents = list(_documents(stdin.read()))
+    except PayloadError as exc:
+        print(json.dumps({"error": str(exc)}), file=stderr)
+        return 2
+    for number, document in documents:
+        try:
+            alerts = alerts_in(document)
+        except PayloadError as exc:
+            failures += 1
+            print(json.dumps({"line": number, "error": str(exc)}), file=stderr)
+            continue
+        for alert in alerts:
+            analysis = await analyzer.analyze(alert)
+            ref = incident_ref(alert)
+            line = {
+                "source": alert.source.value,
+                "title": alert.title,
+                "status": alert.status.value,
+                "service": alert.service,
+                "anomaly_key": ref.anomaly_key,
+                "incident_id": ref.incident_id,
+                "analysis": analysis.model_dump(mode="json"),
+            }
+            print(json.dumps(line, ensure_ascii=False), file=stdout)
+    return 1 if failures else 0

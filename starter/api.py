@@ -1,0 +1,201 @@
+"""The webhook API: verify, parse, hand to Temporal, answer. Nothing else happens here.
+
+Answers follow the senders' retry rules (shared/PROTOCOLS.md): 200 only once every alert of the
+delivery is durably in Temporal; 503 when Temporal could not take it, so Alertmanager and Sentry
+retry; 401 for bad credentials and 422 for a body that can never succeed, with nothing started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from redis.asyncio import Redis
+from temporalio.client import Client
+
+from core.errors import AuthenticationError, IntakeUnavailable, PayloadError, UpstreamError
+from core.metrics import Metrics
+from core.models import Source
+from core.ports import TelegramApi
+from core.settings import Settings
+from starter.auth import check_token, verify_sentry_signature
+from starter.intake import Intake
+from starter.parsers import ParseResult, parse_alertmanager, parse_sentry, parse_signoz
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+HEALTH_TIMEOUT_SECONDS = 3.0
+
+
+@dataclass
+class ApiDeps:
+    settings: Settings
+    temporal: Client
+    redis: Redis
+    intake: Intake
+    telegram: TelegramApi | None
+    metrics: Metrics
+
+
+def _error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"status": "error", "detail": detail}, status_code=status)
+
+
+async def _read_json(request: Request) -> tuple[bytes, Any]:
+    raw = await request.body()
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadError(f"body larger than {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        raise PayloadError("body is empty; expected a JSON object")
+    try:
+        return raw, json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PayloadError(f"body is not valid JSON: {exc}") from exc
+
+
+async def _take_all(deps: ApiDeps, source: Source, result: ParseResult) -> JSONResponse:
+    metrics = deps.metrics
+    if result.truncated:
+        metrics.truncated_alerts.labels(source=source.value).inc(result.truncated)
+        log.warning("sender truncated alerts", source=source.value, truncated=result.truncated)
+    if result.ignored is not None:
+        metrics.alerts.labels(source=source.value, status="none", result="ignored").inc()
+        return JSONResponse({"status": "ignored", "reason": result.ignored.reason, "alerts": []})
+    received_at = datetime.now(timezone.utc)
+    with metrics.intake_seconds.labels(source=source.value).time():
+        outcomes = await asyncio.gather(
+            *(deps.intake.take(parsed, received_at) for parsed in result.alerts), return_exceptions=True
+        )
+    answers: list[dict[str, Any]] = []
+    failed = 0
+    for parsed, outcome in zip(result.alerts, outcomes, strict=True):
+        alert = parsed.alert
+        if isinstance(outcome, BaseException):
+            failed += 1
+            log.error("alert not taken", source=source.value, fingerprint=alert.fingerprint,
+                      error=type(outcome).__name__, detail=str(outcome))
+            answers.append({"fingerprint": alert.fingerprint, "alert_status": alert.status.value,
+                            "status": "failed", "reason": "could not reach Temporal"})
+            continue
+        metrics.alerts.labels(source=source.value, status=alert.status.value, result=outcome.result).inc()
+        answer = {
+            "fingerprint": alert.fingerprint,
+            "alert_status": alert.status.value,
+            "workflow_id": outcome.ref.workflow_id,
+            "incident_id": outcome.ref.incident_id,
+            "anomaly_key": outcome.ref.anomaly_key,
+            "status": outcome.result,
+        }
+        if outcome.reason:
+            answer["reason"] = outcome.reason
+        answers.append(answer)
+    if failed:
+        # Some alerts may already be in Temporal; a retry of those is absorbed by workflow dedup.
+        return JSONResponse(
+            {"status": "unavailable", "detail": f"{failed} of {len(answers)} alerts not taken; retry",
+             "alerts": answers},
+            status_code=503,
+        )
+    return JSONResponse({"status": "accepted", "alerts": answers})
+
+
+def create_app(deps: ApiDeps) -> FastAPI:
+    app = FastAPI(title="awoooi", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    app.state.deps = deps
+    settings = deps.settings
+
+    async def handle(request: Request, source: Source, parse) -> Response:  # noqa: ANN001
+        structlog.contextvars.bind_contextvars(source=source.value, path=request.url.path)
+        try:
+            if source is Source.SENTRY:
+                raw, body = await _read_json_after_signature(request)
+                result = parse(body, resource=request.headers.get("sentry-hook-resource"),
+                               request_id=request.headers.get("request-id"))
+            else:
+                check_token(request.headers, settings.webhook_token)
+                raw, body = await _read_json(request)
+                result = parse(body)
+            response = await _take_all(deps, source, result)
+        except AuthenticationError as exc:
+            response = _error(401, str(exc))
+        except PayloadError as exc:
+            log.info("payload rejected", detail=str(exc))
+            response = _error(422, str(exc))
+        except IntakeUnavailable as exc:
+            response = _error(503, str(exc))
+        finally:
+            structlog.contextvars.unbind_contextvars("source", "path")
+        deps.metrics.webhook_requests.labels(source=source.value, code=str(response.status_code)).inc()
+        return response
+
+    async def _read_json_after_signature(request: Request) -> tuple[bytes, Any]:
+        raw = await request.body()
+        verify_sentry_signature(raw, request.headers.get("sentry-hook-signature"), settings.sentry_client_secret)
+        return await _read_json(request)
+
+    @app.post("/api/v1/webhooks/alertmanager")
+    async def alertmanager(request: Request) -> Response:
+        return await handle(request, Source.ALERTMANAGER, parse_alertmanager)
+
+    @app.post("/api/v1/webhooks/signoz")
+    @app.post("/api/v1/webhooks/signoz/alert")
+    async def signoz(request: Request) -> Response:
+        return await handle(request, Source.SIGNOZ, parse_signoz)
+
+    @app.post("/api/v1/webhooks/sentry")
+    @app.post("/api/v1/webhooks/sentry/error")
+    async def sentry(request: Request) -> Response:
+        return await handle(request, Source.SENTRY, parse_sentry)
+
+    @app.get("/api/v1/health")
+    async def health() -> Response:
+        checks = await asyncio.gather(_check_temporal(deps), _check_redis(deps))
+        body = {name: ("ok" if ok else f"unavailable: {why}") for name, ok, why in checks}
+        down = [name for name, ok, _ in checks if not ok]
+        status = 503 if down else 200
+        return JSONResponse({"status": "ok" if not down else "degraded", "down": down, **body},
+                            status_code=status)
+
+    @app.get("/api/v1/telegram/status")
+    async def telegram_status() -> Response:
+        if deps.telegram is None:
+            return JSONResponse({"connected": False, "bot": None, "reason": "AWOOOI_TELEGRAM_BOT_TOKEN is not set"})
+        try:
+            me = await deps.telegram.get_me()
+        except UpstreamError as exc:
+            return JSONResponse({"connected": False, "bot": None, "reason": str(exc)})
+        return JSONResponse({"connected": True, "bot": me.get("username"),
+                             "chat_configured": bool(settings.telegram_chat_id)})
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(deps.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+async def _check_temporal(deps: ApiDeps) -> tuple[str, bool, str]:
+    try:
+        await asyncio.wait_for(deps.temporal.service_client.check_health(), HEALTH_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        return "temporal", False, type(exc).__name__
+    return "temporal", True, ""
+
+
+async def _check_redis(deps: ApiDeps) -> tuple[str, bool, str]:
+    try:
+        await asyncio.wait_for(deps.redis.ping(), HEALTH_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001
+        return "valkey", False, type(exc).__name__
+    return "valkey", True, ""
+
+
+__all__ = ["ApiDeps", "create_app"]

@@ -1,0 +1,68 @@
+"""The `awoooi` command: dev, worker, api, analyze."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from core.logging import configure_logging
+from core.settings import Settings
+
+
+def _settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        # Pydantic's message names the field and the problem, never a SecretStr's value.
+        print(f"awoooi: invalid settings:\n{exc}", file=sys.stderr)
+        raise SystemExit(2) from exc
+
+
+def _require(settings: Settings, *names: str) -> None:
+    missing = [f"AWOOOI_{n.upper()}" for n in names if not getattr(settings, n)]
+    if missing:
+        print(f"awoooi: set {', '.join(missing)} (only `awoooi dev` starts embedded servers)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+async def _until_signalled(settings: Settings, *, worker: bool, api: bool) -> None:
+    from worker.service import serve
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(settings, worker=worker, api=api, stop=stop)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="awoooi", description="Durable AIOps alert pipeline on Temporal.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("dev", help="start everything on embedded defaults (Temporal dev server, Valkey, worker, API)")
+    sub.add_parser("worker", help="run the Temporal worker (needs AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL)")
+    sub.add_parser("api", help="serve the webhook API (needs AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL)")
+    sub.add_parser("analyze", help="analyze alerts read on stdin (a payload, or JSON Lines); print JSON lines")
+    args = parser.parse_args(argv)
+
+    settings = _settings()
+    configure_logging(settings.log_level, settings.log_format)
+    if args.command == "analyze":
+        from starter.analyze_cli import analyze_stream
+
+        return asyncio.run(analyze_stream(sys.stdin, sys.stdout, sys.stderr))
+    if args.command == "dev":
+        from starter.dev import run_dev
+
+        return run_dev(settings)
+    _require(settings, "temporal_address", "redis_url")
+    asyncio.run(_until_signalled(settings, worker=args.command == "worker", api=args.command == "api"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

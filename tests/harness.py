@@ -1,0 +1,91 @@
+"""A running awoooi for tests: a real worker on the test Temporal, the API over ASGI, the real
+Valkey, and loopback Telegram/Sentry, all wired by the production composition root."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
+from temporalio.client import Client
+
+from activities.redis_ledger import RedisLedger
+from core.metrics import Metrics
+from core.settings import Settings
+from starter.api import ApiDeps, create_app
+from starter.intake import Intake
+from tests.loopback.sentry import SentryLoopback
+from tests.loopback.telegram import TelegramLoopback
+from worker.wiring import build_activities, build_worker, telegram_client
+
+CHAT_ID = "-1001234567890"
+
+
+def settings_for(
+    valkey_url: str,
+    task_queue: str,
+    telegram: TelegramLoopback | None = None,
+    sentry: SentryLoopback | None = None,
+    **overrides: Any,
+) -> Settings:
+    values: dict[str, Any] = {
+        "temporal_address": "in-test",
+        "redis_url": valkey_url,
+        "task_queue": task_queue,
+        "resolve_grace_seconds": 0,
+    }
+    if telegram is not None:
+        values |= {"telegram_bot_token": telegram.token, "telegram_chat_id": CHAT_ID,
+                   "telegram_api_base": telegram.base_url}
+    if sentry is not None:
+        values |= {"sentry_api_url": sentry.base_url, "sentry_api_token": sentry.token, "sentry_org": sentry.org}
+    return Settings(**(values | overrides))
+
+
+@dataclass
+class Running:
+    api: httpx.AsyncClient
+    client: Client
+    metrics: Metrics
+    settings: Settings
+
+
+@asynccontextmanager
+async def running(client: Client, settings: Settings, *, worker: bool = True) -> AsyncIterator[Running]:
+    metrics = Metrics(CollectorRegistry())
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+    deps = ApiDeps(settings=settings, temporal=client, redis=redis,
+                   intake=Intake(client, settings, RedisLedger(redis)),
+                   telegram=telegram_client(settings, http), metrics=metrics)
+    api = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://awoooi.test")
+    try:
+        if worker:
+            async with build_worker(client, settings, build_activities(settings, redis, http, metrics)):
+                yield Running(api, client, metrics, settings)
+        else:
+            yield Running(api, client, metrics, settings)
+    finally:
+        await api.aclose()
+        await http.aclose()
+        await redis.aclose()
+
+
+async def eventually(predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> None:
+    """Poll without blocking the event loop (the worker runs on it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)

@@ -1,0 +1,46 @@
+"""Record a history of the current IncidentWorkflow into tests/histories/ (run by hand):
+
+    .venv/bin/python -m tests.record_history incident_v1
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from core import search_attributes as sa
+from starter.embedded import free_port, valkey_server, venv_binary
+from tests.loopback.telegram import TelegramLoopback
+from tests.test_replay import record_lifecycle
+
+
+async def main(name: str) -> None:
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        valkey = valkey_server(Path(tmp), port=port)
+        valkey.start()
+        try:
+            env = await WorkflowEnvironment.start_local(
+                dev_server_existing_path=venv_binary("temporal"), search_attributes=list(sa.ALL),
+                data_converter=pydantic_data_converter, ui=False)
+            try:
+                with TelegramLoopback() as telegram:
+                    history = await record_lifecycle(env.client, f"redis://127.0.0.1:{port}/0",
+                                                     f"record-{uuid.uuid4()}", telegram)
+            finally:
+                await env.shutdown()
+        finally:
+            valkey.stop()
+    out = Path(__file__).parent / "histories" / f"{name}.json"
+    out.write_text(history.to_json())
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "incident_v1"))

@@ -1,0 +1,59 @@
+"""Replay tests: the workflow code must replay every history it has ever produced.
+
+`tests/histories/*.json` are histories recorded from released versions of IncidentWorkflow
+(regenerate a new one with `python -m tests.record_history` after a change, keep the old ones).
+A change that breaks determinism fails here; put such changes behind `workflow.patched`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from tests.conftest import fixture_bytes
+from tests.harness import eventually, running, settings_for
+from workflows.incident import IncidentWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def _replayer() -> Replayer:
+    return Replayer(workflows=[IncidentWorkflow], data_converter=pydantic_data_converter)
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.name for p in HISTORIES])
+async def test_recorded_history_replays(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    await _replayer().replay_workflow(history)
+
+
+def test_there_is_a_recorded_history() -> None:
+    assert HISTORIES, "keep at least one recorded history of the released workflow"
+
+
+async def test_fresh_lifecycle_replays(temporal_client, valkey_url, redis, task_queue, telegram) -> None:
+    """A full lifecycle (open, repeat, resolve) recorded now replays on the current code."""
+    history = await record_lifecycle(temporal_client, valkey_url, task_queue, telegram)
+    await _replayer().replay_workflow(history)
+
+
+async def record_lifecycle(client, valkey_url, task_queue, telegram) -> WorkflowHistory:
+    import json
+
+    settings = settings_for(valkey_url, task_queue, telegram)
+    async with running(client, settings) as app:
+        first = await app.api.post("/api/v1/webhooks/signoz", content=fixture_bytes("signoz_alert.json"))
+        workflow_id = first.json()["alerts"][0]["workflow_id"]
+        await eventually(lambda: len(telegram.sent) == 1, what="card")
+        await app.api.post("/api/v1/webhooks/signoz", content=fixture_bytes("signoz_alert.json"))
+        await eventually(lambda: telegram.edits, what="edit")
+        resolved = json.loads(fixture_bytes("signoz_alert.json"))
+        resolved["alerts"][0] |= {"status": "resolved", "endsAt": "2022-04-25T10:05:00Z"}
+        await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(resolved).encode())
+        handle = client.get_workflow_handle(workflow_id)
+        await handle.result()
+        return await handle.fetch_history()

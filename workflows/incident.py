@@ -1,0 +1,342 @@
+"""The incident workflow: one durable pipeline per incident, fed by delivery signals.
+
+Every delivery of an alert is a ``deliver`` signal to the workflow whose id is derived from the
+alert's source and fingerprint (docs/adr/0002-workflow-identity.md). The first delivery runs the
+whole chain: analyze -> create the incident -> Telegram card -> Sentry comment -> learning record.
+A repeat of a firing alert aggregates (count + 1, card edited); a resolution edits the card to
+resolved and, after a short grace period that absorbs flapping, ends the run.
+
+Deterministic by construction: time from ``workflow.now()``, ids from ``workflow.uuid4()``, all
+I/O in activities. Changes after release go behind ``workflow.patched`` (tests/test_replay.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.analyze import AnalysisActivities
+    from activities.incidents import IncidentActivities
+    from activities.learning import LearningActivities
+    from activities.notify import TelegramActivities
+    from activities.sentry_comment import SentryActivities
+    from core import search_attributes as sa
+    from core.inputs import (
+        AnalyzeInput,
+        CardInput,
+        DeliverySeenInput,
+        EditCardInput,
+        IncidentOutcome,
+        IncidentState,
+        IncidentWorkflowInput,
+        LearningRecordInput,
+        SaveIncidentInput,
+        SentryCommentInput,
+    )
+    from core.models import (
+        AlertDelivery,
+        AlertStatus,
+        Analysis,
+        IncidentStatus,
+        RecommendedRepair,
+        RepairAction,
+    )
+
+# How many recent delivery ids the workflow remembers to drop a sender's retry.
+SEEN_WINDOW = 200
+# Continue as new well before history limits, even if the server does not suggest it.
+MAX_HANDLED_PER_RUN = 500
+
+_QUICK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+_API_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=60))
+
+
+def fallback_analysis(reason: str) -> Analysis:
+    """Used when the analyze step itself failed: the card still goes out, and says so."""
+    return Analysis(
+        category="unknown",
+        root_cause=f"Analysis unavailable ({reason}); look at the alert itself.",
+        impact="Unknown.",
+        fix_suggestion="Investigate manually.",
+        prevention="Check the awoooi worker logs for why analysis failed.",
+        confidence=0.0,
+        analyzed_by="fallback",
+        recommended_repair=RecommendedRepair(
+            action=RepairAction.MANUAL_INTERVENTION, tier=4, reason="no analysis available"
+        ),
+        rule_id=None,
+    )
+
+
+@workflow.defn(name="IncidentWorkflow")
+class IncidentWorkflow:
+    def __init__(self) -> None:
+        self._inbox: list[AlertDelivery] = []
+        self._state: IncidentState | None = None
+        self._input: IncidentWorkflowInput | None = None
+
+    @workflow.signal(name="deliver")
+    def deliver(self, delivery: AlertDelivery) -> None:
+        self._inbox.append(delivery)
+
+    @workflow.query(name="state")
+    def state(self) -> IncidentState | None:
+        return self._state
+
+    @workflow.run
+    async def run(self, inp: IncidentWorkflowInput) -> IncidentOutcome:
+        self._input = inp
+        # ``handled`` counts per run: it decides when to continue as new.
+        self._state = inp.state.model_copy(update={"handled": 0}) if inp.state else None
+        self._inbox[:0] = inp.pending
+        while True:
+            state = self._state
+            resolved = state is not None and state.status is IncidentStatus.RESOLVED
+            wait = inp.resolve_grace_seconds if resolved else inp.idle_timeout_seconds
+            if resolved and wait <= 0 and not self._inbox:
+                return self._outcome()
+            try:
+                await workflow.wait_condition(lambda: bool(self._inbox), timeout=timedelta(seconds=wait))
+            except asyncio.TimeoutError:
+                if state is None:
+                    return IncidentOutcome(incident_id=inp.incident_id, status="empty")
+                if state.status is IncidentStatus.OPEN:
+                    await self._expire(state)
+                return self._outcome()
+            delivery = self._inbox.pop(0)
+            finished = await self._handle(delivery)
+            if finished:
+                return self._outcome()
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    inp.model_copy(update={"state": self._state, "pending": list(self._inbox)})
+                )
+
+    # -- deliveries -------------------------------------------------------------------------
+
+    async def _handle(self, delivery: AlertDelivery) -> bool:
+        """Handle one delivery; True when the run should end (a duplicate resolution of nothing)."""
+        state = self._state
+        log = workflow.logger
+        if state is not None and delivery.delivery_id in state.seen_deliveries:
+            log.info("duplicate delivery dropped", extra={"delivery_id": delivery.delivery_id})
+            return False
+        if state is None:
+            return await self._open(delivery)
+        self._remember(delivery.delivery_id)
+        state.alert = delivery.alert.model_copy(update={"links": delivery.alert.links or state.alert.links})
+        now = workflow.now()
+        if delivery.alert.status is AlertStatus.FIRING:
+            if state.status is not IncidentStatus.OPEN:
+                log.info("incident re-opened", extra={"incident_id": state.incident_id})
+                state.status = IncidentStatus.OPEN
+                state.resolved_at = None
+                await self._set_status(IncidentStatus.OPEN)
+            state.occurrences += 1
+            state.last_seen = now
+        elif state.status is IncidentStatus.OPEN:
+            state.status = IncidentStatus.RESOLVED
+            state.resolved_at = delivery.alert.ends_at or now
+            state.last_seen = now
+            await self._set_status(IncidentStatus.RESOLVED)
+        else:
+            # A second resolution of an already resolved incident: nothing changed.
+            await self._save(delivery, count=False)
+            return False
+        await self._save(delivery, count=delivery.alert.status is AlertStatus.FIRING)
+        await self._show_card()
+        await self._record(delivery)
+        return False
+
+    async def _open(self, delivery: AlertDelivery) -> bool:
+        inp = self._require_input()
+        alert = delivery.alert
+        if alert.status is AlertStatus.RESOLVED:
+            # A resolution for an incident whose workflow already ended: a late duplicate.
+            seen = await workflow.execute_activity_method(
+                IncidentActivities.delivery_seen,
+                DeliverySeenInput(delivery_id=delivery.delivery_id),
+                start_to_close_timeout=timedelta(seconds=10),
+                schedule_to_close_timeout=timedelta(minutes=10),
+                retry_policy=_QUICK_RETRY,
+            )
+            if seen:
+                await self._set_status_raw("duplicate")
+                return True
+        analysis = await self._analyze(delivery)
+        now = workflow.now()
+        resolved = alert.status is AlertStatus.RESOLVED
+        self._state = IncidentState(
+            incident_id=inp.incident_id,
+            anomaly_key=inp.anomaly_key,
+            lifecycle_id=str(workflow.uuid4()),
+            status=IncidentStatus.RESOLVED if resolved else IncidentStatus.OPEN,
+            alert=alert,
+            analysis=analysis,
+            first_seen=alert.starts_at or now,
+            last_seen=now,
+            resolved_at=(alert.ends_at or now) if resolved else None,
+        )
+        self._remember(delivery.delivery_id)
+        if resolved:
+            await self._set_status(IncidentStatus.RESOLVED)
+        await self._save(delivery, count=True)
+        await self._show_card()
+        if not resolved:
+            # A resolution with nothing before it needs no advice on the Sentry issue.
+            await self._comment()
+        await self._record(delivery)
+        return False
+
+    async def _expire(self, state: IncidentState) -> None:
+        workflow.logger.info("incident expired without resolution", extra={"incident_id": state.incident_id})
+        state.status = IncidentStatus.EXPIRED
+        await self._set_status(IncidentStatus.EXPIRED)
+        await self._save(None, count=False)
+        await self._show_card()
+
+    # -- steps ------------------------------------------------------------------------------
+
+    async def _analyze(self, delivery: AlertDelivery) -> Analysis:
+        try:
+            return await workflow.execute_activity_method(
+                AnalysisActivities.analyze,
+                AnalyzeInput(alert=delivery.alert, anomaly_key=self._require_input().anomaly_key),
+                start_to_close_timeout=timedelta(seconds=60),
+                schedule_to_close_timeout=timedelta(minutes=5),
+                retry_policy=_QUICK_RETRY,
+            )
+        except ActivityError as exc:
+            workflow.logger.warning("analysis failed, using fallback", extra={"error": str(exc.cause or exc)})
+            return fallback_analysis(type(exc.cause or exc).__name__)
+
+    async def _save(self, delivery: AlertDelivery | None, *, count: bool) -> None:
+        state = self._require_state()
+        delivery_id = delivery.delivery_id if delivery else f"{state.lifecycle_id}:{state.status.value}"
+        try:
+            state.frequency = await workflow.execute_activity_method(
+                IncidentActivities.save,
+                SaveIncidentInput(
+                    view=state.view(),
+                    workflow_id=workflow.info().workflow_id,
+                    lifecycle_id=state.lifecycle_id,
+                    delivery_id=delivery_id,
+                    count_occurrence=count,
+                    at=workflow.now(),
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=10),
+                retry_policy=_API_RETRY,
+            )
+        except ActivityError as exc:
+            # The card matters more than the record: go on, and say so in the log.
+            workflow.logger.error("incident record not saved", extra={"error": str(exc.cause or exc)})
+
+    async def _show_card(self) -> None:
+        state = self._require_state()
+        try:
+            if state.message_id is None:
+                state.message_id = await workflow.execute_activity_method(
+                    TelegramActivities.post_card,
+                    CardInput(view=state.view(), card_key=f"{state.incident_id}:{state.lifecycle_id}"),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=timedelta(minutes=15),
+                    retry_policy=_API_RETRY,
+                )
+            else:
+                await workflow.execute_activity_method(
+                    TelegramActivities.edit_card,
+                    EditCardInput(view=state.view(), message_id=state.message_id),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=timedelta(minutes=15),
+                    retry_policy=_API_RETRY,
+                )
+        except ActivityError as exc:
+            # Never fail the incident because the chat is down; the next update tries again.
+            workflow.logger.error("telegram card failed", extra={"error": str(exc.cause or exc)})
+
+    async def _comment(self) -> None:
+        state = self._require_state()
+        ref = state.alert.sentry
+        if ref is None or not ref.issue_id:
+            return
+        try:
+            state.sentry_comment = await workflow.execute_activity_method(
+                SentryActivities.post_comment,
+                SentryCommentInput(
+                    view=state.view(), comment_key=f"{ref.issue_id}:{state.lifecycle_id}", at=workflow.now()
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=30),
+                retry_policy=_API_RETRY,
+            )
+        except ActivityError as exc:
+            state.sentry_comment = "failed"
+            workflow.logger.error("sentry comment failed", extra={"error": str(exc.cause or exc)})
+
+    async def _record(self, delivery: AlertDelivery) -> None:
+        state = self._require_state()
+        try:
+            await workflow.execute_activity_method(
+                LearningActivities.record,
+                LearningRecordInput(
+                    incident_id=state.incident_id,
+                    anomaly_key=state.anomaly_key,
+                    delivery_id=delivery.delivery_id,
+                    status=state.status,
+                    analysis=state.analysis,
+                    occurrences=state.occurrences,
+                    at=workflow.now(),
+                ),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=10),
+                retry_policy=_API_RETRY,
+            )
+        except ActivityError as exc:
+            workflow.logger.error("learning record failed", extra={"error": str(exc.cause or exc)})
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    async def _set_status(self, status: IncidentStatus) -> None:
+        await self._set_status_raw(status.value)
+
+    async def _set_status_raw(self, status: str) -> None:
+        workflow.upsert_search_attributes([sa.INCIDENT_STATUS.value_set(status)])
+
+    def _remember(self, delivery_id: str) -> None:
+        state = self._require_state()
+        state.seen_deliveries.append(delivery_id)
+        del state.seen_deliveries[:-SEEN_WINDOW]
+        state.handled += 1
+
+    def _should_continue_as_new(self) -> bool:
+        state = self._state
+        if state is None:
+            return False
+        return workflow.info().is_continue_as_new_suggested() or state.handled >= MAX_HANDLED_PER_RUN
+
+    def _outcome(self) -> IncidentOutcome:
+        inp = self._require_input()
+        state = self._state
+        if state is None:
+            return IncidentOutcome(incident_id=inp.incident_id, status="duplicate")
+        return IncidentOutcome(
+            incident_id=state.incident_id,
+            status=state.status.value,
+            occurrences=state.occurrences,
+            message_id=state.message_id,
+        )
+
+    def _require_state(self) -> IncidentState:
+        assert self._state is not None, "no incident state yet"
+        return self._state
+
+    def _require_input(self) -> IncidentWorkflowInput:
+        assert self._input is not None
+        return self._input
