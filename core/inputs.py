@@ -10,30 +10,16 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from core.models import (
-    AlertDelivery,
-    Alert,
-    Analysis,
-    Frequency,
-    IncidentStatus,
-    IncidentView,
-)
+from core.models import AlertDelivery, Alert, Analysis, IncidentStatus, IncidentView
 
 
-class IncidentState(BaseModel):
-    """What the incident workflow knows; carried across continue-as-new."""
+class IncidentState(IncidentView):
+    """What the incident workflow knows: the view it shows, plus its bookkeeping.
 
-    incident_id: str
-    anomaly_key: str
+    Carried across continue-as-new.
+    """
+
     lifecycle_id: str
-    status: IncidentStatus
-    alert: Alert
-    analysis: Analysis
-    occurrences: int = 1
-    frequency: Frequency = Field(default_factory=Frequency)
-    first_seen: datetime
-    last_seen: datetime
-    resolved_at: datetime | None = None
     message_id: int | None = None
     sentry_comment: str | None = None
     # Recent delivery ids, to drop a sender's retry that reaches us twice. Bounded.
@@ -41,18 +27,7 @@ class IncidentState(BaseModel):
     handled: int = 0
 
     def view(self) -> IncidentView:
-        return IncidentView(
-            incident_id=self.incident_id,
-            anomaly_key=self.anomaly_key,
-            status=self.status,
-            alert=self.alert,
-            analysis=self.analysis,
-            occurrences=self.occurrences,
-            frequency=self.frequency,
-            first_seen=self.first_seen,
-            last_seen=self.last_seen,
-            resolved_at=self.resolved_at,
-        )
+        return IncidentView.model_validate(self.model_dump(include=set(IncidentView.model_fields)))
 
 
 class IncidentWorkflowInput(BaseModel):
