@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path(".awoooi")
+    # `awoooi worker` run on its own serves /metrics here (on AWOOOI_API_HOST); 0 turns it off.
+    # Under `awoooi dev` the API's /metrics already shows the worker's counters.
+    worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
 
     telegram_bot_token: SecretStr | None = None
     telegram_chat_id: str | None = None

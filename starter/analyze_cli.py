@@ -22,14 +22,14 @@ def _documents(text: str) -> Iterable[tuple[int, Any]]:
     try:
         yield 1, json.loads(text)
         return
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         pass
     for number, line in enumerate(text.splitlines(), start=1):
         if line.strip():
             try:
                 yield number, json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise PayloadError(f"line {number}: not valid JSON ({exc.msg})") from exc
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise PayloadError(f"line {number}: not valid JSON ({exc})") from exc
 
 
 def alerts_in(document: Any) -> list[Alert]:
@@ -59,7 +59,7 @@ async def analyze_stream(stdin: TextIO, stdout: TextIO, stderr: TextIO, analyzer
     for number, document in documents:
         try:
             alerts = alerts_in(document)
-        except PayloadError as exc:
+        except (PayloadError, ValueError) as exc:  # ValueError: pydantic ValidationError of a flat Alert
             failures += 1
             print(json.dumps({"line": number, "error": str(exc)}), file=stderr)
             continue

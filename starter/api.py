@@ -57,7 +57,7 @@ async def _read_json(request: Request) -> tuple[bytes, Any]:
         raise PayloadError("body is empty; expected a JSON object")
     try:
         return raw, json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise PayloadError(f"body is not valid JSON: {exc}") from exc
 
 
@@ -98,7 +98,9 @@ async def _take_all(deps: ApiDeps, source: Source, result: ParseResult) -> JSONR
             answer["reason"] = outcome.reason
         answers.append(answer)
     if failed:
-        # Some alerts may already be in Temporal; a retry of those is absorbed by workflow dedup.
+        # Some alerts may already be in Temporal. On the sender's retry, resolutions and Sentry events
+        # are recognised as duplicates; a firing Alertmanager alert carries no delivery id, so it
+        # counts one extra occurrence (the card is edited, never sent twice).
         return JSONResponse(
             {"status": "unavailable", "detail": f"{failed} of {len(answers)} alerts not taken; retry",
              "alerts": answers},
@@ -138,7 +140,12 @@ def create_app(deps: ApiDeps) -> FastAPI:
 
     async def _read_json_after_signature(request: Request) -> tuple[bytes, Any]:
         raw = await request.body()
-        verify_sentry_signature(raw, request.headers.get("sentry-hook-signature"), settings.sentry_client_secret)
+        if settings.sentry_client_secret is not None:
+            verify_sentry_signature(raw, request.headers.get("sentry-hook-signature"), settings.sentry_client_secret)
+        else:
+            # No integration secret (e.g. the legacy plugin, which cannot sign): the webhook token
+            # still guards the endpoint, as basic auth in the URL the plugin posts to.
+            check_token(request.headers, settings.webhook_token)
         return await _read_json(request)
 
     @app.post("/api/v1/webhooks/alertmanager")

@@ -124,4 +124,7 @@ class Intake:
             log.error("temporal refused the delivery", workflow_id=ref.workflow_id, status=exc.status.name,
                       detail=exc.message)
             raise IntakeUnavailable(f"temporal unavailable: {exc.status.name}") from exc
+        except RuntimeError as exc:  # a lazy client that cannot connect raises "Failed client connect"
+            log.error("temporal unreachable", workflow_id=ref.workflow_id, detail=str(exc))
+            raise IntakeUnavailable("temporal unreachable") from exc
         return bool(response.started)

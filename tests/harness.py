@@ -4,13 +4,15 @@ Valkey, and loopback Telegram/Sentry, all wired by the production composition ro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import uvicorn
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from temporalio.client import Client
@@ -19,6 +21,7 @@ from activities.redis_ledger import RedisLedger
 from core.metrics import Metrics
 from core.settings import Settings
 from starter.api import ApiDeps, create_app
+from starter.embedded import free_port
 from starter.intake import Intake
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
@@ -89,3 +92,58 @@ async def eventually(predicate: Callable[[], Any], timeout: float = 20.0, what: 
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its signal handlers: inside pytest, Ctrl-C must stop the test run, not just the API."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class Serving:
+    """awoooi listening on a real TCP port, for senders that are separate processes (Alertmanager)."""
+
+    base_url: str
+    client: Client
+    metrics: Metrics
+    settings: Settings
+
+
+@asynccontextmanager
+async def serving(client: Client, settings: Settings, *, worker: bool = True,
+                  port: int | None = None) -> AsyncIterator[Serving]:
+    """Like :func:`running`, but the API is uvicorn on 127.0.0.1 instead of an in-process transport.
+
+    A real sender then exercises everything ASGI transport skips: HTTP parsing, keep-alive, the
+    Authorization header as the sender writes it. ``port`` lets a caller pick the port up front
+    (to write it into a sender's config before awoooi starts); by default a free one is chosen.
+    """
+    metrics = Metrics(CollectorRegistry())
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
+    deps = ApiDeps(settings=settings, temporal=client, redis=redis,
+                   intake=Intake(client, settings, RedisLedger(redis)),
+                   telegram=telegram_client(settings, http), metrics=metrics)
+    port = port or free_port()
+    server = _QuietServer(uvicorn.Config(create_app(deps), host="127.0.0.1", port=port, log_config=None,
+                                         access_log=False, lifespan="off", timeout_graceful_shutdown=5))
+    api = asyncio.create_task(server.serve(), name=f"awoooi-api-{port}")
+    try:
+        await eventually(lambda: server.started or api.done(), timeout=15, what="uvicorn to listen")
+        if api.done():
+            api.result()  # raises what stopped it (port taken, ...)
+            raise RuntimeError("uvicorn exited before it started")
+        served = Serving(f"http://127.0.0.1:{port}", client, metrics, settings)
+        if worker:
+            async with build_worker(client, settings, build_activities(settings, redis, http, metrics)):
+                yield served
+        else:
+            yield served
+    finally:
+        server.should_exit = True
+        await asyncio.gather(api, return_exceptions=True)
+        await http.aclose()
+        await redis.aclose()

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import structlog
 import uvicorn
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -75,6 +75,10 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
     server: _Server | None = None
     temporal_worker = None
     try:
+        if worker and not api and settings.worker_metrics_port:
+            # A worker on its own has no API to serve its counters (cards, comments): serve them here.
+            start_http_server(settings.worker_metrics_port, addr=settings.api_host, registry=metrics.registry)
+            log.info("worker metrics", url=f"http://{settings.api_host}:{settings.worker_metrics_port}/metrics")
         if worker:
             temporal_worker = build_worker(client, settings, build_activities(settings, redis, http, metrics))
             tasks.append(asyncio.create_task(temporal_worker.run(), name="worker"))

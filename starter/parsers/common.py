@@ -60,7 +60,10 @@ def parse_time(value: object) -> datetime | None:
     if isinstance(value, bool):
         raise ValueError(f"not a time: {value!r}")
     if isinstance(value, int | float):
-        return datetime.fromtimestamp(float(value), tz=UTC)
+        try:
+            return datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError) as exc:  # 1e30, Infinity: a number, but not a time
+            raise ValueError(f"not a time: {value!r}") from exc
     if not isinstance(value, str):
         raise ValueError(f"not a time: {value!r}")
     text = value.strip().upper()

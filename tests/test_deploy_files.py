@@ -1,0 +1,150 @@
+"""deploy/ must stay true to the code: configs the real tools accept, names that exist.
+
+Deployment files rot silently: a renamed setting or metric keeps the YAML valid while production
+quietly ignores it. So the Prometheus rules and the Alertmanager config are checked by the real
+``promtool``/``amtool`` (Debian packages prometheus, prometheus-alertmanager: skipped on a
+developer machine without them, a failure under ``CI``), and names are checked against the code:
+every setting is documented, every ``AWOOOI_`` key in the manifests is a real setting, every
+``awoooi_`` metric a rule uses is registered.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from core.metrics import Metrics
+from core.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY = ROOT / "deploy"
+RULES = DEPLOY / "prometheus" / "awoooi-rules.yml"
+ALERTMANAGER = DEPLOY / "alertmanager" / "alertmanager.yml"
+KUBERNETES = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
+SETTINGS = {f"AWOOOI_{name.upper()}" for name in Settings.model_fields}
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    if found is None:
+        message = f"{name} not installed (apt-get install prometheus prometheus-alertmanager)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must have it", pytrace=False)
+        pytest.skip(message)
+    return found
+
+
+def _run(argv: list[str]) -> None:
+    result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, f"{' '.join(argv)} failed:\n{result.stdout}\n{result.stderr}"
+
+
+def test_prometheus_rules_pass_promtool() -> None:
+    _run([_tool("promtool"), "check", "rules", str(RULES)])
+
+
+def test_alertmanager_config_passes_amtool() -> None:
+    _run([_tool("amtool"), "check-config", str(ALERTMANAGER)])
+
+
+def test_alertmanager_example_targets_the_webhook_with_bearer_auth() -> None:
+    text = ALERTMANAGER.read_text()
+    assert "/api/v1/webhooks/alertmanager" in text
+    assert re.search(r"authorization:\s*\n\s*type: Bearer", text), "the receiver must send the webhook token"
+    assert "send_resolved: true" in text
+
+
+def test_every_setting_is_documented() -> None:
+    readme = (DEPLOY / "README.md").read_text()
+    missing = sorted(name for name in SETTINGS if f"`{name}`" not in readme)
+    assert not missing, f"add these to the settings table in deploy/README.md: {missing}"
+    unknown = sorted(set(re.findall(r"AWOOOI_[A-Z0-9_]+", readme)) - SETTINGS)
+    assert not unknown, f"deploy/README.md names settings that do not exist: {unknown}"
+
+
+def _metric_names() -> set[str]:
+    names: set[str] = set()
+    for family in Metrics(CollectorRegistry()).registry.collect():
+        suffixes = {"counter": ["_total"], "histogram": ["_bucket", "_sum", "_count"]}.get(family.type, [""])
+        names |= {family.name + suffix for suffix in suffixes}
+    return names
+
+
+def test_rules_use_registered_metrics_only() -> None:
+    used = set(re.findall(r"\bawoooi_[a-z0-9_]+", RULES.read_text()))
+    assert used, "the rules should watch awoooi's own metrics"
+    unknown = sorted(used - _metric_names())
+    assert not unknown, f"rules reference metrics core/metrics.py does not register: {unknown}"
+
+
+def _load_yaml_documents(paths: list[Path]) -> list[list[Any]]:
+    """Parse with PyYAML: the venv's if present (it is not an awoooi dependency), else the system's."""
+    code = ("import json, sys, yaml\n"
+            "print(json.dumps([[d for d in yaml.safe_load_all(open(p)) if d is not None] for p in sys.argv[1:]]))")
+    for python in (sys.executable, shutil.which("python3")):
+        if python is None:
+            continue
+        probe = subprocess.run([python, "-c", "import yaml"], capture_output=True, check=False)
+        if probe.returncode == 0:
+            result = subprocess.run([python, "-c", code, *map(str, paths)], capture_output=True, text=True,
+                                    timeout=60, check=False)
+            assert result.returncode == 0, result.stderr
+            return json.loads(result.stdout)
+    pytest.skip("PyYAML is not installed (venv or system python3); Kubernetes manifests not parsed")
+
+
+def test_kubernetes_manifests_are_consistent() -> None:
+    assert KUBERNETES, "deploy/kubernetes/*.yaml missing"
+    documents = [doc for docs in _load_yaml_documents(KUBERNETES) for doc in docs]
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for doc in documents:
+        assert doc.get("apiVersion") and doc.get("kind") and doc["metadata"].get("name"), doc
+        assert "namespace" not in doc["metadata"], "manifests are namespace-less: apply with -n"
+        by_kind.setdefault(doc["kind"], []).append(doc)
+    assert sorted(by_kind) == ["ConfigMap", "Deployment", "Secret", "Service"]
+
+    config = by_kind["ConfigMap"][0]
+    secret = by_kind["Secret"][0]
+    keys = set(config["data"]) | set(secret["stringData"])
+    assert not (keys - SETTINGS), f"manifests set unknown settings: {sorted(keys - SETTINGS)}"
+    assert set(config["data"]).isdisjoint(secret["stringData"]), "a setting is in both ConfigMap and Secret"
+    secrets = {f"AWOOOI_{n.upper()}" for n, f in Settings.model_fields.items() if "SecretStr" in str(f.annotation)}
+    assert secrets <= set(secret["stringData"]), "every secret setting belongs in the Secret template"
+    assert config["data"]["AWOOOI_API_HOST"] == "0.0.0.0", "the API must listen beyond the pod's loopback"
+
+    deployments = {d["metadata"]["name"]: d for d in by_kind["Deployment"]}
+    assert set(deployments) == {"awoooi-api", "awoooi-worker"}
+    for name, command in (("awoooi-api", "api"), ("awoooi-worker", "worker")):
+        spec = deployments[name]["spec"]
+        container = spec["template"]["spec"]["containers"][0]
+        assert container["command"] == ["awoooi"] and container["args"] == [command]
+        sources = {next(iter(ref)): ref[next(iter(ref))]["name"] for ref in container["envFrom"]}
+        assert sources == {"configMapRef": config["metadata"]["name"], "secretRef": secret["metadata"]["name"]}
+        template_labels = spec["template"]["metadata"]["labels"]
+        assert spec["selector"]["matchLabels"].items() <= template_labels.items()
+
+    api = deployments["awoooi-api"]["spec"]["template"]
+    container = api["spec"]["containers"][0]
+    port = int(config["data"]["AWOOOI_API_PORT"])
+    assert container["ports"][0]["containerPort"] == port
+    assert container["readinessProbe"]["httpGet"]["path"] == "/api/v1/health"
+    annotations = api["metadata"]["annotations"]
+    assert annotations["prometheus.io/scrape"] == "true"
+    assert annotations["prometheus.io/path"] == "/metrics" and annotations["prometheus.io/port"] == str(port)
+
+    service = by_kind["Service"][0]
+    assert service["spec"]["selector"].items() <= api["metadata"]["labels"].items()
+    assert service["spec"]["ports"][0]["targetPort"] in (port, container["ports"][0]["name"])
+
+    source = (ROOT / "starter" / "api.py").read_text()
+    for path in ("/api/v1/health", "/metrics", "/api/v1/webhooks/alertmanager"):
+        assert f'"{path}"' in source, f"{path} is not an awoooi route any more"
