@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
     data_dir: Path = Path(".awoooi")
+    # Ports of the servers `awoooi dev` embeds when no address is configured.
+    dev_temporal_port: int = Field(default=7233, ge=1, le=65535)
+    dev_temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    dev_valkey_port: int = Field(default=6379, ge=1, le=65535)
     # `awoooi worker` run on its own serves /metrics here (on AWOOOI_API_HOST); 0 turns it off.
     # Under `awoooi dev` the API's /metrics already shows the worker's counters.
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)

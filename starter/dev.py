@@ -14,11 +14,6 @@ import sys
 from core.settings import Settings
 from starter.embedded import EmbeddedError, Process, temporal_dev_server, valkey_server
 
-TEMPORAL_PORT = 7233
-TEMPORAL_UI_PORT = 8233
-VALKEY_PORT = 6379
-
-
 def run_dev(settings: Settings) -> int:
     from worker.service import serve
 
@@ -26,17 +21,19 @@ def run_dev(settings: Settings) -> int:
     urls: list[str] = []
     try:
         if not settings.temporal_address:
-            temporal = temporal_dev_server(settings.data_dir / "temporal", port=TEMPORAL_PORT, ui_port=TEMPORAL_UI_PORT)
+            temporal = temporal_dev_server(
+                settings.data_dir / "temporal", port=settings.dev_temporal_port, ui_port=settings.dev_temporal_ui_port
+            )
             temporal.start()
             children.append(temporal)
-            settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{TEMPORAL_PORT}"})
-            urls.append(f"Temporal Web UI   http://127.0.0.1:{TEMPORAL_UI_PORT}")
+            settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{settings.dev_temporal_port}"})
+            urls.append(f"Temporal Web UI   http://127.0.0.1:{settings.dev_temporal_ui_port}")
         urls.append(f"Temporal          {settings.temporal_address} (namespace {settings.temporal_namespace})")
         if not settings.redis_url:
-            valkey = valkey_server(settings.data_dir, port=VALKEY_PORT)
+            valkey = valkey_server(settings.data_dir, port=settings.dev_valkey_port)
             valkey.start()
             children.append(valkey)
-            settings = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{VALKEY_PORT}/0"})
+            settings = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{settings.dev_valkey_port}/0"})
         urls.append(f"Valkey            {settings.redis_url}")
         base = f"http://{settings.api_host}:{settings.api_port}"
         urls += [
