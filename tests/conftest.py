@@ -7,10 +7,13 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from redis.asyncio import Redis
 from temporalio.client import Client
@@ -102,3 +105,21 @@ async def _no_leftover_workflows(request: pytest.FixtureRequest) -> AsyncIterato
             await client.get_workflow_handle(execution.id).terminate("test cleanup")
         except Exception:  # noqa: BLE001 - already finished between list and terminate
             pass
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=5) as client:
+        yield client
+
+
+def debian_binary(name: str) -> str:
+    """A binary from Debian's prometheus packages: skip on a developer machine without it, fail
+    under CI (a skipped end-to-end test proves nothing; .ci/run installs the packages)."""
+    found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
+    if found is None:
+        message = f"{name} not installed (apt-get install prometheus prometheus-alertmanager)"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must have it", pytrace=False)
+        pytest.skip(message)
+    return found

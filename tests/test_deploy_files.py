@@ -11,7 +11,6 @@ every setting is documented, every ``AWOOOI_`` key in the manifests is a real se
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -24,6 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from core.metrics import Metrics
 from core.settings import Settings
+from tests.conftest import debian_binary
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
@@ -33,27 +33,17 @@ KUBERNETES = sorted((DEPLOY / "kubernetes").glob("*.yaml"))
 SETTINGS = {f"AWOOOI_{name.upper()}" for name in Settings.model_fields}
 
 
-def _tool(name: str) -> str:
-    found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
-    if found is None:
-        message = f"{name} not installed (apt-get install prometheus prometheus-alertmanager)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must have it", pytrace=False)
-        pytest.skip(message)
-    return found
-
-
 def _run(argv: list[str]) -> None:
     result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, f"{' '.join(argv)} failed:\n{result.stdout}\n{result.stderr}"
 
 
 def test_prometheus_rules_pass_promtool() -> None:
-    _run([_tool("promtool"), "check", "rules", str(RULES)])
+    _run([debian_binary("promtool"), "check", "rules", str(RULES)])
 
 
 def test_alertmanager_config_passes_amtool() -> None:
-    _run([_tool("amtool"), "check-config", str(ALERTMANAGER)])
+    _run([debian_binary("amtool"), "check-config", str(ALERTMANAGER)])
 
 
 def test_alertmanager_example_targets_the_webhook_with_bearer_auth() -> None:

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -27,12 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
 
 from core import search_attributes as sa
 from starter.embedded import free_port
+from tests.conftest import debian_binary
 from tests.harness import Serving, eventually, serving, settings_for
 from tests.loopback.telegram import TelegramLoopback
 
@@ -42,17 +40,6 @@ CARD_TIMEOUT = 60.0
 
 
 # ------------------------------------------------------------------------------------------ processes
-
-
-def _binary(name: str) -> str:
-    """The Debian binary, or skip (developer machine) / fail (CI: a skipped e2e test proves nothing)."""
-    found = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
-    if found is None:
-        message = f"{name} not installed (apt-get install prometheus prometheus-alertmanager)"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must have it", pytrace=False)
-        pytest.skip(message)
-    return found
 
 
 def _tail(path: Path, lines: int = 30) -> str:
@@ -103,7 +90,7 @@ async def alertmanager(tmp_path: Path, webhook_url: str, token: str) -> AsyncIte
     Timings are shrunk so a test sees the first notification at once and a resolution within a
     second, while ``repeat_interval`` is long enough that any second card would be a real bug.
     """
-    binary = _binary("prometheus-alertmanager")
+    binary = debian_binary("prometheus-alertmanager")
     port = free_port()
     workdir = tmp_path / "alertmanager"
     workdir.mkdir()
@@ -145,7 +132,7 @@ async def prometheus(tmp_path: Path, alertmanager_url: str, labels: dict[str, st
     ``--rules.alert.resend-delay=1s``: Prometheus drops alerts it evaluates before its notifier has
     discovered the Alertmanager target and only re-sends after this delay (default 1m).
     """
-    binary = _binary("prometheus")
+    binary = debian_binary("prometheus")
     port = free_port()
     workdir = tmp_path / "prometheus"
     workdir.mkdir()
