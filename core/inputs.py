@@ -35,6 +35,8 @@ class IncidentWorkflowInput(BaseModel):
     anomaly_key: str
     idle_timeout_seconds: int = 24 * 3600
     resolve_grace_seconds: int = 300
+    # Continue as new after this many deliveries, well before history limits.
+    max_deliveries_per_run: int = 500
     state: IncidentState | None = None
     # Deliveries signalled but not yet handled when the run continued as new.
     pending: list[AlertDelivery] = Field(default_factory=list)

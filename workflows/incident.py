@@ -49,8 +49,6 @@ with workflow.unsafe.imports_passed_through():
 
 # How many recent delivery ids the workflow remembers to drop a sender's retry.
 SEEN_WINDOW = 200
-# Continue as new well before history limits, even if the server does not suggest it.
-MAX_HANDLED_PER_RUN = 500
 
 _QUICK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 _API_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=60))
@@ -319,7 +317,8 @@ class IncidentWorkflow:
         state = self._state
         if state is None:
             return False
-        return workflow.info().is_continue_as_new_suggested() or state.handled >= MAX_HANDLED_PER_RUN
+        limit = self._require_input().max_deliveries_per_run
+        return workflow.info().is_continue_as_new_suggested() or state.handled >= limit
 
     def _outcome(self) -> IncidentOutcome:
         inp = self._require_input()
