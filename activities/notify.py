@@ -22,6 +22,9 @@ from core.ports import DeliveryLedger, TelegramApi
 
 log = structlog.get_logger(__name__)
 
+# Telegram's answer when the card was deleted from the chat.
+_MESSAGE_GONE = "message to edit not found"
+
 
 @dataclass(frozen=True)
 class CardSettings:
@@ -66,14 +69,36 @@ class TelegramActivities:
         return message_id
 
     @activity.defn(name="edit_card")
-    async def edit_card(self, inp: EditCardInput) -> None:
+    async def edit_card(self, inp: EditCardInput) -> int | None:
+        """Edit the card in place; if it was deleted in the chat, send a replacement once and
+        return its message id (None when the edit went through)."""
         if self._api is None or not self._settings.chat_id:
-            return
+            return None
         text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz)
         try:
             await self._api.edit_message(self._settings.chat_id, inp.message_id, text)
         except UpstreamError as exc:
+            if inp.card_key and exc.status_code == 400 and _MESSAGE_GONE in str(exc).lower():
+                return await self._replace(inp, text)
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise to_application_error(exc) from exc
         self._metrics.telegram_messages.labels(kind="edited").inc()
         log.info("card edited", incident_id=inp.view.incident_id, message_id=inp.message_id, status=inp.view.status)
+        return None
+
+    async def _replace(self, inp: EditCardInput, text: str) -> int:
+        assert self._api is not None and self._settings.chat_id
+        key = card_ledger_key(f"{inp.card_key}:replacing:{inp.message_id}")
+        try:
+            known = await self._ledger.get(key)
+            if known is not None:
+                return int(known)
+            message_id = await self._api.send_message(self._settings.chat_id, text)
+            await self._ledger.put(key, str(message_id))
+        except UpstreamError as exc:
+            self._metrics.telegram_messages.labels(kind="failed").inc()
+            raise to_application_error(exc) from exc
+        self._metrics.telegram_messages.labels(kind="sent").inc()
+        log.warning("card was deleted in the chat; sent a replacement", incident_id=inp.view.incident_id,
+                    old_message_id=inp.message_id, message_id=message_id)
+        return message_id

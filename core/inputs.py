@@ -77,6 +77,8 @@ class CardInput(BaseModel):
 class EditCardInput(BaseModel):
     view: IncidentView
     message_id: int
+    # Lets the activity send a replacement card, once, when someone deleted the message.
+    card_key: str = ""
 
 
 class SentryCommentInput(BaseModel):

@@ -180,3 +180,18 @@ async def test_without_telegram_the_pipeline_still_completes(temporal_client, va
         state = await _state(app.client, workflow_id)
         assert state["message_id"] is None
         assert await _status(app.client, workflow_id) == WorkflowExecutionStatus.RUNNING
+
+
+async def test_a_card_deleted_in_the_chat_is_replaced_once(temporal_client, valkey_url, redis, task_queue,
+                                                           telegram) -> None:
+    settings = settings_for(valkey_url, task_queue, telegram)
+    async with running(temporal_client, settings) as app:
+        await _post(app, SIGNOZ, "signoz_alert.json")
+        await eventually(lambda: len(telegram.sent) == 1, what="first card")
+        telegram.messages.pop(1)  # an operator deleted the card
+        await _post(app, SIGNOZ, "signoz_alert.json")
+        await eventually(lambda: len(telegram.sent) == 2, what="replacement card")
+        await _post(app, SIGNOZ, "signoz_alert.json")
+        await eventually(lambda: len(telegram.edits) == 1, what="replacement edited in place")
+        assert len(telegram.sent) == 2
+        assert "<b>Occurrences:</b> 3" in telegram.messages[2][-1]

@@ -242,19 +242,21 @@ class IncidentWorkflow:
             if state.message_id is None:
                 state.message_id = await workflow.execute_activity_method(
                     TelegramActivities.post_card,
-                    CardInput(view=state.view(), card_key=f"{state.incident_id}:{state.lifecycle_id}"),
+                    CardInput(view=state.view(), card_key=self._card_key()),
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=15),
                     retry_policy=_API_RETRY,
                 )
             else:
-                await workflow.execute_activity_method(
+                replacement = await workflow.execute_activity_method(
                     TelegramActivities.edit_card,
-                    EditCardInput(view=state.view(), message_id=state.message_id),
+                    EditCardInput(view=state.view(), message_id=state.message_id, card_key=self._card_key()),
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=15),
                     retry_policy=_API_RETRY,
                 )
+                if replacement is not None:
+                    state.message_id = replacement
         except ActivityError as exc:
             # Never fail the incident because the chat is down; the next update tries again.
             workflow.logger.error("telegram card failed", extra={"error": str(exc.cause or exc)})
@@ -306,6 +308,10 @@ class IncidentWorkflow:
 
     async def _set_status_raw(self, status: str) -> None:
         workflow.upsert_search_attributes([sa.INCIDENT_STATUS.value_set(status)])
+
+    def _card_key(self) -> str:
+        state = self._require_state()
+        return f"{state.incident_id}:{state.lifecycle_id}"
 
     def _remember(self, delivery_id: str) -> None:
         state = self._require_state()
