@@ -282,7 +282,7 @@ def test_signoz_doc_sample() -> None:
     assert alert.annotations["info"] == "The disk sda3 is running full"
     assert alert.description == "please check the instance example1"  # summary outranks info
     assert alert.starts_at == datetime(2022, 4, 25, 9, 5, 19, 490146, tzinfo=UTC)
-    assert alert.links == [Link(title="Alertmanager", url="http://Apples-MacBook-Pro-3.local:9093")]
+    assert alert.links == [Link(title="SigNoz", url="http://Apples-MacBook-Pro-3.local:9093")]
     assert parsed.delivery_key is None
 
 

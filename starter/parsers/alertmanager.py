@@ -93,7 +93,7 @@ def parse_alert_object(
         annotations=str_dict(raw_annotations),
         starts_at=_time(raw.get("startsAt"), f"{prefix}startsAt"),
         ends_at=_time(raw.get("endsAt"), f"{prefix}endsAt"),
-        links=_links(raw.get("generatorURL"), external_url),
+        links=_links(raw.get("generatorURL"), external_url, source),
     )
     # A firing alert is re-sent every repeat_interval and each one is an occurrence; a resolution
     # happens once, so a re-sent one must be recognisable as a duplicate.
@@ -115,12 +115,13 @@ def _time(value: object, field: str) -> datetime | None:
         raise PayloadError(f"{field} must be an RFC3339 time") from None
 
 
-def _links(generator_url: object, external_url: object) -> list[Link]:
+def _links(generator_url: object, external_url: object, source: Source) -> list[Link]:
     links: list[Link] = []
     if is_http_url(generator_url):
         links.append(Link(title="Source", url=str(generator_url).strip()))
     if is_http_url(external_url):
-        links.append(Link(title="Alertmanager", url=str(external_url).strip()))
+        sender = "SigNoz" if source is Source.SIGNOZ else "Alertmanager"
+        links.append(Link(title=sender, url=str(external_url).strip()))
     return links
 
 
