@@ -11,13 +11,10 @@ from temporalio import activity
 
 from activities.failures import to_application_error
 from core.errors import UpstreamError
+from core.identity import delivery_ledger_key
 from core.inputs import DeliverySeenInput, SaveIncidentInput
 from core.models import Frequency
 from core.ports import AnomalyCounter, DeliveryLedger, IncidentRepository
-
-
-def delivery_ledger_key(delivery_id: str) -> str:
-    return f"delivery:{delivery_id}"
 
 
 class IncidentActivities:

@@ -64,3 +64,9 @@ def resolved_delivery_id(alert: Alert) -> str:
     end = alert.ends_at.isoformat() if alert.ends_at else "open"
     start = alert.starts_at.isoformat() if alert.starts_at else ""
     return f"{incident_id(alert)}:resolved:{start}:{end}"
+
+
+def delivery_ledger_key(delivery_id: str) -> str:
+    """The ledger key that marks a delivery as handled: written by the worker's save step, read by
+    the webhook to answer "duplicate" without touching Temporal."""
+    return f"delivery:{delivery_id}"

@@ -27,7 +27,7 @@ from temporalio.service import RPCError
 
 from core import search_attributes as sa
 from core.errors import IntakeUnavailable, UpstreamError
-from core.identity import incident_ref
+from core.identity import delivery_ledger_key, incident_ref
 from core.inputs import IncidentWorkflowInput
 from core.models import AlertDelivery, IncidentRef, IncidentStatus
 from core.ports import DeliveryLedger
@@ -46,11 +46,6 @@ class IntakeResult:
     result: str  # started | updated | duplicate
     delivery_id: str
     reason: str | None = None
-
-
-def _ledger_key(delivery_id: str) -> str:
-    # Same key the save_incident activity writes (activities/incidents.py).
-    return f"delivery:{delivery_id}"
 
 
 class Intake:
@@ -74,7 +69,7 @@ class Intake:
         if self._ledger is None:
             return False
         try:
-            return await self._ledger.seen(_ledger_key(delivery_key))
+            return await self._ledger.seen(delivery_ledger_key(delivery_key))
         except UpstreamError:
             log.warning("ledger unavailable, leaving dedup to the workflow")
             return False
