@@ -38,9 +38,3 @@ class Metrics:
         self.sentry_comments = Counter(
             "awoooi_sentry_comments_total", "Sentry comment outcomes.", ["outcome"], registry=registry
         )
-        self.incidents = Counter(
-            "awoooi_incident_transitions_total",
-            "Incident lifecycle transitions seen by the workflow's activities.",
-            ["status"],
-            registry=registry,
-        )

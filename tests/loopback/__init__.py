@@ -11,11 +11,8 @@ server speaks real HTTP, the code under test runs unchanged: no mocks, no monkey
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
-import time
-from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
 
@@ -101,29 +98,6 @@ class LoopbackServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-    def wait_for(self, predicate: Callable[[Any], bool], timeout: float = 10.0) -> None:
-        """Block until ``predicate(self)`` holds. Use from sync code or a thread other than the loop
-        running the code under test; in a coroutine sharing that loop use :meth:`wait_for_async`."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                if predicate(self):
-                    return
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{type(self).__name__}: condition not met within {timeout}s")
-            time.sleep(0.02)
-
-    async def wait_for_async(self, predicate: Callable[[Any], bool], timeout: float = 10.0) -> None:
-        """Like :meth:`wait_for` but yields to the event loop (a worker on the same loop keeps running)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            with self._lock:
-                if predicate(self):
-                    return
-            if time.monotonic() >= deadline:
-                raise AssertionError(f"{type(self).__name__}: condition not met within {timeout}s")
-            await asyncio.sleep(0.02)
 
 
 # Re-exported for convenience; imported last because both modules import LoopbackServer from here.
