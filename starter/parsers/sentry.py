@@ -116,41 +116,22 @@ def _parse_event(body: Mapping[str, Any], *, key: str, request_id: str | None) -
     api_match = _ORG_PROJECT_IN_API_URL.search(url or "")
     project = api_match.group(2) if api_match else clean_str(event.get("project"))
     event_id = clean_str(event.get("event_id")) or clean_str(event.get("id"))
-    exc_type, exc_value = _exception(event)
     culprit = clean_str(event.get("culprit"))
     level = clean_str(event.get("level")) or "error"  # Sentry's default level
 
-    labels = _labels(
-        alertname=exc_type or title,
-        level=level,
+    alert = _event_alert(
+        event,
+        issue_id=issue_id,
+        title=title,
         project=project,
-        platform=clean_str(event.get("platform")),
+        level=level,
         culprit=culprit,
         rule=clean_str(body["data"].get("triggered_rule")) if key == "event" else None,
-    )
-    labels.update(_tags(event.get("tags")))
-    description = exc_value or clean_str(event.get("message")) or culprit
-    alert = Alert(
-        source=Source.SENTRY,
-        fingerprint=f"issue-{issue_id}",
-        status=AlertStatus.FIRING,
-        severity=normalize_severity(level),
-        title=title,
-        service=project or "unknown",
-        labels=labels,
-        annotations={"description": description} if description else {},
+        message=clean_str(event.get("message")),
         starts_at=_time(event.get("datetime") or event.get("timestamp"), f"{where}.datetime"),
-        links=_link(web_url),
-        sentry=SentryRef(
-            issue_id=issue_id,
-            org_slug=_org_slug(web_url) or (api_match.group(1) if api_match else None),
-            project=project,
-            web_url=web_url,
-            event_id=event_id,
-            culprit=culprit,
-            exception_type=exc_type,
-            exception_value=exc_value,
-        ),
+        web_url=web_url,
+        org_slug=_org_slug(web_url) or (api_match.group(1) if api_match else None),
+        event_id=event_id,
     )
     return ParsedAlert(alert=alert, delivery_key=_event_key(event_id, request_id))
 
@@ -291,21 +272,58 @@ def _parse_legacy(body: Mapping[str, Any]) -> ParsedAlert:
     project = clean_str(body.get("project_slug")) or clean_str(body.get("project"))
     url = clean_str(body.get("url"))
     event_id = clean_str(event.get("event_id")) or clean_str(event.get("id"))
-    exc_type, exc_value = _exception(event)
     level = clean_str(body.get("level")) or clean_str(event.get("level")) or "error"
     rules = body.get("triggering_rules")
 
+    alert = _event_alert(
+        event,
+        issue_id=issue_id,
+        title=title,
+        project=project,
+        level=level,
+        culprit=culprit,
+        rule=", ".join(to_str(r) for r in rules) if isinstance(rules, list) and rules else None,
+        message=clean_str(body.get("message")),
+        starts_at=_time(event.get("timestamp"), "event.timestamp"),
+        web_url=url if is_http_url(url) else None,
+        org_slug=_org_slug(url),
+        event_id=event_id,
+    )
+    return ParsedAlert(alert=alert, delivery_key=_event_key(event_id, None))
+
+
+# -------------------------------------------------------------------------------------- helpers
+
+
+def _event_alert(
+    event: Mapping[str, Any],
+    *,
+    issue_id: str,
+    title: str,
+    project: str | None,
+    level: str,
+    culprit: str | None,
+    rule: str | None,
+    message: str | None,
+    starts_at: datetime | None,
+    web_url: str | None,
+    org_slug: str | None,
+    event_id: str | None,
+) -> Alert:
+    """A firing alert for one Sentry event, as the integration platform and the legacy plugin send
+    it; the callers differ only in where they find each field."""
+    exc_type, exc_value = _exception(event)
     labels = _labels(
         alertname=exc_type or title,
         level=level,
         project=project,
         platform=clean_str(event.get("platform")),
         culprit=culprit,
-        rule=", ".join(to_str(r) for r in rules) if isinstance(rules, list) and rules else None,
+        rule=rule,
     )
     labels.update(_tags(event.get("tags")))
-    description = exc_value or clean_str(body.get("message")) or culprit
-    alert = Alert(
+    description = exc_value or message or culprit
+    return Alert(
         source=Source.SENTRY,
         fingerprint=f"issue-{issue_id}",
         status=AlertStatus.FIRING,
@@ -314,23 +332,19 @@ def _parse_legacy(body: Mapping[str, Any]) -> ParsedAlert:
         service=project or "unknown",
         labels=labels,
         annotations={"description": description} if description else {},
-        starts_at=_time(event.get("timestamp"), "event.timestamp"),
-        links=_link(url),
+        starts_at=starts_at,
+        links=_link(web_url),
         sentry=SentryRef(
             issue_id=issue_id,
-            org_slug=_org_slug(url),
+            org_slug=org_slug,
             project=project,
-            web_url=url if is_http_url(url) else None,
+            web_url=web_url,
             event_id=event_id,
             culprit=culprit,
             exception_type=exc_type,
             exception_value=exc_value,
         ),
     )
-    return ParsedAlert(alert=alert, delivery_key=_event_key(event_id, None))
-
-
-# -------------------------------------------------------------------------------------- helpers
 
 
 def _object(value: object, where: str) -> Mapping[str, Any]:
