@@ -34,6 +34,9 @@ class RedisLedger:
     async def put(self, key: str, value: str) -> None:
         await self._call("set", redis_keys.ledger(key), value, ex=self._ttl)
 
+    async def forget(self, key: str) -> None:
+        await self._call("delete", redis_keys.ledger(key))
+
     async def _call(self, command: str, *args: object, **kwargs: object):  # noqa: ANN202
         try:
             return await getattr(self._redis, command)(*args, **kwargs)

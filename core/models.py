@@ -86,6 +86,7 @@ class RepairAction(StrEnum):
     RESTART_CONTAINER = "restart_container"
     DELETE_POD = "delete_pod"
     SCALE_UP = "scale_up"
+    SCALE_DOWN = "scale_down"
     INCREASE_MEMORY = "increase_memory"
     INCREASE_CPU = "increase_cpu"
     ADJUST_LIMITS = "adjust_limits"
@@ -108,6 +109,7 @@ ACTION_TIERS: dict[RepairAction, int] = {
     RepairAction.RESTART_CONTAINER: 1,
     RepairAction.DELETE_POD: 1,
     RepairAction.SCALE_UP: 2,
+    RepairAction.SCALE_DOWN: 2,
     RepairAction.INCREASE_MEMORY: 2,
     RepairAction.INCREASE_CPU: 2,
     RepairAction.ADJUST_LIMITS: 2,

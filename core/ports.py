@@ -10,13 +10,35 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from core.learning import LearningSummary
 from core.models import Alert, Analysis, Frequency
+from core.repair import RepairRequest, RepairResult
 
 
 class Analyzer(Protocol):
+    """Turns an alert into an Analysis. ``history`` is what learning knows about its anomaly key
+    (the LLM analyzer puts it in the prompt; the rule analyzer ignores it)."""
+
     name: str
 
-    async def analyze(self, alert: Alert, frequency: Frequency | None = None) -> Analysis: ...
+    async def analyze(
+        self, alert: Alert, frequency: Frequency | None = None, history: LearningSummary | None = None
+    ) -> Analysis: ...
+
+
+class RepairExecutor(Protocol):
+    """Carries out (or simulates) one repair. Chosen by AWOOOI_REPAIR_EXECUTOR.
+
+    Returns a RepairResult that says what happened: ``executed``, ``simulated`` (dry-run),
+    ``failed`` (the target refused: 4xx, not found, forbidden) or ``unsupported`` (this executor
+    cannot do the action, or the alert names no target for it). Raises ``UpstreamError`` only for
+    transient trouble a retry can fix (transport errors, 5xx, 429); ``repair_id`` is stable across
+    retries so a retry never repairs twice where the target lets us tell.
+    """
+
+    name: str
+
+    async def execute(self, request: RepairRequest) -> RepairResult: ...
 
 
 class AnomalyCounter(Protocol):
@@ -41,6 +63,8 @@ class DeliveryLedger(Protocol):
     async def get(self, key: str) -> str | None: ...
 
     async def put(self, key: str, value: str) -> None: ...
+
+    async def forget(self, key: str) -> None: ...
 
 
 class TelegramApi(Protocol):

@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from typing import Annotated
+
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Locale = Literal["en", "zh-TW"]
+ExecutorName = Literal["dry-run", "kubernetes", "webhook"]
 
 
 class Settings(BaseSettings):
@@ -60,6 +63,37 @@ class Settings(BaseSettings):
     # How long the API waits for Temporal before answering 503 so the sender retries.
     temporal_rpc_timeout_seconds: float = Field(default=5.0, gt=0)
 
+    # Repairs. `dry-run` records what it would do and changes nothing (docs/adr/0006-repairs.md).
+    repair_executor: ExecutorName = "dry-run"
+    # A tier-1 repair runs without asking once learning is at least this sure of it.
+    auto_repair_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
+    repair_max_per_hour: int = Field(default=3, ge=0)
+    repair_max_per_day: int = Field(default=7, ge=0)
+    # Seconds (or an ISO 8601 duration such as PT30M).
+    approval_timeout: timedelta = Field(default=timedelta(minutes=30), gt=timedelta(0))
+    verify_window: timedelta = Field(default=timedelta(minutes=10), gt=timedelta(0))
+    # Telegram user ids allowed to approve or reject (comma-separated).
+    telegram_approver_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # The secret_token given to setWebhook; Telegram sends it in X-Telegram-Bot-Api-Secret-Token.
+    telegram_webhook_secret: SecretStr | None = None
+    # Bearer token for POST /api/v1/incidents/{id}/approve|reject and the learning API.
+    api_token: SecretStr | None = None
+    # Kubernetes executor: a kubeconfig file, else in-cluster config, else ~/.kube/config.
+    kubernetes_kubeconfig: Path | None = None
+    kubernetes_context: str | None = None
+    kubernetes_namespace: str = "default"
+    repair_scale_min: int = Field(default=1, ge=0)
+    repair_scale_max: int = Field(default=10, ge=1)
+    # Webhook executor: the runbook URL (Rundeck, StackStorm, AWX...) and the HMAC signing secret.
+    repair_webhook_url: str | None = None
+    repair_webhook_secret: SecretStr | None = None
+
+    # LLM analysis over an OpenAI-compatible chat-completions API (OpenAI, Ollama, vLLM, LiteLLM).
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 
@@ -72,7 +106,27 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
-    @field_validator("telegram_bot_token", "sentry_api_token", "webhook_token", "sentry_client_secret")
+    @field_validator("approval_timeout", "verify_window", mode="before")
+    @classmethod
+    def _plain_seconds(cls, value: object) -> object:
+        """An environment variable of plain digits means seconds (pydantic wants ISO 8601 otherwise)."""
+        if isinstance(value, str) and value.strip().replace(".", "", 1).isdigit():
+            return float(value)
+        return value
+
+    @field_validator("telegram_approver_ids", mode="before")
+    @classmethod
+    def _comma_separated_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @field_validator(
+        "telegram_bot_token", "sentry_api_token", "webhook_token", "sentry_client_secret",
+        "telegram_webhook_secret", "api_token", "repair_webhook_secret", "llm_api_key",
+    )
     @classmethod
     def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().strip():
@@ -94,3 +148,7 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return self.telegram_bot_token is not None and bool(self.telegram_chat_id)
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_base_url)

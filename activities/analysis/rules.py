@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import NamedTuple
 from urllib.parse import unquote_plus
 
+from core.learning import LearningSummary
 from activities.analysis.knowledge_base import ALERT_RULES, EXCEPTION_RULES, Rule
 from core.models import (
     Alert,
@@ -196,7 +197,9 @@ class RuleAnalyzer:
 
     name = "rules"
 
-    async def analyze(self, alert: Alert, frequency: Frequency | None = None) -> Analysis:
+    async def analyze(
+        self, alert: Alert, frequency: Frequency | None = None, history: LearningSummary | None = None
+    ) -> Analysis:
         # Resolved alerts are analysed exactly like firing ones: the card shows the same analysis
         # and is edited to "resolved" elsewhere.
         found = match(alert)
