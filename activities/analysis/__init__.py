@@ -1,5 +1,7 @@
-"""Alert analysis (v1): a deterministic rule knowledge base behind the ``Analyzer`` port."""
+"""Alert analysis behind the ``Analyzer`` port: a deterministic rule knowledge base (always), and
+an optional OpenAI-compatible LLM whose validated answer is preferred when it comes in time."""
 
+from activities.analysis.llm import LlmAnalyzer
 from activities.analysis.rules import RuleAnalyzer
 
-__all__ = ["RuleAnalyzer"]
+__all__ = ["LlmAnalyzer", "RuleAnalyzer"]
