@@ -1,0 +1,51 @@
+"""The default executor: says exactly what the kubernetes executor would do, and changes nothing.
+
+It runs the same planner (:func:`activities.repair.plan.plan_repair`) as the kubernetes executor, so
+its ``operations`` are the real executor's (only a scale step, whose new count needs the live replica
+count, is described as a rule). That lets a team run awoooi for weeks on ``dry-run``, read what it
+would have done in every incident, and switch on real repairs knowing what they will be.
+"""
+
+from __future__ import annotations
+
+from activities.repair.plan import (
+    Unsupported,
+    check_bounds,
+    plan_repair,
+    unsupported_result,
+)
+from core.repair import RepairRequest, RepairResult, RepairStatus
+
+__all__ = ["DryRunExecutor"]
+
+DRY_RUN_DETAIL = "dry-run: nothing was changed"
+
+
+class DryRunExecutor:
+    """Implements ``core.ports.RepairExecutor`` without any I/O: SIMULATED or UNSUPPORTED, never an error."""
+
+    name = "dry-run"
+
+    def __init__(self, default_namespace: str = "default", scale_min: int = 1, scale_max: int = 10) -> None:
+        check_bounds(scale_min, scale_max)
+        self._namespace = default_namespace
+        self._scale_min = scale_min
+        self._scale_max = scale_max
+
+    def __repr__(self) -> str:
+        return f"DryRunExecutor(default_namespace={self._namespace!r}, scale=[{self._scale_min},{self._scale_max}])"
+
+    async def execute(self, request: RepairRequest) -> RepairResult:
+        planned = plan_repair(
+            request, default_namespace=self._namespace, scale_min=self._scale_min, scale_max=self._scale_max
+        )
+        if isinstance(planned, Unsupported):
+            return unsupported_result(request, self.name, planned)
+        return RepairResult(
+            repair_id=request.repair_id,
+            action=request.action,
+            executor=self.name,
+            status=RepairStatus.SIMULATED,
+            detail=DRY_RUN_DETAIL,
+            operations=[operation.describe() for operation in planned],
+        )
