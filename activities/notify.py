@@ -14,9 +14,9 @@ import structlog
 from temporalio import activity
 
 from activities.failures import to_application_error
-from activities.render import render_card
+from activities.render import approval_keyboard, render_card, render_escalation
 from core.errors import UpstreamError
-from core.inputs import CardInput, EditCardInput
+from core.inputs import CardInput, EditCardInput, EscalateInput
 from core.metrics import Metrics
 from core.ports import DeliveryLedger, TelegramApi
 
@@ -58,8 +58,9 @@ class TelegramActivities:
             if known is not None:
                 log.info("card already sent", incident_id=inp.view.incident_id, message_id=known)
                 return int(known)
-            text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz)
-            message_id = await self._api.send_message(self._settings.chat_id, text)
+            text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz, repair=inp.repair)
+            markup = approval_keyboard(inp.repair, locale=self._settings.locale)
+            message_id = await self._api.send_message(self._settings.chat_id, text, reply_markup=markup)
             await self._ledger.put(card_ledger_key(inp.card_key), str(message_id))
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()
@@ -74,9 +75,10 @@ class TelegramActivities:
         return its message id (None when the edit went through)."""
         if self._api is None or not self._settings.chat_id:
             return None
-        text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz)
+        text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz, repair=inp.repair)
+        markup = approval_keyboard(inp.repair, locale=self._settings.locale)
         try:
-            await self._api.edit_message(self._settings.chat_id, inp.message_id, text)
+            await self._api.edit_message(self._settings.chat_id, inp.message_id, text, reply_markup=markup)
         except UpstreamError as exc:
             if inp.card_key and exc.status_code == 400 and _MESSAGE_GONE in str(exc).lower():
                 return await self._replace(inp, text)
@@ -93,7 +95,8 @@ class TelegramActivities:
             known = await self._ledger.get(key)
             if known is not None:
                 return int(known)
-            message_id = await self._api.send_message(self._settings.chat_id, text)
+            markup = approval_keyboard(inp.repair, locale=self._settings.locale)
+            message_id = await self._api.send_message(self._settings.chat_id, text, reply_markup=markup)
             await self._ledger.put(key, str(message_id))
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()
@@ -101,4 +104,25 @@ class TelegramActivities:
         self._metrics.telegram_messages.labels(kind="sent").inc()
         log.warning("card was deleted in the chat; sent a replacement", incident_id=inp.view.incident_id,
                     old_message_id=inp.message_id, message_id=message_id)
+        return message_id
+
+    @activity.defn(name="escalate")
+    async def escalate(self, inp: EscalateInput) -> int | None:
+        """Ask people to step in: one message per escalation key, replying to the card."""
+        if self._api is None or not self._settings.chat_id:
+            log.warning("escalation with no chat configured", incident_id=inp.view.incident_id, reason=inp.reason)
+            return None
+        key = f"escalation:{inp.escalation_key}"
+        try:
+            known = await self._ledger.get(key)
+            if known is not None:
+                return int(known)
+            text = render_escalation(inp.view, inp.reason, locale=self._settings.locale)
+            message_id = await self._api.send_message(self._settings.chat_id, text, reply_to=inp.reply_to)
+            await self._ledger.put(key, str(message_id))
+        except UpstreamError as exc:
+            self._metrics.telegram_messages.labels(kind="failed").inc()
+            raise to_application_error(exc) from exc
+        self._metrics.telegram_messages.labels(kind="escalation").inc()
+        log.warning("escalated", incident_id=inp.view.incident_id, reason=inp.reason, message_id=message_id)
         return message_id

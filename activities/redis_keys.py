@@ -23,3 +23,32 @@ def incident(incident_id: str) -> str:
 
 def learning_occurrences(anomaly_key: str) -> str:
     return f"{PREFIX}:learning:occurrences:{anomaly_key}"
+
+
+def learning_repair(anomaly_key: str, action: str) -> str:
+    """The repair records of one action on one anomaly key, newest first.
+
+    Deliberately WITHOUT the awoooi prefix: this is the seed's key, kept as it was so the records
+    the seed wrote stay readable by the learning service.
+    """
+    return f"learning:repair:{anomaly_key}:{action}"
+
+
+def learning_recorded(repair_id: str) -> str:
+    """Marker that a repair result has been recorded, so a retried activity records it once."""
+    return f"{PREFIX}:learning:recorded:{repair_id}"
+
+
+def learning_streaks(action: str) -> str:
+    """Hash ``anomaly_key -> consecutive failures`` of one action: its fields are exactly the keys
+    with a nonzero streak, so a success of the action anywhere clears them all with one DEL."""
+    return f"{PREFIX}:learning:streaks:{action}"
+
+
+def learning_playbooks() -> str:
+    """Hash ``anomaly_key -> Playbook JSON``: one playbook per anomaly key, listed with HVALS."""
+    return f"{PREFIX}:learning:playbooks"
+
+
+def repair_budget(anomaly_key: str) -> str:
+    return f"{PREFIX}:repair:budget:{anomaly_key}"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from core.models import IncidentStatus, IncidentView, Severity
+from core.repair import RepairPhase, RepairState, callback_data
 
 CARD_LIMIT = 4096
 COMMENT_HEADING = "awoooi analysis"  # not localized: it marks our own comments in Sentry webhooks
@@ -38,6 +39,14 @@ LABELS: dict[str, dict[str, str]] = {
         "analyzed_by": "Analyzed by", "action": "Recommended action", "tier": "tier",
         "links": "Links", "more": "+{n} more", "incident": "Incident",
         "resolved_at": "Resolved at", "analyzed_at": "Analyzed at",
+        "repair": "Repair", "based_on": "based on {n}", "from": "from {source}", "until": "until {time}",
+        "approved_by": "Approved by {who} at {time}", "rejected_by": "Rejected by {who} at {time}",
+        "approve": "✅ Approve {action}", "reject": "❌ Reject",
+        "learning": "learning", "merged": "learning + analysis",
+        "awaiting_approval": "Awaiting approval", "running": "Running", "verifying": "Verifying",
+        "succeeded": "Repaired", "failed": "Repair failed", "simulated": "Simulated (dry-run)",
+        "rejected": "Rejected", "timed_out": "No decision", "not_needed": "Not needed",
+        "escalated": "Escalated", "manual": "Needs a human",
     },
     "zh-TW": {
         "open": "處理中", "resolved": "已解決", "expired": "已過期",
@@ -50,12 +59,27 @@ LABELS: dict[str, dict[str, str]] = {
         "analyzed_by": "分析者", "action": "建議動作", "tier": "等級",
         "links": "連結", "more": "另有 {n} 個", "incident": "事件",
         "resolved_at": "解決時間", "analyzed_at": "分析時間",
+        "repair": "修復", "based_on": "依據 {n} 次", "from": "來自{source}", "until": "截止 {time}",
+        "approved_by": "{who} 於 {time} 核准", "rejected_by": "{who} 於 {time} 拒絕",
+        "approve": "✅ 核准 {action}", "reject": "❌ 拒絕",
+        "learning": "學習", "merged": "學習 + 分析",
+        "awaiting_approval": "等待核准", "running": "執行中", "verifying": "驗證中",
+        "succeeded": "已修復", "failed": "修復失敗", "simulated": "模擬（dry-run）",
+        "rejected": "已拒絕", "timed_out": "未決定", "not_needed": "不需要",
+        "escalated": "已升級", "manual": "需要人工處理",
     },
 }
 
 SEVERITY_EMOJI = {Severity.CRITICAL: "🔴", Severity.ERROR: "🟠", Severity.WARNING: "🟡", Severity.INFO: "🔵"}
 _STATUS_EMOJI = {IncidentStatus.RESOLVED: "✅", IncidentStatus.EXPIRED: "⌛"}
 _FREE_FIELDS = ("description", "root_cause", "impact", "fix")
+_PHASE_EMOJI = {
+    RepairPhase.AWAITING_APPROVAL: "⏳", RepairPhase.RUNNING: "▶️", RepairPhase.VERIFYING: "🔎",
+    RepairPhase.SUCCEEDED: "✅", RepairPhase.FAILED: "❌", RepairPhase.SIMULATED: "🧪",
+    RepairPhase.REJECTED: "🚫", RepairPhase.TIMED_OUT: "⌛", RepairPhase.NOT_NEEDED: "➖",
+    RepairPhase.ESCALATED: "⚠️", RepairPhase.MANUAL: "👤",
+}
+_MAX_OPERATIONS = 3
 
 
 def labels(locale: str) -> dict[str, str]:
@@ -132,7 +156,48 @@ def _links(view: IncidentView, text: dict[str, str]) -> str:
     return " · ".join(shown)
 
 
-def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str, str], has_desc: bool) -> str:
+def _repair_lines(repair: RepairState, text: dict[str, str], tz: ZoneInfo) -> list[str]:
+    """The repair section: what is recommended (and how sure, based on how much), where it stands,
+    who decided, and what was run. Every piece has a fixed cap, like the rest of the card."""
+    plan = repair.plan
+    source = text["from"].format(source=text.get(plan.source, plan.source))
+    head = (f"🔧 <b>{html.escape(text['repair'], quote=False)}:</b> <code>{plan.action.value}</code> "
+            f"({text['tier']} {plan.tier}) · {round(plan.confidence * 100)}%")
+    if plan.based_on:
+        head += f" · {text['based_on'].format(n=plan.based_on)}"
+    lines = [f"{head} · {html.escape(source, quote=False)}"]
+    status = f"{_PHASE_EMOJI[repair.phase]} <b>{html.escape(text[repair.phase.value], quote=False)}</b>"
+    if repair.phase.open and repair.deadline is not None:
+        status += " " + html.escape(text["until"].format(time=format_time(repair.deadline, tz)), quote=False)
+    if repair.note:
+        status += f" — {fit(repair.note, 300)}"
+    lines.append(status)
+    if repair.decision is not None:
+        verb = "approved_by" if repair.decision.approve else "rejected_by"
+        lines.append(html.escape(text[verb].format(who=repair.decision.by[:100],
+                                                   time=format_time(repair.decision.at, tz)), quote=False))
+    if repair.result is not None and repair.result.operations:
+        shown = repair.result.operations[:_MAX_OPERATIONS]
+        lines += [f"<code>{fit(op, 160)}</code>" for op in shown]
+        if len(repair.result.operations) > len(shown):
+            lines.append(html.escape(text["more"].format(n=len(repair.result.operations) - len(shown)), quote=False))
+    return lines
+
+
+def approval_keyboard(repair: RepairState | None, *, locale: str) -> dict[str, object] | None:
+    """Approve/Reject under the card while (and only while) a decision is awaited."""
+    if repair is None or repair.phase is not RepairPhase.AWAITING_APPROVAL or not repair.approval_token:
+        return None
+    text = labels(locale)
+    return {"inline_keyboard": [[
+        {"text": text["approve"].format(action=repair.plan.action.value),
+         "callback_data": callback_data(True, repair.approval_token)},
+        {"text": text["reject"], "callback_data": callback_data(False, repair.approval_token)},
+    ]]}
+
+
+def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str, str], has_desc: bool,
+          repair_state: RepairState | None = None) -> str:
     """Assemble the card from escaped ``free`` text; every other dynamic piece has a fixed cap."""
     alert, analysis, freq = view.alert, view.analysis, view.frequency
     repair = analysis.recommended_repair
@@ -166,6 +231,8 @@ def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str
         + (f" — {fit(repair.reason.strip(), 300)}" if repair.reason.strip() else ""),
         "",
     ]
+    if repair_state is not None:
+        lines += [*_repair_lines(repair_state, text, tz), ""]
     links = _links(view, text)
     if links:
         lines.append(row("links", links))
@@ -175,7 +242,7 @@ def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str
     return "\n".join(lines)
 
 
-def render_card(view: IncidentView, *, locale: str, tz: ZoneInfo) -> str:
+def render_card(view: IncidentView, *, locale: str, tz: ZoneInfo, repair: RepairState | None = None) -> str:
     """The Telegram HTML card: at most 4096 UTF-16 units, only b/i/code/a tags, all text escaped."""
     text = labels(locale)
     raw = {
@@ -185,10 +252,10 @@ def render_card(view: IncidentView, *, locale: str, tz: ZoneInfo) -> str:
         "fix": view.analysis.fix_suggestion.strip(),
     }
     has_desc = bool(raw["description"])
-    skeleton = _card(view, text, tz, dict.fromkeys(_FREE_FIELDS, ""), has_desc)
+    skeleton = _card(view, text, tz, dict.fromkeys(_FREE_FIELDS, ""), has_desc, repair)
     needs = {key: _u16(html.escape(raw[key], quote=False)) for key in _FREE_FIELDS}
     alloc = _share(needs, CARD_LIMIT - _u16(skeleton))
-    card = _card(view, text, tz, {key: fit(raw[key], alloc[key]) for key in _FREE_FIELDS}, has_desc)
+    card = _card(view, text, tz, {key: fit(raw[key], alloc[key]) for key in _FREE_FIELDS}, has_desc, repair)
     if _u16(card) > CARD_LIMIT:  # unreachable by construction: the fixed caps sum to well under 4096
         raise ValueError(f"card for {view.incident_id} exceeds {CARD_LIMIT} units")
     return card
@@ -224,3 +291,10 @@ def render_comment(view: IncidentView, *, locale: str, tz: ZoneInfo, at: datetim
         f"**{text['analyzed_at']}:** {format_time(at, tz)}",
     ]
     return "\n".join(lines)
+
+
+def render_escalation(view: IncidentView, reason: str, *, locale: str) -> str:
+    """The one message that asks people to step in (a reply to the card)."""
+    text = labels(locale)
+    return (f"⚠️ <b>{html.escape(text['escalated'], quote=False)}</b> · {fit(view.alert.title, 300)}\n"
+            f"{fit(reason, 1000)}\n<code>{fit(view.incident_id, 150)}</code>")

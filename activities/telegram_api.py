@@ -56,9 +56,14 @@ class TelegramClient:
     def __repr__(self) -> str:
         return f"TelegramClient(api_base={self._base!r})"
 
-    async def send_message(self, chat_id: str, text: str, *, reply_markup: dict[str, Any] | None = None) -> int:
+    async def send_message(
+        self, chat_id: str, text: str, *, reply_markup: dict[str, Any] | None = None, reply_to: int | None = None
+    ) -> int:
         """Send ``text`` as HTML without link previews; return the new message_id."""
         payload = self._payload(chat_id, text, reply_markup)
+        if reply_to is not None:
+            # The card may have been deleted meanwhile: send anyway rather than fail.
+            payload["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
         status, body = await self._post("sendMessage", payload)
         result = self._result("sendMessage", status, body)
         try:
@@ -78,6 +83,13 @@ class TelegramClient:
         if status == 400 and _NOT_MODIFIED in str(body.get("description", "")).lower():
             return
         self._result("editMessageText", status, body)
+
+    async def answer_callback_query(self, callback_query_id: str, text: str, *, show_alert: bool = False) -> None:
+        payload: dict[str, Any] = {"callback_query_id": callback_query_id, "text": text[:200]}
+        if show_alert:
+            payload["show_alert"] = True
+        status, body = await self._post("answerCallbackQuery", payload)
+        self._result("answerCallbackQuery", status, body)
 
     async def get_me(self) -> dict[str, object]:
         """The health probe: the bot's User object."""

@@ -3,6 +3,9 @@
 AwoooiError
 ├── PayloadError          a webhook body we will never accept (-> 422, nothing started)
 ├── AuthenticationError   a delivery without valid credentials (-> 401, nothing started)
+├── AccessDenied          valid credentials, but not allowed to do this (-> 403)
+├── NotFound              no such incident, approval or anomaly (-> 404)
+├── DecisionRefused       the incident has nothing to decide, or it was decided already (-> 409)
 ├── UpstreamError         an external API failed; ``retryable`` says whether trying again can help
 │   └── RateLimited       the API asked us to wait ``retry_after`` seconds
 └── IntakeUnavailable     Temporal could not take the alert durably (-> 503, the sender retries)
@@ -24,6 +27,18 @@ class PayloadError(AwoooiError):
 
 class AuthenticationError(AwoooiError):
     """Missing or wrong webhook credentials."""
+
+
+class AccessDenied(AwoooiError):
+    """Authenticated (or at least identified) but not allowed: e.g. a tap from a non-approver."""
+
+
+class NotFound(AwoooiError):
+    """The thing asked for does not exist (any more)."""
+
+
+class DecisionRefused(AwoooiError):
+    """The workflow refused an approve/reject: nothing awaiting, or already decided."""
 
 
 class UpstreamError(AwoooiError):

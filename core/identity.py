@@ -36,7 +36,12 @@ def incident_id(alert: Alert) -> str:
 
 
 def workflow_id(alert: Alert) -> str:
-    return WORKFLOW_ID_PREFIX + incident_id(alert)
+    return workflow_id_for(incident_id(alert))
+
+
+def workflow_id_for(incident: str) -> str:
+    """The workflow of an incident id (what the card, the API and the CLI show)."""
+    return WORKFLOW_ID_PREFIX + incident
 
 
 def anomaly_key(alert: Alert) -> str:
@@ -70,3 +75,9 @@ def delivery_ledger_key(delivery_id: str) -> str:
     """The ledger key that marks a delivery as handled: written by the worker's save step, read by
     the webhook to answer "duplicate" without touching Temporal."""
     return f"delivery:{delivery_id}"
+
+
+def approval_ledger_key(token: str) -> str:
+    """Maps an Approve/Reject button's token to its workflow id: written by the worker when it asks
+    for approval, read by the API when the button is tapped."""
+    return f"approval:{token}"

@@ -10,7 +10,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from core.learning import RepairRecord
 from core.models import AlertDelivery, Alert, Analysis, IncidentStatus, IncidentView
+from core.repair import RepairPolicy, RepairRequest, RepairState
 
 
 class IncidentState(IncidentView):
@@ -25,6 +27,7 @@ class IncidentState(IncidentView):
     # Recent delivery ids, to drop a sender's retry that reaches us twice. Bounded.
     seen_deliveries: list[str] = Field(default_factory=list)
     handled: int = 0
+    repair: RepairState | None = None
 
     def view(self) -> IncidentView:
         return IncidentView.model_validate(self.model_dump(include=set(IncidentView.model_fields)))
@@ -40,6 +43,9 @@ class IncidentWorkflowInput(BaseModel):
     state: IncidentState | None = None
     # Deliveries signalled but not yet handled when the run continued as new.
     pending: list[AlertDelivery] = Field(default_factory=list)
+    policy: RepairPolicy = Field(default_factory=RepairPolicy)
+    # The analyze activity's start-to-close: long enough for the LLM's own bounded timeout.
+    analysis_timeout_seconds: float = 60.0
 
 
 class IncidentOutcome(BaseModel):
@@ -72,6 +78,8 @@ class SaveIncidentInput(BaseModel):
 class CardInput(BaseModel):
     view: IncidentView
     card_key: str
+    # Shown on the card; Approve/Reject buttons while it awaits approval.
+    repair: RepairState | None = None
 
 
 class EditCardInput(BaseModel):
@@ -79,6 +87,7 @@ class EditCardInput(BaseModel):
     message_id: int
     # Lets the activity send a replacement card, once, when someone deleted the message.
     card_key: str = ""
+    repair: RepairState | None = None
 
 
 class SentryCommentInput(BaseModel):
@@ -95,3 +104,50 @@ class LearningRecordInput(BaseModel):
     analysis: Analysis
     occurrences: int
     at: datetime
+
+
+class RecommendInput(BaseModel):
+    anomaly_key: str
+    analysis: Analysis
+
+
+class OpenApprovalInput(BaseModel):
+    """Map an approval button's token to its workflow, so a tap finds the incident."""
+
+    token: str
+    workflow_id: str
+    incident_id: str
+
+
+class BudgetInput(BaseModel):
+    anomaly_key: str
+    at: datetime
+
+
+class BudgetStatus(BaseModel):
+    allowed: bool
+    last_hour: int
+    last_day: int
+    max_per_hour: int
+    max_per_day: int
+
+    def describe(self) -> str:
+        return (f"{self.last_hour}/{self.max_per_hour} repairs in the last hour, "
+                f"{self.last_day}/{self.max_per_day} in the last day")
+
+
+class ExecuteRepairInput(BaseModel):
+    request: RepairRequest
+
+
+class RecordRepairInput(BaseModel):
+    record: RepairRecord
+
+
+class EscalateInput(BaseModel):
+    """One escalation message in the chat, replying to the card; sent once per ``escalation_key``."""
+
+    view: IncidentView
+    escalation_key: str
+    reason: str
+    reply_to: int | None = None

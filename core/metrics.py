@@ -38,3 +38,15 @@ class Metrics:
         self.sentry_comments = Counter(
             "awoooi_sentry_comments_total", "Sentry comment outcomes.", ["outcome"], registry=registry
         )
+        self.repairs = Counter(
+            "awoooi_repairs_total",
+            "Repairs run by executor, action and outcome (executed/simulated/failed/unsupported/refused).",
+            ["executor", "action", "status"],
+            registry=registry,
+        )
+        self.repair_decisions = Counter(
+            "awoooi_repair_decisions_total",
+            "Approve/Reject decisions by outcome (approved/rejected/refused/unauthorized) and channel.",
+            ["outcome", "via"],
+            registry=registry,
+        )

@@ -8,7 +8,7 @@ workflow.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from core.learning import LearningSummary
 from core.models import Alert, Analysis, Frequency
@@ -68,12 +68,21 @@ class DeliveryLedger(Protocol):
 
 
 class TelegramApi(Protocol):
-    async def send_message(self, chat_id: str, text: str) -> int:
+    async def send_message(
+        self, chat_id: str, text: str, *, reply_markup: dict[str, Any] | None = None,
+        reply_to: int | None = None,
+    ) -> int:
         """Send an HTML message; return its message_id."""
         ...
 
-    async def edit_message(self, chat_id: str, message_id: int, text: str) -> None:
-        """Edit in place; "message is not modified" counts as success."""
+    async def edit_message(
+        self, chat_id: str, message_id: int, text: str, *, reply_markup: dict[str, Any] | None = None
+    ) -> None:
+        """Edit in place; "message is not modified" counts as success. No markup drops the buttons."""
+        ...
+
+    async def answer_callback_query(self, callback_query_id: str, text: str, *, show_alert: bool = False) -> None:
+        """Stop the button's spinner on the tapper's screen, with a short note (<= 200 chars)."""
         ...
 
     async def get_me(self) -> dict[str, object]: ...

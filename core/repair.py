@@ -10,9 +10,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from core.learning import SmartRecommendation
 from core.models import Alert, RepairAction
 
 # A pod of a Deployment is named <deployment>-<replicaset hash>-<5 chars>.
@@ -73,6 +75,7 @@ class RepairStatus(StrEnum):
     FAILED = "failed"  # the executor tried and the target refused
     UNSUPPORTED = "unsupported"  # this executor cannot do this action (or has no target for it)
     NOTIFIED = "notified"  # tier 4: people were told, nothing changed
+    REFUSED = "refused"  # the repair budget of the anomaly key was spent: nothing was run
 
 
 class RepairResult(BaseModel):
@@ -89,3 +92,81 @@ class RepairResult(BaseModel):
     @property
     def changed_something(self) -> bool:
         return self.status is RepairStatus.EXECUTED
+
+
+class RepairPolicy(BaseModel):
+    """The settings the workflow needs to decide about a repair; given at start by the intake."""
+
+    auto_repair_confidence: float = 0.8
+    approval_timeout_seconds: float = 1800.0
+    verify_window_seconds: float = 600.0
+
+
+class RepairPhase(StrEnum):
+    AWAITING_APPROVAL = "awaiting_approval"
+    RUNNING = "running"  # decided (auto or approved); the executor is being called
+    VERIFYING = "verifying"  # executed; waiting for the alert to resolve within the verify window
+    SUCCEEDED = "succeeded"  # resolved within the window
+    FAILED = "failed"  # executed but not resolved in time, or the executor failed
+    SIMULATED = "simulated"  # dry-run: what would have run is on the card, nothing changed
+    REJECTED = "rejected"
+    TIMED_OUT = "timed_out"  # no decision within the approval timeout: escalated, nothing repaired
+    NOT_NEEDED = "not_needed"  # the alert resolved before anyone decided
+    ESCALATED = "escalated"  # nothing could be run (budget spent, action blocked, unsupported)
+    MANUAL = "manual"  # tier 4: people were notified, nothing changes
+
+    @property
+    def open(self) -> bool:
+        return self in (RepairPhase.AWAITING_APPROVAL, RepairPhase.VERIFYING)
+
+
+class Decision(BaseModel):
+    """A human's answer to an approval request (the ``decide`` update's input)."""
+
+    approve: bool
+    by: str = Field(min_length=1, max_length=100)  # a name for the card: "@alice", "bob (api)"
+    by_id: str | None = None  # the Telegram user id, when the tap came from Telegram
+    via: Literal["telegram", "api", "cli"]
+    at: datetime
+    # The token of the button that was tapped; None from the API/CLI (= the pending request).
+    approval_token: str | None = None
+    note: str = Field(default="", max_length=500)
+
+
+class DecisionAnswer(BaseModel):
+    accepted: bool
+    message: str
+
+
+class RepairState(BaseModel):
+    """Where the incident's repair stands; shown on the card, carried across continue-as-new."""
+
+    repair_id: str
+    plan: SmartRecommendation
+    phase: RepairPhase
+    mode: Literal["auto", "approval", "manual"]
+    target: RepairTarget
+    approval_token: str | None = None
+    requested_at: datetime
+    deadline: datetime | None = None  # of the approval (awaiting) or the verification (verifying)
+    decision: Decision | None = None
+    result: RepairResult | None = None
+    executed_at: datetime | None = None
+    finished_at: datetime | None = None
+    note: str = ""  # why it ended the way it did, in one sentence
+
+
+# Approve/Reject buttons carry "rp:a:<token>" / "rp:r:<token>" (Telegram allows 64 bytes).
+_CALLBACK_PREFIX = "rp"
+
+
+def callback_data(approve: bool, token: str) -> str:
+    return f"{_CALLBACK_PREFIX}:{'a' if approve else 'r'}:{token}"
+
+
+def parse_callback_data(data: str) -> tuple[bool, str] | None:
+    """(approve?, token) for one of our buttons, None for anything else."""
+    parts = data.split(":")
+    if len(parts) != 3 or parts[0] != _CALLBACK_PREFIX or parts[1] not in ("a", "r") or not parts[2]:
+        return None
+    return parts[1] == "a", parts[2]

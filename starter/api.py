@@ -20,13 +20,26 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from temporalio.client import Client
 
-from core.errors import AuthenticationError, IntakeUnavailable, PayloadError, UpstreamError
+from core.errors import (
+    AccessDenied,
+    AuthenticationError,
+    DecisionRefused,
+    IntakeUnavailable,
+    NotFound,
+    PayloadError,
+    UpstreamError,
+)
+from core.identity import workflow_id_for
+from core.learning_service import LearningService
 from core.metrics import Metrics
 from core.models import Source
-from core.ports import TelegramApi
+from core.ports import DeliveryLedger, TelegramApi
+from core.repair import Decision
 from core.settings import Settings
-from starter.auth import check_token, verify_sentry_signature
+from starter.approvals import send_decision
+from starter.auth import check_telegram_secret, check_token, require_api_token, verify_sentry_signature
 from starter.intake import Intake
+from starter.telegram_updates import TelegramUpdates
 from starter.parsers import ParseResult, parse_alertmanager, parse_sentry, parse_signoz
 
 log = structlog.get_logger(__name__)
@@ -43,6 +56,8 @@ class ApiDeps:
     intake: Intake
     telegram: TelegramApi | None
     metrics: Metrics
+    ledger: DeliveryLedger
+    learning: LearningService
 
 
 def _error(status: int, detail: str) -> JSONResponse:
@@ -161,6 +176,88 @@ def create_app(deps: ApiDeps) -> FastAPI:
     @app.post("/api/v1/webhooks/sentry/error")
     async def sentry(request: Request) -> Response:
         return await handle(request, Source.SENTRY, parse_sentry)
+
+    updates = TelegramUpdates(settings, deps.temporal, deps.ledger, deps.telegram, deps.metrics)
+
+    @app.post("/api/v1/webhooks/telegram")
+    async def telegram_webhook(request: Request) -> Response:
+        """Button taps. Answers 200 for everything Telegram should not re-send (refusals included)."""
+        try:
+            check_telegram_secret(request.headers, settings.telegram_webhook_secret)
+            _, update = await _read_json(request)
+            return JSONResponse(await updates.handle(update))
+        except AccessDenied as exc:
+            return _error(403, str(exc))
+        except AuthenticationError as exc:
+            log.warning("telegram update with a bad secret token")
+            return _error(401, str(exc))
+        except PayloadError as exc:
+            return _error(422, str(exc))
+        except IntakeUnavailable as exc:
+            return _error(503, str(exc))
+
+    async def decide(request: Request, incident_id: str, approve: bool) -> Response:
+        try:
+            require_api_token(request.headers, settings.api_token)
+            raw = await request.body()
+            body = json.loads(raw) if raw.strip() else {}
+            if not isinstance(body, dict) or not isinstance(body.get("by", "api"), str):
+                raise PayloadError("body must be a JSON object like {\"by\": \"alice\", \"note\": \"...\"}")
+            decision = Decision(approve=approve, by=(body.get("by") or "api").strip()[:100] or "api",
+                                via="api", at=datetime.now(timezone.utc), note=str(body.get("note") or "")[:500])
+            answer = await send_decision(deps.temporal, workflow_id_for(incident_id), decision,
+                                         timeout=settings.temporal_rpc_timeout_seconds)
+        except AccessDenied as exc:
+            return _error(403, str(exc))
+        except AuthenticationError as exc:
+            return _error(401, str(exc))
+        except (PayloadError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            return _error(422, str(exc))
+        except NotFound as exc:
+            return _error(404, str(exc))
+        except DecisionRefused as exc:
+            deps.metrics.repair_decisions.labels(outcome="refused", via="api").inc()
+            return _error(409, str(exc))
+        except IntakeUnavailable as exc:
+            return _error(503, str(exc))
+        deps.metrics.repair_decisions.labels(outcome="approved" if approve else "rejected", via="api").inc()
+        log.info("repair decision accepted", incident_id=incident_id, approve=approve, who=decision.by, via="api")
+        return JSONResponse({"status": "accepted", "incident_id": incident_id, "detail": answer.message})
+
+    @app.post("/api/v1/incidents/{incident_id}/approve")
+    async def approve(request: Request, incident_id: str) -> Response:
+        return await decide(request, incident_id, True)
+
+    @app.post("/api/v1/incidents/{incident_id}/reject")
+    async def reject(request: Request, incident_id: str) -> Response:
+        return await decide(request, incident_id, False)
+
+    async def learning_answer(request: Request, produce) -> Response:  # noqa: ANN001
+        try:
+            check_token(request.headers, settings.api_token)
+            return JSONResponse(await produce())
+        except AuthenticationError as exc:
+            return _error(401, str(exc))
+        except UpstreamError as exc:
+            return _error(503, str(exc))
+
+    @app.get("/api/v1/learning/summary/{anomaly_key}")
+    async def learning_summary(request: Request, anomaly_key: str) -> Response:
+        async def produce() -> Any:
+            return (await deps.learning.get_learning_summary(anomaly_key)).model_dump(mode="json")
+        return await learning_answer(request, produce)
+
+    @app.get("/api/v1/learning/recommendation/{anomaly_key}")
+    async def learning_recommendation(request: Request, anomaly_key: str) -> Response:
+        async def produce() -> Any:
+            return (await deps.learning.get_recommended_fix(anomaly_key)).model_dump(mode="json")
+        return await learning_answer(request, produce)
+
+    @app.get("/api/v1/playbooks")
+    async def playbooks(request: Request) -> Response:
+        async def produce() -> Any:
+            return {"playbooks": [p.model_dump(mode="json") for p in await deps.learning.playbooks()]}
+        return await learning_answer(request, produce)
 
     @app.get("/api/v1/health")
     async def health() -> Response:

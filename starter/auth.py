@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from pydantic import SecretStr
 
-from core.errors import AuthenticationError
+from core.errors import AccessDenied, AuthenticationError
 
 _TOKEN_ERROR = "missing or invalid webhook token"
 _SIGNATURE_ERROR = "missing or invalid Sentry-Hook-Signature"
@@ -46,6 +46,25 @@ def verify_sentry_signature(raw_body: bytes, signature: str | None, secret: Secr
     digest = hmac.new(secret.get_secret_value().encode(), raw_body, hashlib.sha256).hexdigest()
     if not hmac.compare_digest(digest.encode(), signature.strip().lower().encode()):
         raise AuthenticationError(_SIGNATURE_ERROR)
+
+
+def check_telegram_secret(headers: Mapping[str, str], secret: SecretStr | None) -> None:
+    """Telegram sends setWebhook's ``secret_token`` in X-Telegram-Bot-Api-Secret-Token. Without a
+    configured secret the endpoint is closed: anyone could otherwise forge button taps."""
+    if secret is None:
+        raise AccessDenied("Telegram updates are disabled: set AWOOOI_TELEGRAM_WEBHOOK_SECRET")
+    presented = next((v for k, v in headers.items() if k.lower() == "x-telegram-bot-api-secret-token"), "")
+    if not hmac.compare_digest(presented.encode(), secret.get_secret_value().encode()):
+        raise AuthenticationError("missing or invalid X-Telegram-Bot-Api-Secret-Token")
+
+
+def require_api_token(headers: Mapping[str, str], expected: SecretStr | None) -> None:
+    """Approving a repair changes production: it needs AWOOOI_API_TOKEN, never an open endpoint."""
+    if expected is None:
+        raise AccessDenied("approvals over the API are disabled: set AWOOOI_API_TOKEN")
+    presented = _presented_token(headers)
+    if presented is None or not hmac.compare_digest(presented, expected.get_secret_value().encode()):
+        raise AuthenticationError("missing or invalid API token")
 
 
 def _presented_token(headers: Mapping[str, str]) -> bytes | None:

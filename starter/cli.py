@@ -1,4 +1,4 @@
-"""The `awoooi` command: dev, worker, api, analyze."""
+"""The `awoooi` command: dev, worker, api, analyze, approve, reject, learning, playbooks."""
 
 from __future__ import annotations
 
@@ -40,6 +40,28 @@ async def _until_signalled(settings: Settings, *, worker: bool, api: bool) -> No
     await serve(settings, worker=worker, api=api, stop=stop)
 
 
+async def _decide(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.ops_cli import decide, with_dev_defaults
+    from worker.wiring import connect_temporal
+
+    client = await connect_temporal(with_dev_defaults(settings))
+    return await decide(client, settings, args.incident_id, approve=args.command == "approve", by=args.by,
+                        note=args.note, out=sys.stdout, err=sys.stderr)
+
+
+async def _learning(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.ops_cli import learning_text, with_dev_defaults
+    from worker.wiring import connect_redis, learning_service
+
+    redis = connect_redis(with_dev_defaults(settings))
+    try:
+        what = "playbooks" if args.command == "playbooks" else args.view
+        print(await learning_text(learning_service(redis), what, getattr(args, "anomaly_key", None), args.json))
+    finally:
+        await redis.aclose()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="awoooi", description="Durable AIOps alert pipeline on Temporal.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -47,6 +69,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("worker", help="run the Temporal worker (needs AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL)")
     sub.add_parser("api", help="serve the webhook API (needs AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL)")
     sub.add_parser("analyze", help="analyze alerts read on stdin (a payload, or JSON Lines); print JSON lines")
+    for verb in ("approve", "reject"):
+        decide = sub.add_parser(verb, help=f"{verb} the repair an incident is waiting on")
+        decide.add_argument("incident_id", help="the incident id shown on the card, e.g. alertmanager-1a2b3c")
+        decide.add_argument("--by", help="who decides (shown on the card); default: your login name")
+        decide.add_argument("--note", default="", help="why, for the record")
+    learn = sub.add_parser("learning", help="what awoooi has learned about an anomaly key")
+    learn.add_argument("view", choices=["summary", "recommend"])
+    learn.add_argument("anomaly_key", help="alertname:service, as shown in the webhook's answer")
+    learn.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    books = sub.add_parser("playbooks", help="the playbooks learning wrote")
+    books.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
 
     settings = _settings()
@@ -55,6 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from starter.analyze_cli import analyze_stream
 
         return asyncio.run(analyze_stream(sys.stdin, sys.stdout, sys.stderr))
+    if args.command in ("approve", "reject"):
+        return asyncio.run(_decide(settings, args))
+    if args.command in ("learning", "playbooks"):
+        return asyncio.run(_learning(settings, args))
     if args.command == "dev":
         from starter.dev import run_dev
 

@@ -30,6 +30,7 @@ from core.errors import IntakeUnavailable, UpstreamError
 from core.identity import delivery_ledger_key, incident_ref
 from core.inputs import IncidentWorkflowInput
 from core.models import AlertDelivery, IncidentRef, IncidentStatus
+from core.repair import RepairPolicy
 from core.ports import DeliveryLedger
 from core.settings import Settings
 from starter.parsers import ParsedAlert
@@ -38,6 +39,14 @@ log = structlog.get_logger(__name__)
 
 WORKFLOW_TYPE = "IncidentWorkflow"
 DELIVER_SIGNAL = "deliver"
+
+
+def repair_policy(settings: Settings) -> RepairPolicy:
+    return RepairPolicy(
+        auto_repair_confidence=settings.auto_repair_confidence,
+        approval_timeout_seconds=settings.approval_timeout.total_seconds(),
+        verify_window_seconds=settings.verify_window.total_seconds(),
+    )
 
 
 @dataclass(frozen=True)
@@ -82,6 +91,9 @@ class Intake:
             anomaly_key=ref.anomaly_key,
             idle_timeout_seconds=self._settings.incident_idle_timeout_seconds,
             resolve_grace_seconds=self._settings.resolve_grace_seconds,
+            policy=repair_policy(self._settings),
+            analysis_timeout_seconds=max(60.0, self._settings.llm_timeout_seconds + 30.0)
+            if self._settings.llm_enabled else 60.0,
         )
         alert = delivery.alert
         request = SignalWithStartWorkflowExecutionRequest(

@@ -17,15 +17,13 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from temporalio.client import Client
 
-from activities.redis_ledger import RedisLedger
 from core.metrics import Metrics
 from core.settings import Settings
-from starter.api import ApiDeps, create_app
+from starter.api import create_app
 from starter.embedded import free_port
-from starter.intake import Intake
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
-from worker.wiring import build_activities, build_worker, telegram_client
+from worker.wiring import build_activities, build_api_deps, build_worker
 
 CHAT_ID = "-1001234567890"
 
@@ -64,9 +62,7 @@ async def running(client: Client, settings: Settings, *, worker: bool = True) ->
     metrics = Metrics(CollectorRegistry())
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
-    deps = ApiDeps(settings=settings, temporal=client, redis=redis,
-                   intake=Intake(client, settings, RedisLedger(redis)),
-                   telegram=telegram_client(settings, http), metrics=metrics)
+    deps = build_api_deps(settings, client, redis, http, metrics)
     api = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://awoooi.test")
     try:
         if worker:
@@ -124,9 +120,7 @@ async def serving(client: Client, settings: Settings, *, worker: bool = True,
     metrics = Metrics(CollectorRegistry())
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
-    deps = ApiDeps(settings=settings, temporal=client, redis=redis,
-                   intake=Intake(client, settings, RedisLedger(redis)),
-                   telegram=telegram_client(settings, http), metrics=metrics)
+    deps = build_api_deps(settings, client, redis, http, metrics)
     port = port or free_port()
     server = _QuietServer(uvicorn.Config(create_app(deps), host="127.0.0.1", port=port, log_config=None,
                                          access_log=False, lifespan="off", timeout_graceful_shutdown=5))

@@ -100,7 +100,8 @@ def test_kubernetes_manifests_are_consistent() -> None:
         assert doc.get("apiVersion") and doc.get("kind") and doc["metadata"].get("name"), doc
         assert "namespace" not in doc["metadata"], "manifests are namespace-less: apply with -n"
         by_kind.setdefault(doc["kind"], []).append(doc)
-    assert sorted(by_kind) == ["ConfigMap", "Deployment", "Secret", "Service"]
+    assert sorted(by_kind) == ["ClusterRole", "ClusterRoleBinding", "ConfigMap", "Deployment", "Secret",
+                               "Service", "ServiceAccount"]
 
     config = by_kind["ConfigMap"][0]
     secret = by_kind["Secret"][0]
@@ -134,6 +135,15 @@ def test_kubernetes_manifests_are_consistent() -> None:
     service = by_kind["Service"][0]
     assert service["spec"]["selector"].items() <= api["metadata"]["labels"].items()
     assert service["spec"]["ports"][0]["targetPort"] in (port, container["ports"][0]["name"])
+
+    # The worker runs as the account the repair RBAC is bound to, and that role can do the repairs.
+    account = by_kind["ServiceAccount"][0]["metadata"]["name"]
+    assert deployments["awoooi-worker"]["spec"]["template"]["spec"]["serviceAccountName"] == account
+    binding = by_kind["ClusterRoleBinding"][0]
+    assert binding["subjects"][0]["name"] == account
+    assert binding["roleRef"]["name"] == by_kind["ClusterRole"][0]["metadata"]["name"]
+    granted = {(r, v) for rule in by_kind["ClusterRole"][0]["rules"] for r in rule["resources"] for v in rule["verbs"]}
+    assert {("pods", "delete"), ("deployments", "patch"), ("deployments/scale", "patch")} <= granted
 
     source = (ROOT / "starter" / "api.py").read_text()
     for path in ("/api/v1/health", "/metrics", "/api/v1/webhooks/alertmanager"):

@@ -17,13 +17,11 @@ from prometheus_client import CollectorRegistry, start_http_server
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.redis_ledger import RedisLedger
 from core import search_attributes as sa
 from core.metrics import Metrics
 from core.settings import Settings
-from starter.api import ApiDeps, create_app
-from starter.intake import Intake
-from worker.wiring import build_activities, build_worker, connect_redis, connect_temporal, http_client, telegram_client
+from starter.api import create_app
+from worker.wiring import build_activities, build_api_deps, build_worker, connect_redis, connect_temporal, http_client
 
 log = structlog.get_logger(__name__)
 
@@ -84,9 +82,7 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
             tasks.append(asyncio.create_task(temporal_worker.run(), name="worker"))
             log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
         if api:
-            deps = ApiDeps(settings=settings, temporal=client, redis=redis,
-                           intake=Intake(client, settings, RedisLedger(redis)),
-                           telegram=telegram_client(settings, http), metrics=metrics)
+            deps = build_api_deps(settings, client, redis, http, metrics)
             config = uvicorn.Config(create_app(deps), host=settings.api_host, port=settings.api_port,
                                     log_config=None, access_log=False, lifespan="off")
             server = _Server(config)

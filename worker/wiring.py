@@ -16,19 +16,27 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
-from activities.analysis import RuleAnalyzer
+from activities.analysis import LlmAnalyzer, RuleAnalyzer
 from activities.analyze import AnalysisActivities
 from activities.incidents import IncidentActivities
 from activities.learning import LearningActivities
 from activities.notify import CardSettings, TelegramActivities
+from activities.redis_budget import RedisRepairBudget
 from activities.redis_counter import RedisAnomalyCounter
 from activities.redis_incidents import RedisIncidentRepository, RedisOccurrenceLog
+from activities.redis_learning import RedisLearningRepository
 from activities.redis_ledger import RedisLedger
+from activities.repair import DryRunExecutor, KubernetesExecutor, WebhookExecutor, connect_kubernetes
+from activities.repairs import RepairActivities
 from activities.sentry_api import SentryClient
 from activities.sentry_comment import CommentSettings, SentryActivities
 from activities.telegram_api import TelegramClient
+from core.learning_service import LearningService
 from core.metrics import Metrics
+from core.ports import RepairExecutor
 from core.settings import Settings
+from starter.api import ApiDeps
+from starter.intake import Intake
 from workflows.incident import IncidentWorkflow
 
 WORKFLOWS: Sequence[type] = (IncidentWorkflow,)
@@ -57,6 +65,41 @@ def telegram_client(settings: Settings, http: httpx.AsyncClient) -> TelegramClie
     return TelegramClient(http, settings.telegram_bot_token.get_secret_value(), settings.telegram_api_base)
 
 
+def learning_service(redis: Redis) -> LearningService:
+    return LearningService(RedisLearningRepository(redis))
+
+
+def repair_executor(settings: Settings, http: httpx.AsyncClient) -> RepairExecutor:
+    """AWOOOI_REPAIR_EXECUTOR: dry-run (default), kubernetes or webhook."""
+    bounds = {"default_namespace": settings.kubernetes_namespace, "scale_min": settings.repair_scale_min,
+              "scale_max": settings.repair_scale_max}
+    if settings.repair_executor == "kubernetes":
+        client = connect_kubernetes(settings.kubernetes_kubeconfig, settings.kubernetes_context)
+        return KubernetesExecutor(client, **bounds)
+    if settings.repair_executor == "webhook":
+        if not settings.repair_webhook_url:
+            raise ValueError("AWOOOI_REPAIR_EXECUTOR=webhook needs AWOOOI_REPAIR_WEBHOOK_URL")
+        secret = settings.repair_webhook_secret.get_secret_value() if settings.repair_webhook_secret else None
+        return WebhookExecutor(http, settings.repair_webhook_url, secret)
+    return DryRunExecutor(**bounds)
+
+
+def llm_analyzer(settings: Settings, http: httpx.AsyncClient) -> LlmAnalyzer | None:
+    if not settings.llm_base_url:
+        return None
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    return LlmAnalyzer(http, settings.llm_base_url, settings.llm_model, api_key=key,
+                       timeout_seconds=settings.llm_timeout_seconds)
+
+
+def build_api_deps(settings: Settings, client: Client, redis: Redis, http: httpx.AsyncClient,
+                   metrics: Metrics) -> ApiDeps:
+    ledger = RedisLedger(redis)
+    return ApiDeps(settings=settings, temporal=client, redis=redis, intake=Intake(client, settings, ledger),
+                   telegram=telegram_client(settings, http), metrics=metrics, ledger=ledger,
+                   learning=learning_service(redis))
+
+
 def build_activities(
     settings: Settings, redis: Redis, http: httpx.AsyncClient, metrics: Metrics
 ) -> list[Callable[..., Any]]:
@@ -67,7 +110,16 @@ def build_activities(
         if settings.sentry_api_token is not None
         else None
     )
-    analysis = AnalysisActivities(RuleAnalyzer(), counter)
+    learning_svc = learning_service(redis)
+    analysis = AnalysisActivities(RuleAnalyzer(), counter, llm=llm_analyzer(settings, http), learning=learning_svc,
+                                  llm_timeout_seconds=settings.llm_timeout_seconds)
+    repairs = RepairActivities(
+        repair_executor(settings, http),
+        learning_svc,
+        RedisRepairBudget(redis, max_per_hour=settings.repair_max_per_hour, max_per_day=settings.repair_max_per_day),
+        ledger,
+        metrics,
+    )
     incidents = IncidentActivities(counter, RedisIncidentRepository(redis), ledger)
     telegram = TelegramActivities(
         telegram_client(settings, http),
@@ -85,8 +137,14 @@ def build_activities(
         incidents.delivery_seen,
         telegram.post_card,
         telegram.edit_card,
+        telegram.escalate,
         comments.post_comment,
         learning.record,
+        repairs.recommend,
+        repairs.budget,
+        repairs.open_approval,
+        repairs.execute,
+        repairs.record,
     ]
 
 

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notify import TelegramActivities
     from activities.sentry_comment import SentryActivities
     from core import search_attributes as sa
+    from core.repair import Decision, DecisionAnswer, RepairPhase, RepairState
     from core.inputs import (
         AnalyzeInput,
         CardInput,
@@ -47,8 +48,12 @@ with workflow.unsafe.imports_passed_through():
         RepairAction,
     )
 
+from workflows.repair_flow import RepairFlow
+
 # How many recent delivery ids the workflow remembers to drop a sender's retry.
 SEEN_WINDOW = 200
+# Repairs, approvals and the LLM's heartbeating analysis (issue 3) came after release 1.
+REPAIRS_PATCH = "repairs-v1"
 
 _QUICK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 _API_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=60))
@@ -77,10 +82,38 @@ class IncidentWorkflow:
         self._inbox: list[AlertDelivery] = []
         self._state: IncidentState | None = None
         self._input: IncidentWorkflowInput | None = None
+        self._decision: Decision | None = None
+        self._repairs = RepairFlow(self)
+        self._repairs_enabled = False
 
     @workflow.signal(name="deliver")
     def deliver(self, delivery: AlertDelivery) -> None:
         self._inbox.append(delivery)
+
+    @workflow.update(name="decide")
+    def decide(self, decision: Decision) -> DecisionAnswer:
+        """Approve or reject the pending repair. Accepted here, carried out by the main loop."""
+        self._decision = decision
+        repair = self.current_repair()
+        action = repair.plan.action.value if repair else "the repair"
+        if decision.approve:
+            return DecisionAnswer(accepted=True, message=f"Approved by {decision.by}: running {action}")
+        return DecisionAnswer(accepted=True, message=f"Rejected by {decision.by}: {action} will not run")
+
+    @decide.validator
+    def _check_decision(self, decision: Decision) -> None:
+        """Refuse, before anything is recorded, a decision that has nothing to decide."""
+        repair = self.current_repair()
+        if repair is None:
+            raise ValueError("this incident has no repair awaiting approval")
+        if decision.approval_token is not None and decision.approval_token != repair.approval_token:
+            raise ValueError("this button belongs to an earlier repair request")
+        taken = self._decision or repair.decision
+        if taken is not None:
+            verb = "approved" if taken.approve else "rejected"
+            raise ValueError(f"already {verb} by {taken.by}")
+        if repair.phase is not RepairPhase.AWAITING_APPROVAL:
+            raise ValueError(f"nothing to decide: the repair is {repair.phase.value.replace('_', ' ')}")
 
     @workflow.query(name="state")
     def state(self) -> IncidentState | None:
@@ -93,24 +126,41 @@ class IncidentWorkflow:
         self._state = inp.state.model_copy(update={"handled": 0}) if inp.state else None
         self._inbox[:0] = inp.pending
         while True:
+            if self._decision is not None:
+                decision, self._decision = self._decision, None
+                await self._repairs.on_decision(decision)
+                continue
             state = self._state
             resolved = state is not None and state.status is IncidentStatus.RESOLVED
-            wait = inp.resolve_grace_seconds if resolved else inp.idle_timeout_seconds
+            wait: float = inp.resolve_grace_seconds if resolved else inp.idle_timeout_seconds
+            deadline = self._repairs.seconds_to_deadline()
+            if deadline is not None and deadline <= 0:
+                await self._repairs.on_deadline()
+                continue
             if resolved and wait <= 0 and not self._inbox:
                 return self._outcome()
+            if deadline is not None:
+                wait = min(wait, deadline)
             try:
-                await workflow.wait_condition(lambda: bool(self._inbox), timeout=timedelta(seconds=wait))
+                await workflow.wait_condition(
+                    lambda: bool(self._inbox) or self._decision is not None, timeout=timedelta(seconds=wait)
+                )
             except asyncio.TimeoutError:
+                if self._repairs.seconds_to_deadline() == 0:
+                    await self._repairs.on_deadline()
+                    continue
                 if state is None:
                     return IncidentOutcome(incident_id=inp.incident_id, status="empty")
                 if state.status is IncidentStatus.OPEN:
                     await self._expire(state)
                 return self._outcome()
+            if not self._inbox:
+                continue  # woken by a decision
             delivery = self._inbox.pop(0)
             finished = await self._handle(delivery)
             if finished:
                 return self._outcome()
-            if self._should_continue_as_new():
+            if self._should_continue_as_new() and self._decision is None:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
                     inp.model_copy(update={"state": self._state, "pending": list(self._inbox)})
@@ -143,6 +193,7 @@ class IncidentWorkflow:
             state.resolved_at = delivery.alert.ends_at or now
             state.last_seen = now
             await self._set_status(IncidentStatus.RESOLVED)
+            await self._repairs.on_resolved()
         else:
             # A second resolution of an already resolved incident: nothing changed.
             await self._save(delivery, count=False)
@@ -155,6 +206,7 @@ class IncidentWorkflow:
     async def _open(self, delivery: AlertDelivery) -> bool:
         inp = self._require_input()
         alert = delivery.alert
+        self._repairs_enabled = workflow.patched(REPAIRS_PATCH)
         if alert.status is AlertStatus.RESOLVED:
             # A resolution for an incident whose workflow already ended: a late duplicate.
             seen = await workflow.execute_activity_method(
@@ -185,11 +237,16 @@ class IncidentWorkflow:
         if resolved:
             await self._set_status(IncidentStatus.RESOLVED)
         await self._save(delivery, count=True)
+        plan_repair = self._repairs_enabled and not resolved
+        if plan_repair:
+            await self._repairs.plan()
         await self._show_card()
         if not resolved:
             # A resolution with nothing before it needs no advice on the Sentry issue.
             await self._comment()
         await self._record(delivery)
+        if plan_repair:
+            await self._repairs.after_first_card()
         return False
 
     async def _expire(self, state: IncidentState) -> None:
@@ -206,8 +263,12 @@ class IncidentWorkflow:
             return await workflow.execute_activity_method(
                 AnalysisActivities.analyze,
                 AnalyzeInput(alert=delivery.alert, anomaly_key=self._require_input().anomaly_key),
-                start_to_close_timeout=timedelta(seconds=60),
+                start_to_close_timeout=timedelta(
+                    seconds=self._require_input().analysis_timeout_seconds if self._repairs_enabled else 60
+                ),
                 schedule_to_close_timeout=timedelta(minutes=5),
+                # The LLM analyzer heartbeats while it waits, so a dead worker is noticed in seconds.
+                heartbeat_timeout=timedelta(seconds=20) if self._repairs_enabled else None,
                 retry_policy=_QUICK_RETRY,
             )
         except ActivityError as exc:
@@ -236,13 +297,17 @@ class IncidentWorkflow:
             # The card matters more than the record: go on, and say so in the log.
             workflow.logger.error("incident record not saved", extra={"error": str(exc.cause or exc)})
 
+    async def show_card(self) -> None:
+        """Post the card once, then edit it in place (with Approve/Reject while a repair waits)."""
+        await self._show_card()
+
     async def _show_card(self) -> None:
         state = self._require_state()
         try:
             if state.message_id is None:
                 state.message_id = await workflow.execute_activity_method(
                     TelegramActivities.post_card,
-                    CardInput(view=state.view(), card_key=self._card_key()),
+                    CardInput(view=state.view(), card_key=self._card_key(), repair=state.repair),
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=15),
                     retry_policy=_API_RETRY,
@@ -250,7 +315,8 @@ class IncidentWorkflow:
             else:
                 replacement = await workflow.execute_activity_method(
                     TelegramActivities.edit_card,
-                    EditCardInput(view=state.view(), message_id=state.message_id, card_key=self._card_key()),
+                    EditCardInput(view=state.view(), message_id=state.message_id, card_key=self._card_key(),
+                                  repair=state.repair),
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=15),
                     retry_policy=_API_RETRY,
@@ -337,6 +403,15 @@ class IncidentWorkflow:
             occurrences=state.occurrences,
             message_id=state.message_id,
         )
+
+    def current_repair(self) -> RepairState | None:
+        return self._state.repair if self._state is not None else None
+
+    def require_state(self) -> IncidentState:
+        return self._require_state()
+
+    def require_input(self) -> IncidentWorkflowInput:
+        return self._require_input()
 
     def _require_state(self) -> IncidentState:
         assert self._state is not None, "no incident state yet"

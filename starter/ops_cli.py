@@ -1,0 +1,88 @@
+"""`awoooi approve|reject|learning|playbooks`: the operator's side of repairs, from a shell.
+
+Talks to Temporal and Valkey directly (the same addresses as the worker); with none configured it
+uses the servers `awoooi dev` embeds, so it works beside `make dev` with no setup. Tables go to
+stdout; `--json` prints the API's JSON instead.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+from temporalio.client import Client
+
+from core.errors import AwoooiError
+from core.identity import workflow_id_for
+from core.learning_service import LearningService
+from core.repair import Decision
+from core.settings import Settings
+from starter.approvals import send_decision
+
+
+def with_dev_defaults(settings: Settings) -> Settings:
+    """The embedded servers' addresses when none are configured (what `awoooi dev` starts)."""
+    update: dict[str, str] = {}
+    if not settings.temporal_address:
+        update["temporal_address"] = f"127.0.0.1:{settings.dev_temporal_port}"
+    if not settings.redis_url:
+        update["redis_url"] = f"redis://127.0.0.1:{settings.dev_valkey_port}/0"
+    return settings.model_copy(update=update) if update else settings
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers], *[[("-" if v is None else str(v)) for v in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(value.ljust(widths[i]) for i, value in enumerate(row)).rstrip() for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{round(value * 100)}%"
+
+
+async def decide(client: Client, settings: Settings, incident_id: str, *, approve: bool, by: str | None,
+                 note: str, out: TextIO, err: TextIO) -> int:
+    who = (by or getpass.getuser() or "cli")[:100]
+    decision = Decision(approve=approve, by=who, via="cli", at=datetime.now(timezone.utc), note=note[:500])
+    try:
+        answer = await send_decision(client, workflow_id_for(incident_id), decision,
+                                     timeout=settings.temporal_rpc_timeout_seconds)
+    except AwoooiError as exc:
+        print(f"awoooi: {exc}", file=err)
+        return 1
+    print(answer.message, file=out)
+    return 0
+
+
+async def learning_text(service: LearningService, what: str, key: str | None, as_json: bool) -> str:
+    if what == "playbooks":
+        books = await service.playbooks()
+        if as_json:
+            return json.dumps({"playbooks": [b.model_dump(mode="json") for b in books]}, indent=2)
+        return table(["anomaly key", "action", "success", "executions", "updated", "root cause"],
+                     [[b.anomaly_key, b.action.value, _pct(b.success_rate), b.executions,
+                       b.updated_at.strftime("%Y-%m-%d %H:%M"), b.root_cause[:60]] for b in books])
+    assert key is not None
+    if what == "summary":
+        summary = await service.get_learning_summary(key)
+        if as_json:
+            return summary.model_dump_json(indent=2)
+        head = table(["anomaly key", "occurrences", "repairs", "success", "best action", "status"],
+                     [[key, summary.occurrences, summary.repair_attempts, _pct(summary.success_rate),
+                       summary.best_action.value if summary.best_action else None, summary.status]])
+        actions = table(["action", "tried", "succeeded", "success", "blocked"],
+                        [[a.action.value, a.total, a.successes, _pct(a.success_rate),
+                          "yes" if a.action in summary.blocked_actions else ""] for a in summary.actions_tried])
+        return f"{head}\n\n{actions}"
+    fix = await service.get_recommended_fix(key)
+    if as_json:
+        return fix.model_dump_json(indent=2)
+    avg = None if fix.avg_execution_seconds is None else f"{fix.avg_execution_seconds:.1f}s"
+    rows = [["recommended", fix.action.value, fix.tier, _pct(fix.confidence), fix.based_on, avg, fix.source]]
+    rows += [["alternative", a.action.value, a.tier, _pct(a.confidence), a.based_on, None, ""] for a in fix.alternatives]
+    return table(["", "action", "tier", "confidence", "based on", "avg time", "source"], rows)

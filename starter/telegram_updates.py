@@ -1,0 +1,135 @@
+"""Approve/Reject taps from Telegram: a callback_query update to POST /api/v1/webhooks/telegram.
+
+Checks, in order, each with the answer the tapper sees:
+1. the setWebhook secret in X-Telegram-Bot-Api-Secret-Token (else 401, nothing read further);
+2. the update_id, once (Telegram re-sends an update until it gets a 2xx);
+3. the tapper is one of AWOOOI_TELEGRAM_APPROVER_IDS (else "not allowed", logged with the id);
+4. the button is ours and its approval is still known;
+then the decision goes to the workflow, and the callback query is answered with what it said.
+When Temporal cannot be reached the update is forgotten and 503 makes Telegram send it again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import structlog
+from temporalio.client import Client
+
+from core.errors import DecisionRefused, IntakeUnavailable, NotFound, PayloadError, UpstreamError
+from core.identity import approval_ledger_key
+from core.metrics import Metrics
+from core.ports import DeliveryLedger, TelegramApi
+from core.repair import Decision, parse_callback_data
+from core.settings import Settings
+from starter.approvals import send_decision
+
+log = structlog.get_logger(__name__)
+
+
+def update_ledger_key(update_id: int) -> str:
+    return f"telegram-update:{update_id}"
+
+
+@dataclass(frozen=True)
+class Tap:
+    update_id: int
+    callback_id: str
+    user_id: int
+    who: str
+    data: str
+
+
+def parse_tap(update: Any) -> Tap | None:
+    """The callback_query of an update, or None for any other kind of update (ignored)."""
+    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        raise PayloadError("not a Telegram update: update_id (integer) is required")
+    query = update.get("callback_query")
+    if query is None:
+        return None
+    sender = query.get("from") if isinstance(query, dict) else None
+    if not isinstance(query, dict) or not isinstance(query.get("id"), str) or not isinstance(sender, dict) \
+            or not isinstance(sender.get("id"), int):
+        raise PayloadError("callback_query needs id (string) and from.id (integer)")
+    username = sender.get("username")
+    who = f"@{username}" if username else " ".join(
+        str(sender.get(k)) for k in ("first_name", "last_name") if sender.get(k)) or str(sender["id"])
+    return Tap(update["update_id"], query["id"], sender["id"], who[:100], str(query.get("data") or ""))
+
+
+class TelegramUpdates:
+    def __init__(self, settings: Settings, temporal: Client, ledger: DeliveryLedger, telegram: TelegramApi | None,
+                 metrics: Metrics) -> None:
+        self._settings = settings
+        self._temporal = temporal
+        self._ledger = ledger
+        self._telegram = telegram
+        self._metrics = metrics
+
+    async def handle(self, update: Any) -> dict[str, str]:
+        tap = parse_tap(update)
+        if tap is None:
+            return {"status": "ignored", "reason": "not a button tap"}
+        bound = log.bind(update_id=tap.update_id, telegram_user_id=tap.user_id)
+        try:
+            first = await self._ledger.remember(update_ledger_key(tap.update_id))
+        except UpstreamError as exc:
+            raise IntakeUnavailable("ledger unavailable") from exc
+        if not first:
+            bound.info("telegram update already handled")
+            return {"status": "duplicate"}
+        try:
+            status, text = await self._decide(tap, bound)
+        except IntakeUnavailable:
+            await self._forget(tap)
+            raise
+        await self._answer(tap, text, alert=status != "accepted")
+        return {"status": status, "detail": text}
+
+    async def _decide(self, tap: Tap, bound: Any) -> tuple[str, str]:
+        if tap.user_id not in self._settings.telegram_approver_ids:
+            bound.warning("repair decision refused: not an approver", who=tap.who)
+            self._metrics.repair_decisions.labels(outcome="unauthorized", via="telegram").inc()
+            return "refused", "You are not allowed to approve or reject repairs."
+        parsed = parse_callback_data(tap.data)
+        if parsed is None:
+            return "ignored", "This button is not an awoooi repair button."
+        approve, token = parsed
+        try:
+            workflow_id = await self._ledger.get(approval_ledger_key(token))
+        except UpstreamError as exc:
+            raise IntakeUnavailable("ledger unavailable") from exc
+        if workflow_id is None:
+            return "refused", "This approval request is no longer known."
+        decision = Decision(approve=approve, by=tap.who, by_id=str(tap.user_id), via="telegram",
+                            at=datetime.now(timezone.utc), approval_token=token)
+        try:
+            answer = await send_decision(self._temporal, workflow_id, decision,
+                                         timeout=self._settings.temporal_rpc_timeout_seconds)
+        except (DecisionRefused, NotFound) as exc:
+            bound.info("repair decision refused by the workflow", reason=str(exc))
+            self._metrics.repair_decisions.labels(outcome="refused", via="telegram").inc()
+            return "refused", str(exc)[:200]
+        self._metrics.repair_decisions.labels(outcome="approved" if approve else "rejected", via="telegram").inc()
+        bound.info("repair decision accepted", approve=approve, who=tap.who, workflow_id=workflow_id)
+        return "accepted", answer.message
+
+    async def _answer(self, tap: Tap, text: str, *, alert: bool) -> None:
+        """Best effort: the spinner stops by itself after a while; the decision stands either way."""
+        if self._telegram is None:
+            return
+        try:
+            await self._telegram.answer_callback_query(tap.callback_id, text, show_alert=alert)
+        except UpstreamError as exc:
+            log.warning("answerCallbackQuery failed", update_id=tap.update_id, error=str(exc))
+
+    async def _forget(self, tap: Tap) -> None:
+        try:
+            await self._ledger.forget(update_ledger_key(tap.update_id))
+        except UpstreamError:
+            log.warning("could not forget a telegram update; its retry will be dropped", update_id=tap.update_id)
+
+
+__all__ = ["TelegramUpdates", "parse_tap"]

@@ -1,0 +1,345 @@
+"""The repair half of an incident: plan, ask a human when needed, run once, verify, learn.
+
+Runs inside IncidentWorkflow (same determinism rules: time from ``workflow.now()``, ids from
+``workflow.uuid4()``, every side effect an activity). The workflow's main loop owns the timing:
+it wakes for deliveries, for a decision (the ``decide`` update) and for this flow's deadline (the
+approval timeout, then the verify window), and calls back into the methods here.
+
+Policy (issue 3): the learning recommendation, else the analysis' action. Tier 1 runs without
+asking when learning is at least AWOOOI_AUTO_REPAIR_CONFIDENCE sure and the budget allows; every
+other tier 1-3 repair waits for Approve/Reject; tier 4 only notifies people. A repair counts as a
+success when the alert resolves within the verify window, and only repairs that changed something
+are learned from (a dry-run proves nothing about what fixes the alert).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.notify import TelegramActivities
+    from activities.repairs import RepairActivities
+    from core.inputs import (
+        BudgetInput,
+        BudgetStatus,
+        EscalateInput,
+        ExecuteRepairInput,
+        IncidentState,
+        OpenApprovalInput,
+        RecommendInput,
+        RecordRepairInput,
+    )
+    from core.learning import FAILURE_STREAK_BLOCK, RecordOutcome, RepairRecord, SmartRecommendation
+    from core.repair import (
+        HUMAN_ACTIONS,
+        Decision,
+        RepairPhase,
+        RepairPolicy,
+        RepairRequest,
+        RepairResult,
+        RepairState,
+        RepairStatus,
+        RepairTarget,
+    )
+
+if TYPE_CHECKING:
+    from workflows.incident import IncidentWorkflow
+
+_QUICK = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+# A repair is retried only for transient trouble, and not forever: a human is told instead.
+_EXECUTE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=30), maximum_attempts=5
+)
+
+
+def analysis_plan(state: IncidentState) -> SmartRecommendation:
+    """When learning cannot be asked: the analysis' own recommendation."""
+    repair = state.analysis.recommended_repair
+    return SmartRecommendation(
+        anomaly_key=state.anomaly_key,
+        action=repair.action,
+        tier=repair.tier,
+        confidence=state.analysis.confidence,
+        root_cause=state.analysis.root_cause,
+        fix_suggestion=state.analysis.fix_suggestion,
+        source="analysis",
+        sources={"action": "analysis", "confidence": "analysis", "root_cause": "analysis"},
+    )
+
+
+class RepairFlow:
+    def __init__(self, host: IncidentWorkflow) -> None:
+        self._host = host
+        self._pending_escalation: str | None = None
+
+    # -- what the main loop asks ------------------------------------------------------------
+
+    @property
+    def state(self) -> IncidentState:
+        return self._host.require_state()
+
+    @property
+    def policy(self) -> RepairPolicy:
+        return self._host.require_input().policy
+
+    def seconds_to_deadline(self) -> float | None:
+        repair = self._host.current_repair()
+        if repair is None or repair.deadline is None or not repair.phase.open:
+            return None
+        return max((repair.deadline - workflow.now()).total_seconds(), 0.0)
+
+    # -- steps --------------------------------------------------------------------------------
+
+    async def plan(self) -> None:
+        """Decide what to do about a newly opened incident, before its first card goes out, so the
+        card carries the buttons from the start (one message, not a message and an edit)."""
+        state = self.state
+        plan = await self._recommend(state)
+        now = workflow.now()
+        repair = RepairState(
+            repair_id=str(workflow.uuid4()),
+            plan=plan,
+            phase=RepairPhase.AWAITING_APPROVAL,
+            mode="approval",
+            target=RepairTarget.from_alert(state.alert),
+            requested_at=now,
+        )
+        state.repair = repair
+        if plan.escalate:
+            repair.phase, repair.finished_at = RepairPhase.ESCALATED, now
+            repair.note = (f"{plan.action.value} failed {FAILURE_STREAK_BLOCK} times in a row for "
+                           f"{state.anomaly_key}; it is not tried again here until it works elsewhere")
+            self._pending_escalation = repair.note
+            return
+        if plan.action in HUMAN_ACTIONS:
+            repair.mode, repair.phase, repair.finished_at = "manual", RepairPhase.MANUAL, now
+            repair.result = RepairResult(repair_id=repair.repair_id, action=plan.action, executor="people",
+                                         status=RepairStatus.NOTIFIED, detail="nothing is changed automatically")
+            repair.note = f"needs a human: {plan.action.value}"
+            return
+        if plan.tier == 1 and plan.source == "learning" and plan.confidence >= self.policy.auto_repair_confidence:
+            budget = await self._budget(state)
+            if budget is not None and budget.allowed:
+                repair.mode, repair.phase = "auto", RepairPhase.RUNNING
+                repair.note = f"learning is {round(plan.confidence * 100)}% sure: running without asking"
+                return
+            repair.note = "budget spent, so it waits for a human" if budget else "budget unknown, so it asks"
+        await self._ask(repair)
+
+    async def after_first_card(self) -> None:
+        """Run an automatic repair, or send the escalation the plan called for (it replies to the
+        card, so it waits until the card exists)."""
+        repair = self.state.repair
+        if repair is None:
+            return
+        if self._pending_escalation:
+            reason, self._pending_escalation = self._pending_escalation, None
+            await self._escalate(reason, "plan")
+        if repair.mode == "auto" and repair.phase is RepairPhase.RUNNING:
+            await self._execute("auto")
+
+    async def on_decision(self, decision: Decision) -> None:
+        repair = self.state.repair
+        if repair is None or repair.phase is not RepairPhase.AWAITING_APPROVAL:
+            return  # the validator refused this already; a late duplicate changes nothing
+        repair.decision = decision
+        repair.deadline = None
+        if decision.approve:
+            repair.phase = RepairPhase.RUNNING
+            await self._execute(decision.by)
+            return
+        repair.phase, repair.finished_at = RepairPhase.REJECTED, workflow.now()
+        repair.note = f"rejected by {decision.by}: nothing was repaired"
+        await self._host.show_card()
+
+    async def on_resolved(self) -> None:
+        """The alert resolved: a repair being verified worked; a pending approval is moot."""
+        repair = self.state.repair
+        if repair is None:
+            return
+        now = workflow.now()
+        if repair.phase is RepairPhase.VERIFYING:
+            repair.phase, repair.finished_at, repair.deadline = RepairPhase.SUCCEEDED, now, None
+            minutes = (now - (repair.executed_at or now)).total_seconds() / 60
+            repair.note = f"resolved {minutes:.1f} min after the repair"
+            await self._learn(repair, success=True)
+        elif repair.phase is RepairPhase.AWAITING_APPROVAL:
+            repair.phase, repair.finished_at, repair.deadline = RepairPhase.NOT_NEEDED, now, None
+            repair.note = "the alert resolved before anyone decided: nothing was repaired"
+
+    async def on_deadline(self) -> None:
+        repair = self.state.repair
+        if repair is None:
+            return
+        now = workflow.now()
+        if repair.phase is RepairPhase.AWAITING_APPROVAL:
+            minutes = round(self.policy.approval_timeout_seconds / 60)
+            repair.phase, repair.finished_at, repair.deadline = RepairPhase.TIMED_OUT, now, None
+            repair.note = f"no decision within {minutes} min: escalated, nothing was repaired"
+            await self._host.show_card()
+            await self._escalate(repair.note, "approval-timeout")
+        elif repair.phase is RepairPhase.VERIFYING:
+            minutes = round(self.policy.verify_window_seconds / 60)
+            repair.phase, repair.finished_at, repair.deadline = RepairPhase.FAILED, now, None
+            repair.note = f"{repair.plan.action.value} did not resolve the alert within {minutes} min"
+            outcome = await self._learn(repair, success=False)
+            if outcome is not None and outcome.blocked:
+                repair.note += "; it failed twice in a row here and will not be recommended again for now"
+            await self._host.show_card()
+            await self._escalate(repair.note, "verify-failed")
+
+    # -- internals ----------------------------------------------------------------------------
+
+    async def _ask(self, repair: RepairState) -> None:
+        state = self.state
+        token = workflow.uuid4().hex
+        try:
+            await workflow.execute_activity_method(
+                RepairActivities.open_approval,
+                OpenApprovalInput(token=token, workflow_id=workflow.info().workflow_id,
+                                  incident_id=state.incident_id),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=5),
+                retry_policy=_QUICK,
+            )
+        except ActivityError as exc:
+            workflow.logger.error("approval not registered", extra={"error": str(exc.cause or exc)})
+            # Without the token map a tap finds nothing; the API and CLI still reach the workflow.
+            token = None
+        repair.approval_token = token
+        repair.phase = RepairPhase.AWAITING_APPROVAL
+        repair.deadline = workflow.now() + timedelta(seconds=self.policy.approval_timeout_seconds)
+
+    async def _recommend(self, state: IncidentState) -> SmartRecommendation:
+        try:
+            return await workflow.execute_activity_method(
+                RepairActivities.recommend,
+                RecommendInput(anomaly_key=state.anomaly_key, analysis=state.analysis),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=2),
+                retry_policy=_QUICK,
+            )
+        except ActivityError as exc:
+            workflow.logger.error("learning unavailable", extra={"error": str(exc.cause or exc)})
+            return analysis_plan(state)
+
+    async def _budget(self, state: IncidentState) -> BudgetStatus | None:
+        try:
+            return await workflow.execute_activity_method(
+                RepairActivities.budget,
+                BudgetInput(anomaly_key=state.anomaly_key, at=workflow.now()),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=2),
+                retry_policy=_QUICK,
+            )
+        except ActivityError as exc:
+            workflow.logger.error("repair budget unknown", extra={"error": str(exc.cause or exc)})
+            return None
+
+    async def _execute(self, requested_by: str) -> None:
+        state, repair = self.state, self.state.repair
+        assert repair is not None
+        now = workflow.now()
+        request = RepairRequest(
+            repair_id=repair.repair_id,
+            incident_id=state.incident_id,
+            anomaly_key=state.anomaly_key,
+            action=repair.plan.action,
+            tier=repair.plan.tier,
+            target=repair.target,
+            alert_title=state.alert.title,
+            requested_by=requested_by,
+            requested_at=now,
+            reason=repair.plan.fix_suggestion[:500],
+        )
+        try:
+            result = await workflow.execute_activity_method(
+                RepairActivities.execute,
+                ExecuteRepairInput(request=request),
+                start_to_close_timeout=timedelta(minutes=2),
+                schedule_to_close_timeout=timedelta(minutes=10),
+                retry_policy=_EXECUTE_RETRY,
+            )
+        except ActivityError as exc:
+            cause = exc.cause or exc
+            result = RepairResult(repair_id=repair.repair_id, action=repair.plan.action, executor="unknown",
+                                  status=RepairStatus.FAILED, detail=f"executor unavailable: {cause}"[:300])
+        repair.result, repair.executed_at = result, workflow.now()
+        await self._after_execution(repair, result)
+
+    async def _after_execution(self, repair: RepairState, result: RepairResult) -> None:
+        now = workflow.now()
+        if result.status is RepairStatus.EXECUTED:
+            repair.phase = RepairPhase.VERIFYING
+            repair.deadline = now + timedelta(seconds=self.policy.verify_window_seconds)
+            repair.note = "waiting for the alert to resolve"
+            await self._host.show_card()
+            return
+        repair.finished_at = now
+        if result.status is RepairStatus.SIMULATED:
+            repair.phase = RepairPhase.SIMULATED
+            repair.note = "dry-run: nothing was changed (AWOOOI_REPAIR_EXECUTOR=dry-run)"
+            await self._host.show_card()
+            return
+        if result.status is RepairStatus.FAILED:
+            repair.phase = RepairPhase.FAILED
+            repair.note = f"the repair failed: {result.detail}"[:300]
+            outcome = await self._learn(repair, success=False)
+            if outcome is not None and outcome.blocked:
+                repair.note += "; it failed twice in a row here and will not be recommended again for now"
+        else:  # unsupported by this executor, or the budget was spent meanwhile
+            repair.phase = RepairPhase.ESCALATED
+            repair.note = f"nothing was repaired: {result.detail}"[:300]
+        await self._host.show_card()
+        await self._escalate(repair.note, "execution")
+
+    async def _learn(self, repair: RepairState, *, success: bool) -> RecordOutcome | None:
+        """Record the outcome of a repair that changed something (or tried to)."""
+        state, result = self.state, repair.result
+        if result is None or result.status not in (RepairStatus.EXECUTED, RepairStatus.FAILED):
+            return None
+        now = workflow.now()
+        record = RepairRecord(
+            repair_id=repair.repair_id,
+            incident_id=state.incident_id,
+            anomaly_key=state.anomaly_key,
+            action=repair.plan.action,
+            success=success,
+            execution_seconds=result.execution_seconds,
+            time_to_resolve_seconds=(now - repair.executed_at).total_seconds() if success and repair.executed_at else None,
+            executor=result.executor,
+            decided_by=repair.decision.by if repair.decision else "auto",
+            root_cause=state.analysis.root_cause[:500],
+            at=now,
+        )
+        try:
+            return await workflow.execute_activity_method(
+                RepairActivities.record,
+                RecordRepairInput(record=record),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=30),
+                retry_policy=_QUICK,
+            )
+        except ActivityError as exc:
+            workflow.logger.error("repair outcome not recorded", extra={"error": str(exc.cause or exc)})
+            return None
+
+    async def _escalate(self, reason: str, kind: str) -> None:
+        state = self.state
+        repair = state.repair
+        key = f"{repair.repair_id if repair else state.lifecycle_id}:{kind}"
+        try:
+            await workflow.execute_activity_method(
+                TelegramActivities.escalate,
+                EscalateInput(view=state.view(), escalation_key=key, reason=reason, reply_to=state.message_id),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=15),
+                retry_policy=_QUICK,
+            )
+        except ActivityError as exc:
+            workflow.logger.error("escalation not sent", extra={"error": str(exc.cause or exc)})
