@@ -1,6 +1,7 @@
 """Record a history of the current IncidentWorkflow into tests/histories/ (run by hand):
 
     .venv/bin/python -m tests.record_history incident_v1
+    .venv/bin/python -m tests.record_history incident_v2_repair repair   # with an approved repair
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from temporalio.testing import WorkflowEnvironment
 from core import search_attributes as sa
 from starter.embedded import free_port, valkey_server, venv_binary
 from tests.loopback.telegram import TelegramLoopback
-from tests.test_replay import record_lifecycle
+from tests.test_replay import record_lifecycle, record_repair_lifecycle
 
 
-async def main(name: str) -> None:
+async def main(name: str, kind: str) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         valkey = valkey_server(Path(tmp), port=port)
@@ -31,8 +32,11 @@ async def main(name: str) -> None:
                 data_converter=pydantic_data_converter, ui=False)
             try:
                 with TelegramLoopback() as telegram:
-                    history = await record_lifecycle(env.client, f"redis://127.0.0.1:{port}/0",
-                                                     f"record-{uuid.uuid4()}", telegram)
+                    url, queue = f"redis://127.0.0.1:{port}/0", f"record-{uuid.uuid4()}"
+                    if kind == "repair":
+                        history = await record_repair_lifecycle(env.client, url, queue, telegram, Path(tmp))
+                    else:
+                        history = await record_lifecycle(env.client, url, queue, telegram)
             finally:
                 await env.shutdown()
         finally:
@@ -43,4 +47,4 @@ async def main(name: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "incident_v1"))
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "incident_v1", sys.argv[2] if len(sys.argv) > 2 else ""))

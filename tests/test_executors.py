@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 from lightkube import AsyncClient, ConfigError
 
 from activities.repair import DryRunExecutor, KubernetesExecutor, WebhookExecutor, connect_kubernetes
@@ -33,7 +31,8 @@ from activities.repair.plan import (
 from core.errors import RateLimited, UpstreamError
 from core.models import RepairAction
 from core.repair import HUMAN_ACTIONS, RepairRequest, RepairResult, RepairStatus, RepairTarget
-from tests.loopback.kubernetes import MERGE, RESTARTED_AT, STRATEGIC, KubernetesLoopback
+from tests.loopback.kubernetes import MERGE, RESTARTED_AT, STRATEGIC, KubernetesLoopback, write_kubeconfig
+from starter.embedded import free_port
 from tests.loopback.runbook import RunbookLoopback
 
 NS = "payments"
@@ -58,28 +57,6 @@ def make_request(action: RepairAction, target: RepairTarget | None = None, repai
     )
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def write_kubeconfig(path: Path, server: str, token: str, *, namespace: str = NS) -> Path:
-    """A kubeconfig as `kubectl config view --raw` writes it, with a second, unused context."""
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": "loopback", "cluster": {"server": server}},
-                     {"name": "elsewhere", "cluster": {"server": f"http://127.0.0.1:{unused_port()}"}}],
-        "users": [{"name": "awoooi", "user": {"token": token}}],
-        "contexts": [{"name": "loopback", "context": {"cluster": "loopback", "user": "awoooi", "namespace": namespace}},
-                     {"name": "elsewhere", "context": {"cluster": "elsewhere", "user": "awoooi"}}],
-        "current-context": "loopback",
-    }
-    path.write_text(yaml.safe_dump(config), encoding="utf-8")
-    return path
-
-
 def assert_secret_free(exc_or_result: BaseException | RepairResult, *secrets: str) -> None:
     texts = [str(exc_or_result), repr(exc_or_result)]
     if isinstance(exc_or_result, RepairResult):
@@ -102,7 +79,7 @@ def kube() -> Iterator[KubernetesLoopback]:
 
 @pytest.fixture
 def kubeconfig(tmp_path: Path, kube: KubernetesLoopback) -> Path:
-    return write_kubeconfig(tmp_path / "kubeconfig", kube.base_url, kube.token)
+    return write_kubeconfig(tmp_path / "kubeconfig", kube.base_url, kube.token, namespace=NS)
 
 
 @pytest.fixture
@@ -402,7 +379,7 @@ async def test_non_json_proxy_error_is_retryable(k8s: KubernetesExecutor, kube: 
 
 async def test_unreachable_api_server_is_retryable(tmp_path: Path) -> None:
     token = "unreachable-token-31337"
-    client = connect_kubernetes(write_kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{unused_port()}", token), None)
+    client = connect_kubernetes(write_kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{free_port()}", token), None)
     try:
         with pytest.raises(UpstreamError) as info:
             await KubernetesExecutor(client).execute(make_request(RepairAction.DELETE_POD))
@@ -538,7 +515,7 @@ async def test_webhook_credentials_never_reach_text(
         await executor.execute(make_request(RepairAction.DELETE_POD))
     assert_secret_free(info.value, *secrets)
 
-    down = WebhookExecutor(http, f"http://deploy:hunter2-password@127.0.0.1:{unused_port()}/hooks/x?token=t0k", None)
+    down = WebhookExecutor(http, f"http://deploy:hunter2-password@127.0.0.1:{free_port()}/hooks/x?token=t0k", None)
     with pytest.raises(UpstreamError) as unreachable:
         await down.execute(make_request(RepairAction.DELETE_POD))
     assert unreachable.value.retryable is True

@@ -41,6 +41,37 @@ async def test_fresh_lifecycle_replays(temporal_client, valkey_url, redis, task_
     await _replayer().replay_workflow(history)
 
 
+async def test_fresh_repair_lifecycle_replays(temporal_client, valkey_url, redis, task_queue, telegram,
+                                             tmp_path) -> None:
+    """Open, approve from the chat, repair on Kubernetes, repeat, resolve (verified): replays."""
+    history = await record_repair_lifecycle(temporal_client, valkey_url, task_queue, telegram, tmp_path)
+    await _replayer().replay_workflow(history)
+
+
+async def record_repair_lifecycle(client, valkey_url, task_queue, telegram, tmp_path) -> WorkflowHistory:
+    from tests.loopback.kubernetes import KubernetesLoopback, write_kubeconfig
+    from tests.repair_support import APPROVER_ID, HPA_ALERT, WEBHOOK_SECRET, alertmanager, buttons, hook_headers, tap
+
+    with KubernetesLoopback() as kube:
+        kube.add_deployment("shop", "checkout", replicas=2)
+        settings = settings_for(valkey_url, task_queue, telegram, telegram_approver_ids=[APPROVER_ID],
+                                telegram_webhook_secret=WEBHOOK_SECRET, repair_executor="kubernetes",
+                                kubernetes_kubeconfig=write_kubeconfig(tmp_path / "kc", kube.base_url, kube.token))
+        async with running(client, settings) as app:
+            first = await app.api.post("/api/v1/webhooks/alertmanager", content=alertmanager(HPA_ALERT))
+            workflow_id = first.json()["alerts"][0]["workflow_id"]
+            await eventually(lambda: telegram.sent and buttons(telegram, 1), what="card with buttons")
+            await app.api.post("/api/v1/webhooks/telegram", json=tap(buttons(telegram, 1)["approve"], 1),
+                               headers=hook_headers())
+            await eventually(lambda: any(c.method == "PATCH" for c in kube.calls), what="repair")
+            await app.api.post("/api/v1/webhooks/alertmanager", content=alertmanager(HPA_ALERT))
+            await app.api.post("/api/v1/webhooks/alertmanager",
+                               content=alertmanager(HPA_ALERT, "resolved", ends_at="2026-11-25T10:05:00Z"))
+            handle = client.get_workflow_handle(workflow_id)
+            await handle.result()
+            return await handle.fetch_history()
+
+
 async def record_lifecycle(client, valkey_url, task_queue, telegram) -> WorkflowHistory:
     import json
 

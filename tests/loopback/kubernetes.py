@@ -17,9 +17,13 @@ import re
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import yaml
+
+from starter.embedded import free_port
 from tests.loopback import LoopbackServer, Response, json_response
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -306,3 +310,20 @@ def _replicas(patch: Any) -> int | None:
     if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
         return None
     return replicas
+
+
+def write_kubeconfig(path: Path, server: str, token: str, *, namespace: str = "default") -> Path:
+    """A kubeconfig as `kubectl config view --raw` writes it, with a second, unused context, so the
+    code under test loads its configuration exactly as in production."""
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "loopback", "cluster": {"server": server}},
+                     {"name": "elsewhere", "cluster": {"server": f"http://127.0.0.1:{free_port()}"}}],
+        "users": [{"name": "awoooi", "user": {"token": token}}],
+        "contexts": [{"name": "loopback", "context": {"cluster": "loopback", "user": "awoooi", "namespace": namespace}},
+                     {"name": "elsewhere", "context": {"cluster": "elsewhere", "user": "awoooi"}}],
+        "current-context": "loopback",
+    }
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path

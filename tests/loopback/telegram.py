@@ -134,6 +134,16 @@ class TelegramLoopback(LoopbackServer):
         self._next_id = 1
         self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
 
+    def keyboard(self, message_id: int) -> Any:
+        """The inline keyboard the message shows now (None when it has none)."""
+        with self._lock:
+            return self._markups.get(message_id)
+
+    def answers(self) -> list[dict[str, Any]]:
+        """Every answerCallbackQuery call's parameters, in order."""
+        with self._lock:
+            return [params for method, params in self.calls if method == "answerCallbackQuery"]
+
     def fail_next(self, method: str, status: int, body: dict[str, Any], times: int = 1) -> None:
         """Answer the next ``times`` calls of ``method`` with ``status``/``body`` (after recording them)."""
         with self._lock:
