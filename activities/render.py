@@ -226,7 +226,8 @@ def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str
         row("root_cause", free["root_cause"]),
         row("impact", free["impact"]),
         row("fix", free["fix"]),
-        f"{row('confidence', f'{round(analysis.confidence * 100)}%')} · {row('analyzed_by', fit(analysis.analyzed_by, 100))}",
+        f"{row('confidence', f'{round(analysis.confidence * 100)}%')} · {row('analyzed_by', fit(analysis.analyzed_by, 100))}"
+        + (f" ({fit(analysis.fallback_reason, 200)})" if analysis.fallback_reason else ""),
         row("action", f"{repair.action.value} ({text['tier']} {repair.tier})")
         + (f" — {fit(repair.reason.strip(), 300)}" if repair.reason.strip() else ""),
         "",

@@ -91,6 +91,12 @@ class TelegramClient:
         status, body = await self._post("answerCallbackQuery", payload)
         self._result("answerCallbackQuery", status, body)
 
+    async def set_webhook(self, url: str, secret_token: str, allowed_updates: list[str]) -> None:
+        """Point the bot's updates at ``url``; Telegram then sends ``secret_token`` with each one."""
+        payload = {"url": url, "secret_token": secret_token, "allowed_updates": allowed_updates}
+        status, body = await self._post("setWebhook", payload)
+        self._result("setWebhook", status, body)
+
     async def get_me(self) -> dict[str, object]:
         """The health probe: the bot's User object."""
         status, body = await self._post("getMe", {})

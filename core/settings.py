@@ -106,6 +106,16 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _telegram_secret_charset(cls, value: SecretStr | None) -> SecretStr | None:
+        """Telegram accepts 1-256 characters of A-Z, a-z, 0-9, _ and - as a webhook secret_token."""
+        if value is not None and value.get_secret_value().strip():
+            secret = value.get_secret_value()
+            if len(secret) > 256 or not all(c.isascii() and (c.isalnum() or c in "_-") for c in secret):
+                raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
+
     @field_validator("approval_timeout", "verify_window", mode="before")
     @classmethod
     def _plain_seconds(cls, value: object) -> object:

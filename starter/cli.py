@@ -1,4 +1,4 @@
-"""The `awoooi` command: dev, worker, api, analyze, approve, reject, learning, playbooks."""
+"""The `awoooi` command: dev, worker, api, analyze, approve, reject, learning, playbooks, telegram-webhook."""
 
 from __future__ import annotations
 
@@ -18,8 +18,12 @@ def _settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        # Pydantic's message names the field and the problem, never a SecretStr's value.
-        print(f"awoooi: invalid settings:\n{exc}", file=sys.stderr)
+        # Field and problem only: pydantic's own text repeats the input, which may be a secret.
+        problems = "\n".join(
+            f"  AWOOOI_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        print(f"awoooi: invalid settings:\n{problems}", file=sys.stderr)
         raise SystemExit(2) from exc
 
 
@@ -62,6 +66,18 @@ async def _learning(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _telegram_webhook(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.ops_cli import set_telegram_webhook
+    from worker.wiring import http_client, telegram_client
+
+    async with http_client() as http:
+        telegram = telegram_client(settings, http)
+        if telegram is None:
+            print("awoooi: set AWOOOI_TELEGRAM_BOT_TOKEN first", file=sys.stderr)
+            return 2
+        return await set_telegram_webhook(telegram, settings, args.public_url, out=sys.stdout, err=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="awoooi", description="Durable AIOps alert pipeline on Temporal.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     learn.add_argument("view", choices=["summary", "recommend"])
     learn.add_argument("anomaly_key", help="alertname:service, as shown in the webhook's answer")
     learn.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    hook = sub.add_parser("telegram-webhook", help="point the bot's button taps at this awoooi (setWebhook)")
+    hook.add_argument("public_url", help="https URL Telegram can reach, e.g. https://awoooi.example.com")
     books = sub.add_parser("playbooks", help="the playbooks learning wrote")
     books.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
@@ -92,6 +110,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_decide(settings, args))
     if args.command in ("learning", "playbooks"):
         return asyncio.run(_learning(settings, args))
+    if args.command == "telegram-webhook":
+        return asyncio.run(_telegram_webhook(settings, args))
     if args.command == "dev":
         from starter.dev import run_dev
 

@@ -15,9 +15,10 @@ from typing import Any, TextIO
 
 from temporalio.client import Client
 
-from core.errors import AwoooiError
+from core.errors import AwoooiError, UpstreamError
 from core.identity import workflow_id_for
 from core.learning_service import LearningService
+from core.ports import TelegramApi
 from core.repair import Decision
 from core.settings import Settings
 from starter.approvals import send_decision
@@ -86,3 +87,26 @@ async def learning_text(service: LearningService, what: str, key: str | None, as
     rows = [["recommended", fix.action.value, fix.tier, _pct(fix.confidence), fix.based_on, avg, fix.source]]
     rows += [["alternative", a.action.value, a.tier, _pct(a.confidence), a.based_on, None, ""] for a in fix.alternatives]
     return table(["", "action", "tier", "confidence", "based on", "avg time", "source"], rows)
+
+
+TELEGRAM_HOOK_PATH = "/api/v1/webhooks/telegram"
+
+
+async def set_telegram_webhook(telegram: TelegramApi, settings: Settings, public_url: str, *, out: TextIO,
+                               err: TextIO) -> int:
+    """setWebhook to awoooi's public URL with AWOOOI_TELEGRAM_WEBHOOK_SECRET, for button taps only."""
+    if settings.telegram_webhook_secret is None:
+        print("awoooi: set AWOOOI_TELEGRAM_WEBHOOK_SECRET first (1-256 of A-Z a-z 0-9 _ -)", file=err)
+        return 2
+    url = public_url.rstrip("/")
+    if not url.endswith(TELEGRAM_HOOK_PATH):
+        url += TELEGRAM_HOOK_PATH
+    try:
+        await telegram.set_webhook(url, settings.telegram_webhook_secret.get_secret_value(), ["callback_query"])
+    except UpstreamError as exc:
+        print(f"awoooi: {exc}", file=err)
+        return 1
+    print(f"Telegram now sends button taps to {url}", file=out)
+    if not settings.telegram_approver_ids:
+        print("note: AWOOOI_TELEGRAM_APPROVER_IDS is empty, so every tap will be refused", file=out)
+    return 0

@@ -139,7 +139,7 @@ def test_redis_url_is_required_too(tmp_path: Path, command: str) -> None:
 def test_invalid_timezone_exits_2_with_a_clear_message(tmp_path: Path) -> None:
     result = awoooi("worker", env=_env(AWOOOI_TIMEZONE="Mars/Olympus_Mons"), cwd=tmp_path, timeout=30)
     assert result.returncode == 2
-    assert "timezone" in result.stderr
+    assert "AWOOOI_TIMEZONE" in result.stderr
     assert "Mars/Olympus_Mons" in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -149,8 +149,17 @@ def test_invalid_settings_never_echo_a_secret(tmp_path: Path) -> None:
     env = _env(AWOOOI_TELEGRAM_BOT_TOKEN=secret, AWOOOI_API_PORT="not-a-port")
     result = awoooi("worker", env=env, cwd=tmp_path, timeout=30)
     assert result.returncode == 2
-    assert "api_port" in result.stderr
+    assert "AWOOOI_API_PORT" in result.stderr
     assert secret not in result.stderr + result.stdout
+
+
+def test_a_refused_secret_is_not_echoed(tmp_path: Path) -> None:
+    """A validator on a secret names the variable and the rule, never the value it refused."""
+    secret = "no spaces allowed here 7c1f9e"
+    result = awoooi("worker", env=_env(AWOOOI_TELEGRAM_WEBHOOK_SECRET=secret), cwd=tmp_path, timeout=30)
+    assert result.returncode == 2
+    assert "AWOOOI_TELEGRAM_WEBHOOK_SECRET" in result.stderr
+    assert "7c1f9e" not in result.stderr + result.stdout
 
 
 def test_analyze_an_invalid_normalised_alert_names_the_line(tmp_path: Path) -> None:

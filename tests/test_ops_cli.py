@@ -263,15 +263,6 @@ async def test_awoooi_learning_summary_prints_a_table(redis: Redis, valkey_url: 
     assert "restart_pod" in done.stdout and "83%" in done.stdout
 
 
-async def test_awoooi_learning_recommend_json(redis: Redis, valkey_url: str) -> None:
-    await seed(redis)
-
-    done = await asyncio.to_thread(awoooi, "learning", "recommend", KEY, "--json", redis_url=valkey_url)
-
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["action"] == "restart_pod"
-
-
 @pytest.mark.xfail(strict=True, reason=(
     "starter/cli.py _learning (and starter/ops_cli.learning_text) do not catch AwoooiError: with Valkey "
     "unreachable `awoooi learning summary KEY` dies with a Python traceback of UpstreamError. Expected, "

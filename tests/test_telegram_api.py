@@ -170,3 +170,22 @@ async def test_token_never_reaches_httpx_logs(
         await client.get_me()
     assert any("HTTP Request" in record.getMessage() for record in caplog.records)
     assert telegram.token not in caplog.text
+
+
+async def test_set_webhook_for_button_taps(telegram, http) -> None:
+    from io import StringIO
+
+    from core.settings import Settings
+    from starter.ops_cli import set_telegram_webhook
+
+    client = TelegramClient(http, telegram.token, telegram.base_url)
+    settings = Settings(telegram_webhook_secret="s3cret_-token", telegram_approver_ids="42")
+    out, err = StringIO(), StringIO()
+    assert await set_telegram_webhook(client, settings, "https://awoooi.example.com/", out=out, err=err) == 0
+    assert telegram.webhook == {"url": "https://awoooi.example.com/api/v1/webhooks/telegram",
+                                "secret_token": "s3cret_-token", "allowed_updates": ["callback_query"]}
+    assert "s3cret" not in out.getvalue()
+    refused = await set_telegram_webhook(client, settings, "http://plain.example.com", out=out, err=err)
+    assert refused == 1 and "HTTPS URL must be provided" in err.getvalue()
+    telegram.violations.clear()  # that refusal was the point
+    assert await set_telegram_webhook(client, Settings(), "https://x.example.com", out=out, err=err) == 2

@@ -27,7 +27,9 @@ _SIMPLE_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "tg-
 _ALLOWED_TAGS = _SIMPLE_TAGS | {"a", "code", "pre", "span"}
 _ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
 _ENTITY_VALUES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_METHODS = {m.lower(): m for m in ("sendMessage", "editMessageText", "getMe", "answerCallbackQuery")}
+_METHODS = {m.lower(): m for m in ("sendMessage", "editMessageText", "getMe", "answerCallbackQuery", "setWebhook")}
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_WEBHOOK_PORTS = {None, 443, 80, 88, 8443}
 _BOT = {"id": 123456, "is_bot": True, "first_name": "awoooi", "username": "awoooi_test_bot"}
 
 
@@ -132,6 +134,7 @@ class TelegramLoopback(LoopbackServer):
         self._chats: dict[int, Any] = {}
         self._markups: dict[int, Any] = {}
         self._next_id = 1
+        self.webhook: dict[str, Any] | None = None
         self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
 
     def keyboard(self, message_id: int) -> Any:
@@ -311,4 +314,19 @@ class TelegramLoopback(LoopbackServer):
         text = params.get("text")
         if text is not None and (not isinstance(text, str) or len(text) > 200):
             return self._bad("answerCallbackQuery", "text must be at most 200 characters")
+        return self._ok(True)
+
+    def _m_setwebhook(self, params: dict[str, Any]) -> Response:
+        url = params.get("url")
+        if not isinstance(url, str) or not url.startswith("https://"):
+            return self._bad("setWebhook", "bad webhook: An HTTPS URL must be provided for webhook")
+        if urlsplit(url).port not in _WEBHOOK_PORTS:
+            return self._bad("setWebhook", "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+        secret = params.get("secret_token")
+        if secret is not None and not (isinstance(secret, str) and _SECRET_TOKEN.fullmatch(secret)):
+            return self._bad("setWebhook", "bad webhook: secret token contains unallowed characters")
+        allowed = params.get("allowed_updates")
+        if allowed is not None and not (isinstance(allowed, list) and all(isinstance(a, str) for a in allowed)):
+            return self._bad("setWebhook", "allowed_updates must be an array of strings")
+        self.webhook = dict(params)
         return self._ok(True)
