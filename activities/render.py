@@ -174,8 +174,9 @@ def _repair_lines(repair: RepairState, text: dict[str, str], tz: ZoneInfo) -> li
     lines.append(status)
     if repair.decision is not None:
         verb = "approved_by" if repair.decision.approve else "rejected_by"
-        lines.append(html.escape(text[verb].format(who=repair.decision.by[:100],
-                                                   time=format_time(repair.decision.at, tz)), quote=False))
+        when = html.escape(format_time(repair.decision.at, tz), quote=False)
+        template = html.escape(text[verb], quote=False)
+        lines.append(template.format(who=fit(repair.decision.by, 100), time=when))
     if repair.result is not None and repair.result.operations:
         shown = repair.result.operations[:_MAX_OPERATIONS]
         lines += [f"<code>{fit(op, 160)}</code>" for op in shown]

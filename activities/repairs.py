@@ -17,12 +17,20 @@ from activities.failures import to_application_error
 from activities.redis_budget import RedisRepairBudget
 from core.errors import UpstreamError
 from core.identity import approval_ledger_key
-from core.inputs import BudgetInput, BudgetStatus, ExecuteRepairInput, OpenApprovalInput, RecommendInput, RecordRepairInput
-from core.learning import RecordOutcome, SmartRecommendation
+from core.inputs import (
+    BudgetInput,
+    BudgetStatus,
+    ExecuteRepairInput,
+    OpenApprovalInput,
+    RecommendInput,
+    RecordRepairInput,
+    RepairPlanAnswer,
+)
+from core.learning import RecordOutcome
 from core.learning_service import LearningService
 from core.metrics import Metrics
 from core.ports import DeliveryLedger, RepairExecutor
-from core.repair import RepairResult, RepairStatus
+from core.repair import HUMAN_ACTIONS, RepairRequest, RepairResult, RepairStatus
 
 log = structlog.get_logger(__name__)
 
@@ -47,11 +55,18 @@ class RepairActivities:
         self._metrics = metrics
 
     @activity.defn(name="recommend_repair")
-    async def recommend(self, inp: RecommendInput) -> SmartRecommendation:
+    async def recommend(self, inp: RecommendInput) -> RepairPlanAnswer:
+        """What to do (learning, else the analysis) and whether this executor can do it at all."""
         try:
-            return await self._learning.smart_recommendation(inp.anomaly_key, inp.analysis)
+            recommendation = await self._learning.smart_recommendation(inp.anomaly_key, inp.analysis)
         except UpstreamError as exc:
             raise to_application_error(exc) from exc
+        probe = RepairRequest(repair_id="plan", incident_id=inp.incident_id, anomaly_key=inp.anomaly_key,
+                              action=recommendation.action, tier=recommendation.tier, target=inp.target,
+                              alert_title=inp.alert_title, requested_by="plan",
+                              requested_at=activity.info().current_attempt_scheduled_time)
+        cannot_run = None if recommendation.action in HUMAN_ACTIONS else self._executor.check(probe)
+        return RepairPlanAnswer(recommendation=recommendation, cannot_run=cannot_run)
 
     @activity.defn(name="repair_budget")
     async def budget(self, inp: BudgetInput) -> BudgetStatus:

@@ -10,9 +10,9 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from core.learning import RepairRecord
+from core.learning import RepairRecord, SmartRecommendation
 from core.models import AlertDelivery, Alert, Analysis, IncidentStatus, IncidentView
-from core.repair import RepairPolicy, RepairRequest, RepairState
+from core.repair import RepairPolicy, RepairRequest, RepairState, RepairTarget
 
 
 class IncidentState(IncidentView):
@@ -107,8 +107,17 @@ class LearningRecordInput(BaseModel):
 
 
 class RecommendInput(BaseModel):
+    incident_id: str
     anomaly_key: str
     analysis: Analysis
+    target: RepairTarget
+    alert_title: str
+
+
+class RepairPlanAnswer(BaseModel):
+    recommendation: SmartRecommendation
+    # Why the configured executor cannot carry the recommendation out (None: it can).
+    cannot_run: str | None = None
 
 
 class OpenApprovalInput(BaseModel):

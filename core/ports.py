@@ -38,6 +38,11 @@ class RepairExecutor(Protocol):
 
     name: str
 
+    def check(self, request: RepairRequest) -> str | None:
+        """Why this executor cannot carry out ``request`` (no target label, an action it cannot do),
+        or None. Asked before anyone is asked to approve: never offer a button that cannot work."""
+        ...
+
     async def execute(self, request: RepairRequest) -> RepairResult: ...
 
 

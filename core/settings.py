@@ -6,6 +6,7 @@ they never reach a log line or a repr by accident.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Locale = Literal["en", "zh-TW"]
 ExecutorName = Literal["dry-run", "kubernetes", "webhook"]
+_URL_FIELDS = {"redis_url", "repair_webhook_url", "llm_base_url", "sentry_api_url", "telegram_api_base"}
+_CREDENTIALS = re.compile(r"(//)[^/@\s]*@")
 
 
 class Settings(BaseSettings):
@@ -128,7 +131,9 @@ class Settings(BaseSettings):
     @classmethod
     def _comma_separated_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.replace(";", ",").split(",") if part.strip()]
+            # "1,22", "1; 22" or a JSON list "[1, 22]".
+            cleaned = value.strip().removeprefix("[").removesuffix("]")
+            return [part.strip() for part in cleaned.replace(";", ",").split(",") if part.strip()]
         if isinstance(value, int):
             return [value]
         return value
@@ -142,6 +147,13 @@ class Settings(BaseSettings):
         if value is not None and not value.get_secret_value().strip():
             return None
         return value
+
+    def __repr_args__(self):  # noqa: ANN204 - pydantic's hook
+        """URLs may carry credentials (``redis://:password@host``): mask them in every repr."""
+        for name, value in super().__repr_args__():
+            if name in _URL_FIELDS and isinstance(value, str):
+                value = _CREDENTIALS.sub(r"\1***@", value)
+            yield name, value
 
     @property
     def tz(self) -> ZoneInfo:

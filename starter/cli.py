@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from core.errors import AwoooiError
 from core.logging import configure_logging
 from core.settings import Settings
 
@@ -48,7 +49,12 @@ async def _decide(settings: Settings, args: argparse.Namespace) -> int:
     from starter.ops_cli import decide, with_dev_defaults
     from worker.wiring import connect_temporal
 
-    client = await connect_temporal(with_dev_defaults(settings))
+    try:
+        client = await connect_temporal(with_dev_defaults(settings))
+    except RuntimeError as exc:  # the SDK's "Failed client connect"
+        print(f"awoooi: cannot reach Temporal at {with_dev_defaults(settings).temporal_address}: {exc}",
+              file=sys.stderr)
+        return 1
     return await decide(client, settings, args.incident_id, approve=args.command == "approve", by=args.by,
                         note=args.note, out=sys.stdout, err=sys.stderr)
 
@@ -61,6 +67,9 @@ async def _learning(settings: Settings, args: argparse.Namespace) -> int:
     try:
         what = "playbooks" if args.command == "playbooks" else args.view
         print(await learning_text(learning_service(redis), what, getattr(args, "anomaly_key", None), args.json))
+    except AwoooiError as exc:
+        print(f"awoooi: {exc}", file=sys.stderr)
+        return 1
     finally:
         await redis.aclose()
     return 0
@@ -95,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     learn.add_argument("anomaly_key", help="alertname:service, as shown in the webhook's answer")
     learn.add_argument("--json", action="store_true", help="print JSON instead of a table")
     hook = sub.add_parser("telegram-webhook", help="point the bot's button taps at this awoooi (setWebhook)")
-    hook.add_argument("public_url", help="https URL Telegram can reach, e.g. https://awoooi.example.com")
+    hook.add_argument("public_url", help="the https base URL Telegram can reach awoooi's API at")
     books = sub.add_parser("playbooks", help="the playbooks learning wrote")
     books.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)

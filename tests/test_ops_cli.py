@@ -263,10 +263,6 @@ async def test_awoooi_learning_summary_prints_a_table(redis: Redis, valkey_url: 
     assert "restart_pod" in done.stdout and "83%" in done.stdout
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "starter/cli.py _learning (and starter/ops_cli.learning_text) do not catch AwoooiError: with Valkey "
-    "unreachable `awoooi learning summary KEY` dies with a Python traceback of UpstreamError. Expected, "
-    "like ops_cli.decide: one line `awoooi: redis: reading ... failed (ConnectionError)` on stderr, exit 1."))
 async def test_awoooi_learning_with_valkey_down_says_so_in_one_line() -> None:
     done = await asyncio.to_thread(awoooi, "learning", "summary", KEY, redis_url="redis://127.0.0.1:1/0")
 

@@ -340,11 +340,6 @@ def test_huge_notes_operations_and_alert_text_still_give_a_valid_card(phase: Rep
     assert render_card(huge_view(), locale=locale, tz=TAIPEI, repair=huge_state(phase)) == card
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError, reason=(
-    "activities/render.py _repair_lines caps the decider's name as decision.by[:100] BEFORE escaping, "
-    "so 100 '&' become 500 UTF-16 units; with the other fields at their caps the skeleton passes 4096 "
-    "and render_card raises ValueError ('unreachable by construction'). Expected: fit(by, N) like every "
-    "other free field, and a card <= 4096 units."))
 def test_a_decider_name_of_escapable_characters_does_not_overflow_the_card() -> None:
     card = render_card(huge_view(), locale="en", tz=TAIPEI, repair=huge_state(RepairPhase.RUNNING, by="&" * 100))
 

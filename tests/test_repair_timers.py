@@ -167,3 +167,19 @@ async def test_spent_budget_means_asking_and_then_refusing(skipping_env, valkey_
         await eventually(lambda: replies(telegram), what="escalation")
         assert not kube.calls
         await skipping_env.client.get_workflow_handle(workflow_id).terminate("done")
+
+
+async def test_an_incident_expiring_mid_approval_says_so(skipping_env, valkey_url, redis, task_queue, telegram,
+                                                         kube, tmp_path) -> None:
+    settings = repair_settings(valkey_url, task_queue, telegram, kube, tmp_path, approval_timeout=7200,
+                               incident_idle_timeout_seconds=3600)
+    async with running(skipping_env.client, settings) as app:
+        workflow_id, message_id = await _card(app, telegram, alertmanager(HPA_ALERT))
+        assert buttons(telegram, message_id)
+        await skipping_env.sleep(3600 + 60)  # past the idle timeout, well before the approval timeout
+        await eventually(lambda: "⌛" in card_text(telegram, message_id), what="expired card")
+        outcome = await skipping_env.client.get_workflow_handle(workflow_id).result()
+        assert outcome["status"] == "expired"
+        assert not buttons(telegram, message_id), "no button may outlive its workflow"
+        assert "⌛" in card_text(telegram, message_id)
+        assert replies(telegram) and not kube.calls

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from temporalio.client import Client
 
-from core.identity import incident_id as incident_id_of
 from tests.harness import eventually, running, settings_for
 from tests.loopback.kubernetes import KubernetesLoopback, write_kubeconfig
 from tests.repair_support import (
@@ -193,3 +192,25 @@ async def test_dry_run_shows_what_it_would_do_and_learns_nothing(temporal_client
                                     headers={"Authorization": f"Bearer {API_TOKEN}"})
         assert summary.json()["repair_attempts"] == 0, "a simulation proves nothing about the fix"
         await temporal_client.get_workflow_handle(workflow_id).terminate("done")
+
+
+async def test_nothing_to_approve_when_the_executor_cannot_do_it(temporal_client, valkey_url, redis, task_queue,
+                                                                 telegram, kube, tmp_path) -> None:
+    """No target label (or a tier-4 action): the card says a human is needed, with no buttons."""
+    settings = repair_settings(valkey_url, task_queue, telegram, kube, tmp_path)
+    async with running(temporal_client, settings) as app:
+        body = alertmanager(HPA_ALERT, fingerprint="f00dfeed00000004", labels={"deployment": ""})
+        answer = (await app.api.post(AM, content=body)).json()["alerts"][0]
+        await eventually(lambda: telegram.sent, what="card")
+        card = telegram.sent[0]["text"]
+        assert "👤" in card and "needs a human: cannot scale_up: the alert names no deployment" in card
+        assert "reply_markup" not in telegram.sent[0]
+        unknown = alertmanager("SomethingNobodyKnows", fingerprint="f00dfeed00000005")
+        await app.api.post(AM, content=unknown)
+        await eventually(lambda: len(telegram.sent) == 2, what="second card")
+        assert "needs a human: manual_intervention" in telegram.sent[1]["text"]
+        assert "reply_markup" not in telegram.sent[1]
+        approve = await app.api.post(f"/api/v1/incidents/{answer['incident_id']}/approve",
+                                     headers={"Authorization": f"Bearer {API_TOKEN}"})
+        assert approve.status_code == 409 and "nothing to decide" in approve.json()["detail"]
+        assert not kube.calls

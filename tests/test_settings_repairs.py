@@ -55,11 +55,6 @@ def test_approver_ids_comma_separated(monkeypatch: pytest.MonkeyPatch, value: st
     assert settings_with(monkeypatch, telegram_approver_ids=value).telegram_approver_ids == ids
 
 
-@pytest.mark.xfail(strict=True, raises=ValidationError, reason=(
-    "core/settings.py _comma_separated_ids splits '[1,2]' on commas into '[1' and '2]' (the field is "
-    "NoDecode, so pydantic-settings' usual JSON list form is never decoded) and Settings() fails with "
-    "\"Input should be a valid integer ... input_value='2]'\". Expected [1, 2]: a JSON list is how "
-    "pydantic-settings reads every other list field."))
 def test_approver_ids_as_a_json_list(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings_with(monkeypatch, telegram_approver_ids="[1,2]").telegram_approver_ids == [1, 2]
 
@@ -180,10 +175,6 @@ def test_an_invalid_setting_beside_secrets_does_not_echo_them(monkeypatch: pytes
         assert value not in str(refused.value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "core/settings.py redis_url is a plain str, so repr(Settings) shows the password of "
-    "AWOOOI_REDIS_URL=redis://:PASSWORD@host:6379/0, which deploy/README.md says 'may hold a password' "
-    "and deploy/kubernetes/secret.yaml keeps as a Secret. Expected: the password masked in the repr."))
 def test_repr_never_shows_the_redis_password(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = settings_with(monkeypatch, redis_url="redis://:valkey-pa55word-III@valkey.prod:6379/0")
 

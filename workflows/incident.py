@@ -251,6 +251,9 @@ class IncidentWorkflow:
 
     async def _expire(self, state: IncidentState) -> None:
         workflow.logger.info("incident expired without resolution", extra={"incident_id": state.incident_id})
+        if self._repairs.seconds_to_deadline() is not None:
+            # A decision or a verification still pending ends with the incident: say so, once.
+            await self._repairs.on_deadline()
         state.status = IncidentStatus.EXPIRED
         await self._set_status(IncidentStatus.EXPIRED)
         await self._save(None, count=False)

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         OpenApprovalInput,
         RecommendInput,
         RecordRepairInput,
+        RepairPlanAnswer,
     )
     from core.learning import FAILURE_STREAK_BLOCK, RecordOutcome, RepairRecord, SmartRecommendation
     from core.repair import (
@@ -97,39 +98,43 @@ class RepairFlow:
 
     async def plan(self) -> None:
         """Decide what to do about a newly opened incident, before its first card goes out, so the
-        card carries the buttons from the start (one message, not a message and an edit)."""
+        card carries the buttons from the start (one message, not a message and an edit).
+
+        The repair becomes visible to ``decide`` only once the plan is complete, so a decision that
+        races the planning is refused ("no repair awaiting approval") instead of half-applied."""
         state = self.state
-        plan = await self._recommend(state)
+        target = RepairTarget.from_alert(state.alert)
+        answer = await self._recommend(state, target)
+        plan = answer.recommendation
         now = workflow.now()
         repair = RepairState(
             repair_id=str(workflow.uuid4()),
             plan=plan,
-            phase=RepairPhase.AWAITING_APPROVAL,
+            phase=RepairPhase.RUNNING,
             mode="approval",
-            target=RepairTarget.from_alert(state.alert),
+            target=target,
             requested_at=now,
         )
-        state.repair = repair
         if plan.escalate:
             repair.phase, repair.finished_at = RepairPhase.ESCALATED, now
             repair.note = (f"{plan.action.value} failed {FAILURE_STREAK_BLOCK} times in a row for "
                            f"{state.anomaly_key}; it is not tried again here until it works elsewhere")
             self._pending_escalation = repair.note
-            return
-        if plan.action in HUMAN_ACTIONS:
+        elif plan.action in HUMAN_ACTIONS or answer.cannot_run:
+            # Nothing to approve: either nothing is meant to change, or nothing here can change it.
             repair.mode, repair.phase, repair.finished_at = "manual", RepairPhase.MANUAL, now
-            repair.result = RepairResult(repair_id=repair.repair_id, action=plan.action, executor="people",
-                                         status=RepairStatus.NOTIFIED, detail="nothing is changed automatically")
-            repair.note = f"needs a human: {plan.action.value}"
-            return
-        if plan.tier == 1 and plan.source == "learning" and plan.confidence >= self.policy.auto_repair_confidence:
+            repair.note = f"needs a human: {answer.cannot_run or plan.action.value}"
+        elif plan.tier == 1 and plan.source == "learning" and plan.confidence >= self.policy.auto_repair_confidence:
             budget = await self._budget(state)
             if budget is not None and budget.allowed:
-                repair.mode, repair.phase = "auto", RepairPhase.RUNNING
+                repair.mode = "auto"
                 repair.note = f"learning is {round(plan.confidence * 100)}% sure: running without asking"
-                return
-            repair.note = "budget spent, so it waits for a human" if budget else "budget unknown, so it asks"
-        await self._ask(repair)
+            else:
+                repair.note = "budget spent, so it waits for a human" if budget else "budget unknown, so it asks"
+                await self._ask(repair)
+        else:
+            await self._ask(repair)
+        state.repair = repair
 
     async def after_first_card(self) -> None:
         """Run an automatic repair, or send the escalation the plan called for (it replies to the
@@ -215,18 +220,19 @@ class RepairFlow:
         repair.phase = RepairPhase.AWAITING_APPROVAL
         repair.deadline = workflow.now() + timedelta(seconds=self.policy.approval_timeout_seconds)
 
-    async def _recommend(self, state: IncidentState) -> SmartRecommendation:
+    async def _recommend(self, state: IncidentState, target: RepairTarget) -> RepairPlanAnswer:
         try:
             return await workflow.execute_activity_method(
                 RepairActivities.recommend,
-                RecommendInput(anomaly_key=state.anomaly_key, analysis=state.analysis),
+                RecommendInput(incident_id=state.incident_id, anomaly_key=state.anomaly_key,
+                               analysis=state.analysis, target=target, alert_title=state.alert.title),
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=2),
                 retry_policy=_QUICK,
             )
         except ActivityError as exc:
             workflow.logger.error("learning unavailable", extra={"error": str(exc.cause or exc)})
-            return analysis_plan(state)
+            return RepairPlanAnswer(recommendation=analysis_plan(state))
 
     async def _budget(self, state: IncidentState) -> BudgetStatus | None:
         try:

@@ -107,6 +107,12 @@ class KubernetesExecutor:
     def __repr__(self) -> str:
         return f"KubernetesExecutor(default_namespace={self._namespace!r}, scale=[{self._scale_min},{self._scale_max}])"
 
+    def check(self, request: RepairRequest) -> str | None:
+        planned = plan_repair(
+            request, default_namespace=self._namespace, scale_min=self._scale_min, scale_max=self._scale_max
+        )
+        return planned.reason if isinstance(planned, Unsupported) else None
+
     async def execute(self, request: RepairRequest) -> RepairResult:
         planned = plan_repair(
             request, default_namespace=self._namespace, scale_min=self._scale_min, scale_max=self._scale_max

@@ -110,6 +110,10 @@ class WebhookExecutor:
     def __repr__(self) -> str:
         return f"WebhookExecutor(host={self._host!r}, signed={self._secret is not None})"
 
+    def check(self, request: RepairRequest) -> str | None:
+        """The runbook decides what it can do; every action may be sent."""
+        return None
+
     async def execute(self, request: RepairRequest) -> RepairResult:
         body = json.dumps(request.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False).encode()
         timestamp = str(int(time.time()))
