@@ -8,38 +8,15 @@ redacts the token from httpx's own log records.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import httpx
 
+from activities.redaction import install_redaction
 from core.errors import RateLimited, UpstreamError
 
 _NOT_MODIFIED = "message is not modified"
 _REDACTED = "<redacted>"
-
-
-class _RedactToken(logging.Filter):
-    """Rewrite httpx log records so the bot token never reaches a handler."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token in message:
-            record.msg = message.replace(self.token, _REDACTED)
-            record.args = None
-        return True
-
-
-def _install_redaction(token: str) -> None:
-    """Attach one filter per token to the loggers httpx writes URLs to (idempotent)."""
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactToken) and f.token == token for f in logger.filters):
-            logger.addFilter(_RedactToken(token))
 
 
 class TelegramClient:
@@ -51,7 +28,7 @@ class TelegramClient:
         self._token = token
         self._base = api_base.rstrip("/")
         if token:
-            _install_redaction(token)
+            install_redaction(((token, _REDACTED),))
 
     def __repr__(self) -> str:
         return f"TelegramClient(api_base={self._base!r})"

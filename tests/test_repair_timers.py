@@ -3,17 +3,13 @@ help (twice: the action is then blocked for the key), an automatic tier-1 repair
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
 from activities.redis_budget import RedisRepairBudget
 from core.learning import RepairRecord
 from core.models import RepairAction
-from starter.embedded import venv_binary
 from tests.harness import eventually, running
 from tests.loopback.kubernetes import KubernetesLoopback
 from tests.repair_support import (
@@ -24,26 +20,12 @@ from tests.repair_support import (
     card_text,
 )
 from tests.test_repairs import AM, repair_settings
-from worker.service import ensure_search_attributes
 from worker.wiring import learning_service
 
 CRASHLOOP = "KubePodCrashLooping"
 CRASH_KEY = "kubepodcrashlooping:checkout"
 POD = {"pod": "checkout-7d4b9c8f6-x2x9k"}
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
-
-
-@pytest.fixture
-async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=venv_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
-    )
-    await ensure_search_attributes(env.client)
-    try:
-        yield env
-    finally:
-        await env.shutdown()
 
 
 @pytest.fixture

@@ -8,12 +8,7 @@ would have done in every incident, and switch on real repairs knowing what they 
 
 from __future__ import annotations
 
-from activities.repair.plan import (
-    Unsupported,
-    check_bounds,
-    plan_repair,
-    unsupported_result,
-)
+from activities.repair.plan import Planner, Unsupported, unsupported_result
 from core.repair import RepairRequest, RepairResult, RepairStatus
 
 __all__ = ["DryRunExecutor"]
@@ -27,24 +22,16 @@ class DryRunExecutor:
     name = "dry-run"
 
     def __init__(self, default_namespace: str = "default", scale_min: int = 1, scale_max: int = 10) -> None:
-        check_bounds(scale_min, scale_max)
-        self._namespace = default_namespace
-        self._scale_min = scale_min
-        self._scale_max = scale_max
+        self._planner = Planner(default_namespace, scale_min, scale_max)
 
     def __repr__(self) -> str:
-        return f"DryRunExecutor(default_namespace={self._namespace!r}, scale=[{self._scale_min},{self._scale_max}])"
+        return f"DryRunExecutor({self._planner!r})"
 
     def check(self, request: RepairRequest) -> str | None:
-        planned = plan_repair(
-            request, default_namespace=self._namespace, scale_min=self._scale_min, scale_max=self._scale_max
-        )
-        return planned.reason if isinstance(planned, Unsupported) else None
+        return self._planner.check(request)
 
     async def execute(self, request: RepairRequest) -> RepairResult:
-        planned = plan_repair(
-            request, default_namespace=self._namespace, scale_min=self._scale_min, scale_max=self._scale_max
-        )
+        planned = self._planner.plan(request)
         if isinstance(planned, Unsupported):
             return unsupported_result(request, self.name, planned)
         return RepairResult(

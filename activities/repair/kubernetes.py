@@ -43,9 +43,8 @@ from activities.repair.plan import (
     Operation,
     RestartDeployment,
     ScaleDeployment,
+    Planner,
     Unsupported,
-    check_bounds,
-    plan_repair,
     unsupported_result,
 )
 from core.errors import RateLimited, UpstreamError
@@ -96,27 +95,19 @@ class KubernetesExecutor:
     def __init__(
         self, client: AsyncClient, *, default_namespace: str = "default", scale_min: int = 1, scale_max: int = 10
     ) -> None:
-        check_bounds(scale_min, scale_max)
         self._client = client
-        self._namespace = default_namespace
-        self._scale_min = scale_min
-        self._scale_max = scale_max
+        self._planner = Planner(default_namespace, scale_min, scale_max)
         user = client.config.user
         self._secrets = [s for s in (getattr(user, "token", None), getattr(user, "password", None)) if s]
 
     def __repr__(self) -> str:
-        return f"KubernetesExecutor(default_namespace={self._namespace!r}, scale=[{self._scale_min},{self._scale_max}])"
+        return f"KubernetesExecutor({self._planner!r})"
 
     def check(self, request: RepairRequest) -> str | None:
-        planned = plan_repair(
-            request, default_namespace=self._namespace, scale_min=self._scale_min, scale_max=self._scale_max
-        )
-        return planned.reason if isinstance(planned, Unsupported) else None
+        return self._planner.check(request)
 
     async def execute(self, request: RepairRequest) -> RepairResult:
-        planned = plan_repair(
-            request, default_namespace=self._namespace, scale_min=self._scale_min, scale_max=self._scale_max
-        )
+        planned = self._planner.plan(request)
         if isinstance(planned, Unsupported):
             return unsupported_result(request, self.name, planned)
         started = time.monotonic()

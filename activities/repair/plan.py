@@ -169,3 +169,25 @@ def unsupported_result(request: RepairRequest, executor: str, unsupported: Unsup
         status=RepairStatus.UNSUPPORTED,
         detail=unsupported.reason,
     )
+
+
+class Planner:
+    """``plan_repair`` with one executor's namespace and scale bounds, shared by dry-run and
+    Kubernetes so both answer ``check`` and plan exactly alike."""
+
+    def __init__(self, default_namespace: str = "default", scale_min: int = 1, scale_max: int = 10) -> None:
+        check_bounds(scale_min, scale_max)
+        self.default_namespace = default_namespace
+        self.scale_min = scale_min
+        self.scale_max = scale_max
+
+    def __repr__(self) -> str:
+        return f"default_namespace={self.default_namespace!r}, scale=[{self.scale_min},{self.scale_max}]"
+
+    def plan(self, request: RepairRequest) -> list[Operation] | Unsupported:
+        return plan_repair(request, default_namespace=self.default_namespace, scale_min=self.scale_min,
+                           scale_max=self.scale_max)
+
+    def check(self, request: RepairRequest) -> str | None:
+        planned = self.plan(request)
+        return planned.reason if isinstance(planned, Unsupported) else None

@@ -25,12 +25,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import logging
 import time
 from urllib.parse import unquote
 
 import httpx
 
+from activities.redaction import Redactions, install_redaction, redact
 from core.errors import RateLimited, UpstreamError
 from core.repair import RepairRequest, RepairResult, RepairStatus
 
@@ -44,38 +44,6 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     """The ``X-Awoooi-Signature`` value; a receiver recomputes it to verify a request."""
     digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
     return f"sha256={digest}"
-
-
-Redactions = tuple[tuple[str, str], ...]  # (text that must not appear, what to show instead)
-
-
-def _redact(text: str, redactions: Redactions) -> str:
-    for secret, shown in redactions:
-        text = text.replace(secret, shown)
-    return text
-
-
-class _RedactUrl(logging.Filter):
-    """Rewrite log records so the full runbook URL (with its credentials) never reaches a handler."""
-
-    def __init__(self, redactions: Redactions) -> None:
-        super().__init__()
-        self.redactions = redactions
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(secret in message for secret, _ in self.redactions):
-            record.msg = _redact(message, self.redactions)
-            record.args = None
-        return True
-
-
-def _install_redaction(redactions: Redactions) -> None:
-    """Attach one filter per URL to the loggers httpx writes URLs to (idempotent)."""
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _RedactUrl) and f.redactions == redactions for f in logger.filters):
-            logger.addFilter(_RedactUrl(redactions))
 
 
 class WebhookExecutor:
@@ -105,7 +73,7 @@ class WebhookExecutor:
             *((form, safe_url) for form in sorted({url, str(parsed)}, key=len, reverse=True)),
             *((part, "<redacted>") for part in sorted(parts, key=len, reverse=True)),
         )
-        _install_redaction(self._redactions)
+        install_redaction(self._redactions)
 
     def __repr__(self) -> str:
         return f"WebhookExecutor(host={self._host!r}, signed={self._secret is not None})"
@@ -161,7 +129,7 @@ class WebhookExecutor:
         except (UnicodeDecodeError, LookupError):
             text = "<undecodable answer>"
         text = " ".join(text.split())
-        text = _redact(text, self._redactions)
+        text = redact(text, self._redactions)
         if self._secret:
             text = text.replace(self._secret, "<redacted>")
         return text[:_SNIPPET] or "<empty answer>"

@@ -26,6 +26,17 @@ def json_response(status: int, body: Any, headers: dict[str, str] | None = None)
     return status, merged, json.dumps(body, ensure_ascii=False).encode()
 
 
+def decode_json(body: bytes) -> Any:
+    """The JSON of a request body, or None when it is empty or not JSON (the caller decides
+    whether that is a contract violation)."""
+    if not body:
+        return None
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
 class LoopbackServer:
     """Start/stop, request dispatch and waiting; subclasses implement :meth:`handle`.
 

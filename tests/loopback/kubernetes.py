@@ -12,7 +12,6 @@ retried restart patch harmless.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections import deque
@@ -24,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import yaml
 
 from starter.embedded import free_port
-from tests.loopback import LoopbackServer, Response, json_response
+from tests.loopback import LoopbackServer, Response, decode_json, json_response
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 STRATEGIC = "application/strategic-merge-patch+json"
@@ -126,7 +125,7 @@ class KubernetesLoopback(LoopbackServer):
         url_path = unquote(parts.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         content_type = headers.get("content-type", "").split(";")[0].strip()
-        decoded = self._decode(body)
+        decoded = decode_json(body)
         with self._lock:
             self.calls.append(Call(method, url_path, query, content_type, decoded))
             auth = headers.get("authorization", "")
@@ -153,15 +152,6 @@ class KubernetesLoopback(LoopbackServer):
                 return self._pod(method, match.group(1), match.group(2))
             self.violation(f"unexpected path {method} {url_path}")
             return json_response(404, status_object(404, "the server could not find the requested resource"))
-
-    @staticmethod
-    def _decode(body: bytes) -> Any:
-        if not body:
-            return None
-        try:
-            return json.loads(body)
-        except ValueError:
-            return None
 
     @staticmethod
     def _scripted(failure: _Failure) -> Response:

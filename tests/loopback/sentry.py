@@ -7,14 +7,13 @@ makes a retried comment activity idempotent.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from tests.loopback import LoopbackServer, Response, json_response
+from tests.loopback import LoopbackServer, Response, decode_json, json_response
 
 _COMMENTS = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/comments/")
 _DEPRECATED = re.compile(r"/api/0/issues/([^/]+)/comments/?")
@@ -43,7 +42,7 @@ class SentryLoopback(LoopbackServer):
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         url_path = urlsplit(path).path
-        payload = self._json(body)
+        payload = decode_json(body)
         with self._lock:
             self.calls.append((method, url_path, payload if isinstance(payload, dict) else {}))
             if _DEPRECATED.fullmatch(url_path):
@@ -93,12 +92,3 @@ class SentryLoopback(LoopbackServer):
                 "user": {"id": "1", "name": "awoooi", "username": "awoooi"},
             },
         )
-
-    @staticmethod
-    def _json(body: bytes) -> Any:
-        if not body:
-            return None
-        try:
-            return json.loads(body)
-        except ValueError:
-            return None
