@@ -22,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes as sa
 from starter.embedded import free_port, valkey_server, venv_binary
+from tests.loopback.openai import OpenAILoopback
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
 
@@ -94,6 +95,13 @@ def task_queue() -> str:
 @pytest.fixture
 def telegram() -> Iterator[TelegramLoopback]:
     with TelegramLoopback() as server:
+        yield server
+    assert server.violations == [], server.violations
+
+
+@pytest.fixture
+def openai() -> Iterator[OpenAILoopback]:
+    with OpenAILoopback() as server:
         yield server
     assert server.violations == [], server.violations
 

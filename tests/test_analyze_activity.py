@@ -8,7 +8,6 @@ import dataclasses
 import json
 import socket
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -62,13 +61,6 @@ class FixedHistory:
         if self.summary is None:
             raise ConnectionError("learning store unreachable")
         return self.summary
-
-
-@pytest.fixture
-def openai() -> Iterator[OpenAILoopback]:
-    with OpenAILoopback() as server:
-        yield server
-    assert server.violations == [], server.violations
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -19,13 +18,6 @@ from core.models import Alert, AlertStatus, Frequency, RepairAction, SentryRef, 
 from tests.loopback.openai import GOOD_ANSWER, OpenAILoopback
 
 MODEL = "gpt-4o-mini"
-
-
-@pytest.fixture
-def openai() -> Iterator[OpenAILoopback]:
-    with OpenAILoopback() as server:
-        yield server
-    assert server.violations == [], server.violations
 
 
 @pytest.fixture
