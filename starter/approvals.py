@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -30,6 +30,11 @@ async def send_decision(client: Client, workflow_id: str, decision: Decision, *,
         cause = exc.cause
         message = cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
         raise DecisionRefused(message) from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        # No worker answered in time. The server may still hand the update to the workflow when a
+        # worker is back; repeating the same decision is answered the same way, so 503 is safe.
+        raise IntakeUnavailable("no awoooi worker answered in time; the decision applies once one does, "
+                                "and repeating it is safe") from exc
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:
             if "already completed" in exc.message.lower():

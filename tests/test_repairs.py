@@ -27,6 +27,7 @@ from tests.repair_support import (
 )
 
 AM = "/api/v1/webhooks/alertmanager"
+SECOND_APPROVER = 42424242
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ async def test_tapped_approval_runs_once_and_six_cycles_teach_the_fix(
     else is refused; the resolution records success; after six cycles learning recommends it."""
     # Six repairs of one key within minutes: lift the hourly budget (its own test is below).
     settings = repair_settings(valkey_url, task_queue, telegram, kube, tmp_path, repair_max_per_hour=10,
-                               repair_max_per_day=10)
+                               repair_max_per_day=10, telegram_approver_ids=[APPROVER_ID, SECOND_APPROVER])
     async with running(temporal_client, settings) as app:
         for cycle in range(1, 7):
             start = f"2026-11-25T1{cycle}:00:00Z"
@@ -90,8 +91,11 @@ async def test_tapped_approval_runs_once_and_six_cycles_teach_the_fix(
             assert telegram.answers()[-1]["text"].startswith("Approved by @bijoyvbabu123")
             again = await app.api.post(TELEGRAM_HOOK, json=update, headers=hook_headers())
             assert again.json() == {"status": "duplicate"}, "Telegram's retry of the same update"
-            second_tap = await app.api.post(TELEGRAM_HOOK, json=tap(data["approve"], message_id), headers=hook_headers())
-            assert second_tap.json()["status"] == "refused" and "already approved" in second_tap.json()["detail"]
+            double_tap = await app.api.post(TELEGRAM_HOOK, json=tap(data["approve"], message_id), headers=hook_headers())
+            assert double_tap.json() == approved.json(), "the same person tapping twice gets the same answer"
+            other = await app.api.post(TELEGRAM_HOOK, json=tap(data["reject"], message_id, user_id=SECOND_APPROVER),
+                                       headers=hook_headers())
+            assert other.json() == {"status": "refused", "detail": "already approved by @bijoyvbabu123"}
             await eventually(lambda c=cycle: len(scale_patches(kube)) == c, what=f"scale patch {cycle}")
             await eventually(lambda: "🔎" in card_text(telegram, message_id), what="verifying on the card")
             assert not buttons(telegram, message_id), "the buttons go once decided"
@@ -214,3 +218,22 @@ async def test_nothing_to_approve_when_the_executor_cannot_do_it(temporal_client
                                      headers={"Authorization": f"Bearer {API_TOKEN}"})
         assert approve.status_code == 409 and "nothing to decide" in approve.json()["detail"]
         assert not kube.calls
+
+
+async def test_no_worker_means_503_and_telegram_tries_again(temporal_client, valkey_url, redis, task_queue,
+                                                            telegram, kube, tmp_path) -> None:
+    """An approval nobody can carry out is not swallowed: 503, the update is forgotten, and
+    Telegram's re-send is handled once a worker is back."""
+    settings = repair_settings(valkey_url, task_queue, telegram, kube, tmp_path, temporal_rpc_timeout_seconds=1.0)
+    async with running(temporal_client, settings) as app:
+        workflow_id, message_id = await _open(app, telegram, alertmanager(HPA_ALERT, fingerprint="f00dfeed00000006"))
+        data = buttons(telegram, message_id)
+    update = tap(data["approve"], message_id)
+    async with running(temporal_client, settings, worker=False) as app:
+        down = await app.api.post(TELEGRAM_HOOK, json=update, headers=hook_headers())
+        assert down.status_code == 503, down.text
+    async with running(temporal_client, settings) as app:
+        again = await app.api.post(TELEGRAM_HOOK, json=update, headers=hook_headers())
+        assert again.json() == {"status": "accepted", "detail": "Approved by @bijoyvbabu123: running scale_up"}
+        await eventually(lambda: len(scale_patches(kube)) == 1, what="the repair, once")
+    await temporal_client.get_workflow_handle(workflow_id).terminate("done")

@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
         RepairAction,
     )
 
-from workflows.repair_flow import RepairFlow
+from workflows.repair_flow import RepairFlow, same_decision
 
 # How many recent delivery ids the workflow remembers to drop a sender's retry.
 SEEN_WINDOW = 200
@@ -92,9 +92,13 @@ class IncidentWorkflow:
 
     @workflow.update(name="decide")
     def decide(self, decision: Decision) -> DecisionAnswer:
-        """Approve or reject the pending repair. Accepted here, carried out by the main loop."""
-        self._decision = decision
+        """Approve or reject the pending repair. Accepted here, carried out by the main loop.
+
+        The same person repeating the same decision (Telegram re-sending a tap, a retried API
+        call) gets the same answer and changes nothing."""
         repair = self.current_repair()
+        if self._decision is None and (repair is None or repair.decision is None):
+            self._decision = decision
         action = repair.plan.action.value if repair else "the repair"
         if decision.approve:
             return DecisionAnswer(accepted=True, message=f"Approved by {decision.by}: running {action}")
@@ -110,6 +114,8 @@ class IncidentWorkflow:
             raise ValueError("this button belongs to an earlier repair request")
         taken = self._decision or repair.decision
         if taken is not None:
+            if same_decision(taken, decision):
+                return
             verb = "approved" if taken.approve else "rejected"
             raise ValueError(f"already {verb} by {taken.by}")
         if repair.phase is not RepairPhase.AWAITING_APPROVAL:

@@ -73,6 +73,11 @@ def analysis_plan(state: IncidentState) -> SmartRecommendation:
     )
 
 
+def same_decision(first: Decision, second: Decision) -> bool:
+    """The same person making the same decision again (a re-sent tap, a retried request)."""
+    return first.approve == second.approve and (first.by_id or first.by) == (second.by_id or second.by)
+
+
 class RepairFlow:
     def __init__(self, host: IncidentWorkflow) -> None:
         self._host = host
