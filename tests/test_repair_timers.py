@@ -165,3 +165,21 @@ async def test_an_incident_expiring_mid_approval_says_so(skipping_env, valkey_ur
         assert not buttons(telegram, message_id), "no button may outlive its workflow"
         assert "⌛" in card_text(telegram, message_id)
         assert replies(telegram) and not kube.calls
+
+
+async def test_a_rejection_stops_the_clock(skipping_env, valkey_url, redis, task_queue, telegram, kube,
+                                           tmp_path) -> None:
+    """Rejected from the chat: nothing runs, and the approval timeout no longer escalates."""
+    from tests.repair_support import TELEGRAM_HOOK, hook_headers, tap
+
+    settings = repair_settings(valkey_url, task_queue, telegram, kube, tmp_path, approval_timeout=1800)
+    async with running(skipping_env.client, settings) as app:
+        workflow_id, message_id = await _card(app, telegram, alertmanager(HPA_ALERT))
+        rejected = await app.api.post(TELEGRAM_HOOK, json=tap(buttons(telegram, message_id)["reject"], message_id),
+                                      headers=hook_headers())
+        assert rejected.json()["detail"] == "Rejected by @bijoyvbabu123: scale_up will not run"
+        await eventually(lambda: "🚫" in card_text(telegram, message_id), what="rejected on the card")
+        await skipping_env.sleep(1800 + 60)
+        assert "🚫" in card_text(telegram, message_id), "still rejected, not timed out"
+        assert not replies(telegram) and not kube.calls
+        await skipping_env.client.get_workflow_handle(workflow_id).terminate("done")
