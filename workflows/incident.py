@@ -26,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from activities.notify import TelegramActivities
     from activities.sentry_comment import SentryActivities
     from core import search_attributes as sa
-    from core.repair import Decision, DecisionAnswer, RepairPhase, RepairState
     from core.inputs import (
         AnalyzeInput,
         CardInput,
@@ -47,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         RecommendedRepair,
         RepairAction,
     )
+    from core.repair import Decision, DecisionAnswer, RepairPhase, RepairState
 
 from workflows.repair_flow import RepairFlow, same_decision
 

@@ -81,7 +81,6 @@ def same_decision(first: Decision, second: Decision) -> bool:
 class RepairFlow:
     def __init__(self, host: IncidentWorkflow) -> None:
         self._host = host
-        self._pending_escalation: str | None = None
 
     # -- what the main loop asks ------------------------------------------------------------
 
@@ -122,9 +121,9 @@ class RepairFlow:
         )
         if plan.escalate:
             repair.phase, repair.finished_at = RepairPhase.ESCALATED, now
+            # The new card is itself the call for a human; a second message would only add noise.
             repair.note = (f"{plan.action.value} failed {FAILURE_STREAK_BLOCK} times in a row for "
                            f"{state.anomaly_key}; it is not tried again here until it works elsewhere")
-            self._pending_escalation = repair.note
         elif plan.action in HUMAN_ACTIONS or answer.cannot_run:
             # Nothing to approve: either nothing is meant to change, or nothing here can change it.
             repair.mode, repair.phase, repair.finished_at = "manual", RepairPhase.MANUAL, now
@@ -142,15 +141,9 @@ class RepairFlow:
         state.repair = repair
 
     async def after_first_card(self) -> None:
-        """Run an automatic repair, or send the escalation the plan called for (it replies to the
-        card, so it waits until the card exists)."""
+        """Run an automatic repair once the card announcing it is out."""
         repair = self.state.repair
-        if repair is None:
-            return
-        if self._pending_escalation:
-            reason, self._pending_escalation = self._pending_escalation, None
-            await self._escalate(reason, "plan")
-        if repair.mode == "auto" and repair.phase is RepairPhase.RUNNING:
+        if repair is not None and repair.mode == "auto" and repair.phase is RepairPhase.RUNNING:
             await self._execute("auto")
 
     async def on_decision(self, decision: Decision) -> None:
