@@ -26,7 +26,7 @@ from core.ports import Analyzer, AnomalyCounter
 
 log = structlog.get_logger(__name__)
 
-HEARTBEAT_SECONDS = 2.0  # well inside the workflow's 10 s heartbeat timeout
+HEARTBEAT_SECONDS = 2.0  # well inside the workflow's 20 s heartbeat timeout
 MAX_FALLBACK_REASON = 200
 
 T = TypeVar("T")
