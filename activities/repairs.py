@@ -1,5 +1,5 @@
-"""Repair activities: ask learning what to do, check and spend the budget, run the executor once,
-remember approval tokens, and record outcomes for learning.
+"""Repair activities: ask learning what to do (and remember the approval token the buttons will
+carry), check and spend the budget, run the executor once, and record outcomes for learning.
 
 Running a repair is idempotent per ``repair_id``: its result is kept in the ledger and a retried
 activity returns it instead of running the executor again. The budget is reserved under the same
@@ -21,7 +21,6 @@ from core.inputs import (
     BudgetInput,
     BudgetStatus,
     ExecuteRepairInput,
-    OpenApprovalInput,
     RecommendInput,
     RecordRepairInput,
     RepairPlanAnswer,
@@ -66,21 +65,18 @@ class RepairActivities:
                               alert_title=inp.alert_title, requested_by="plan",
                               requested_at=activity.info().current_attempt_scheduled_time)
         cannot_run = None if recommendation.action in HUMAN_ACTIONS else self._executor.check(probe)
-        return RepairPlanAnswer(recommendation=recommendation, cannot_run=cannot_run)
+        may_ask = cannot_run is None and recommendation.action not in HUMAN_ACTIONS and not recommendation.escalate
+        if may_ask:
+            try:
+                await self._ledger.put(approval_ledger_key(inp.approval_token), inp.workflow_id)
+            except UpstreamError as exc:
+                raise to_application_error(exc) from exc
+        return RepairPlanAnswer(recommendation=recommendation, cannot_run=cannot_run, registered=may_ask)
 
     @activity.defn(name="repair_budget")
     async def budget(self, inp: BudgetInput) -> BudgetStatus:
         try:
             return await self._budget.status(inp.anomaly_key, inp.at)
-        except UpstreamError as exc:
-            raise to_application_error(exc) from exc
-
-    @activity.defn(name="open_approval")
-    async def open_approval(self, inp: OpenApprovalInput) -> None:
-        """Remember which workflow an Approve/Reject button belongs to (callback_data holds only
-        the token: Telegram allows 64 bytes, a workflow id can be longer)."""
-        try:
-            await self._ledger.put(approval_ledger_key(inp.token), inp.workflow_id)
         except UpstreamError as exc:
             raise to_application_error(exc) from exc
 

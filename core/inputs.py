@@ -108,24 +108,22 @@ class LearningRecordInput(BaseModel):
 
 class RecommendInput(BaseModel):
     incident_id: str
+    workflow_id: str
     anomaly_key: str
     analysis: Analysis
     target: RepairTarget
     alert_title: str
+    # Registered for the Approve/Reject buttons in the same step when approval may be needed
+    # (callback_data holds only this token: Telegram allows 64 bytes, a workflow id can be longer).
+    approval_token: str
 
 
 class RepairPlanAnswer(BaseModel):
     recommendation: SmartRecommendation
     # Why the configured executor cannot carry the recommendation out (None: it can).
     cannot_run: str | None = None
-
-
-class OpenApprovalInput(BaseModel):
-    """Map an approval button's token to its workflow, so a tap finds the incident."""
-
-    token: str
-    workflow_id: str
-    incident_id: str
+    # Whether the approval token was registered, i.e. whether buttons can work.
+    registered: bool = False
 
 
 class BudgetInput(BaseModel):

@@ -142,7 +142,6 @@ def build_activities(
         learning.record,
         repairs.recommend,
         repairs.budget,
-        repairs.open_approval,
         repairs.execute,
         repairs.record,
     ]

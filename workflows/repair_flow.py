@@ -30,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         EscalateInput,
         ExecuteRepairInput,
         IncidentState,
-        OpenApprovalInput,
         RecommendInput,
         RecordRepairInput,
         RepairPlanAnswer,
@@ -108,7 +107,8 @@ class RepairFlow:
         races the planning is refused ("no repair awaiting approval") instead of half-applied."""
         state = self.state
         target = RepairTarget.from_alert(state.alert)
-        answer = await self._recommend(state, target)
+        token = workflow.uuid4().hex
+        answer = await self._recommend(state, target, token)
         plan = answer.recommendation
         now = workflow.now()
         repair = RepairState(
@@ -117,6 +117,8 @@ class RepairFlow:
             phase=RepairPhase.RUNNING,
             mode="approval",
             target=target,
+            # Without the recommend step the token was never registered: no buttons, API/CLI only.
+            approval_token=token if answer.registered else None,
             requested_at=now,
         )
         if plan.escalate:
@@ -135,9 +137,9 @@ class RepairFlow:
                 repair.note = f"learning is {round(plan.confidence * 100)}% sure: running without asking"
             else:
                 repair.note = "budget spent, so it waits for a human" if budget else "budget unknown, so it asks"
-                await self._ask(repair)
+                self._ask(repair)
         else:
-            await self._ask(repair)
+            self._ask(repair)
         state.repair = repair
 
     async def after_first_card(self) -> None:
@@ -198,39 +200,24 @@ class RepairFlow:
 
     # -- internals ----------------------------------------------------------------------------
 
-    async def _ask(self, repair: RepairState) -> None:
-        state = self.state
-        token = workflow.uuid4().hex
-        try:
-            await workflow.execute_activity_method(
-                RepairActivities.open_approval,
-                OpenApprovalInput(token=token, workflow_id=workflow.info().workflow_id,
-                                  incident_id=state.incident_id),
-                start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=timedelta(minutes=5),
-                retry_policy=_QUICK,
-            )
-        except ActivityError as exc:
-            workflow.logger.error("approval not registered", extra={"error": str(exc.cause or exc)})
-            # Without the token map a tap finds nothing; the API and CLI still reach the workflow.
-            token = None
-        repair.approval_token = token
+    def _ask(self, repair: RepairState) -> None:
         repair.phase = RepairPhase.AWAITING_APPROVAL
         repair.deadline = workflow.now() + timedelta(seconds=self.policy.approval_timeout_seconds)
 
-    async def _recommend(self, state: IncidentState, target: RepairTarget) -> RepairPlanAnswer:
+    async def _recommend(self, state: IncidentState, target: RepairTarget, token: str) -> RepairPlanAnswer:
         try:
             return await workflow.execute_activity_method(
                 RepairActivities.recommend,
-                RecommendInput(incident_id=state.incident_id, anomaly_key=state.anomaly_key,
-                               analysis=state.analysis, target=target, alert_title=state.alert.title),
+                RecommendInput(incident_id=state.incident_id, workflow_id=workflow.info().workflow_id,
+                               anomaly_key=state.anomaly_key, analysis=state.analysis, target=target,
+                               alert_title=state.alert.title, approval_token=token),
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=2),
                 retry_policy=_QUICK,
             )
         except ActivityError as exc:
             workflow.logger.error("learning unavailable", extra={"error": str(exc.cause or exc)})
-            return RepairPlanAnswer(recommendation=analysis_plan(state))
+            return RepairPlanAnswer(recommendation=analysis_plan(state), registered=False)
 
     async def _budget(self, state: IncidentState) -> BudgetStatus | None:
         try:
