@@ -63,7 +63,8 @@ class AnalysisActivities:
     @activity.defn(name="analyze_alert")
     async def analyze(self, inp: AnalyzeInput) -> Analysis:
         frequency = await self._frequency(inp.anomaly_key)
-        history = await self._history(inp.anomaly_key)
+        # Learning history is prompt context: only read when there is a prompt to put it in.
+        history = await self._history(inp.anomaly_key) if self._llm is not None else None
         analysis = await self._rules.analyze(inp.alert, frequency, history)
         if self._llm is not None:
             analysis = await self._ask_llm(self._llm, inp, frequency, history, analysis)

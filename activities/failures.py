@@ -14,6 +14,14 @@ from temporalio.exceptions import ApplicationError
 from core.errors import RateLimited, UpstreamError
 
 
+def retry_after_seconds(header: str | None) -> float:
+    """A Retry-After header in seconds, at least 1 (HTTP dates and garbage count as 1)."""
+    try:
+        return max(float(header), 1.0) if header else 1.0
+    except ValueError:
+        return 1.0
+
+
 def to_application_error(exc: UpstreamError) -> ApplicationError:
     if isinstance(exc, RateLimited):
         return ApplicationError(

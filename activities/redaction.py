@@ -10,8 +10,15 @@ from __future__ import annotations
 import logging
 
 Redactions = tuple[tuple[str, str], ...]  # (text that must not appear, what to show instead)
+REDACTED = "<redacted>"
 
 _HTTP_LOGGERS = ("httpx", "httpcore")
+
+
+def hiding(*secrets: str | None) -> Redactions:
+    """Redactions that show each non-empty secret as ``<redacted>``, longest first (so a secret
+    that contains another is replaced whole)."""
+    return tuple((secret, REDACTED) for secret in sorted({s for s in secrets if s}, key=len, reverse=True))
 
 
 def redact(text: str, redactions: Redactions) -> str:

@@ -176,7 +176,10 @@ def _repair_lines(repair: RepairState, text: dict[str, str], tz: ZoneInfo) -> li
         verb = "approved_by" if repair.decision.approve else "rejected_by"
         when = html.escape(format_time(repair.decision.at, tz), quote=False)
         template = html.escape(text[verb], quote=False)
-        lines.append(template.format(who=fit(repair.decision.by, 100), time=when))
+        line = template.format(who=fit(repair.decision.by, 100), time=when)
+        if repair.decision.note.strip():
+            line += f" — <i>{fit(repair.decision.note.strip(), 200)}</i>"
+        lines.append(line)
     if repair.result is not None and repair.result.operations:
         shown = repair.result.operations[:_MAX_OPERATIONS]
         lines += [f"<code>{fit(op, 160)}</code>" for op in shown]

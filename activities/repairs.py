@@ -90,14 +90,15 @@ class RepairActivities:
             if known is not None:
                 bound.info("repair already ran; returning its result")
                 return RepairResult.model_validate_json(known)
-            spent = await self._budget.reserve(request.anomaly_key, request.repair_id, request.requested_at)
-            if not spent.allowed:
+            spent = None
+            if not self._executor.dry_run:  # a simulation changes nothing, so it spends nothing
+                spent = await self._budget.reserve(request.anomaly_key, request.repair_id, request.requested_at)
+            if spent is not None and not spent.allowed:
                 result = RepairResult(repair_id=request.repair_id, action=request.action,
                                       executor=self._executor.name, status=RepairStatus.REFUSED,
                                       detail=f"repair budget spent: {spent.describe()}")
             else:
                 result = await self._executor.execute(request)
-            await self._ledger.put(repair_ledger_key(request.repair_id), result.model_dump_json())
         except UpstreamError as exc:
             bound.warning("repair attempt failed", error=str(exc), retryable=exc.retryable)
             if not exc.retryable:
@@ -106,6 +107,11 @@ class RepairActivities:
                                     executor=self._executor.name, status=RepairStatus.FAILED,
                                     detail=str(exc)[:300])
             raise to_application_error(exc) from exc
+        try:
+            await self._ledger.put(repair_ledger_key(request.repair_id), result.model_dump_json())
+        except UpstreamError as exc:
+            # The repair already happened: report it. Raising would retry it, i.e. run it twice.
+            bound.error("repair result not kept in the ledger", error=str(exc))
         self._metrics.repairs.labels(executor=result.executor, action=result.action.value,
                                      status=result.status.value).inc()
         bound.info("repair done", status=result.status.value, operations=result.operations,

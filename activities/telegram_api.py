@@ -12,11 +12,10 @@ from typing import Any
 
 import httpx
 
-from activities.redaction import install_redaction
+from activities.redaction import hiding, install_redaction, redact
 from core.errors import RateLimited, UpstreamError
 
 _NOT_MODIFIED = "message is not modified"
-_REDACTED = "<redacted>"
 
 
 class TelegramClient:
@@ -28,7 +27,7 @@ class TelegramClient:
         self._token = token
         self._base = api_base.rstrip("/")
         if token:
-            install_redaction(((token, _REDACTED),))
+            install_redaction(hiding(token))
 
     def __repr__(self) -> str:
         return f"TelegramClient(api_base={self._base!r})"
@@ -120,8 +119,7 @@ class TelegramClient:
             return body.get("result")
         code = body.get("error_code") if isinstance(body.get("error_code"), int) else status
         description = str(body.get("description") or "no description")[:300]
-        if self._token:
-            description = description.replace(self._token, _REDACTED)
+        description = redact(description, hiding(self._token))
         message = f"telegram {method}: HTTP {status}: {description}"
         if status == 429 or code == 429:
             parameters = body.get("parameters") if isinstance(body.get("parameters"), dict) else {}

@@ -17,6 +17,7 @@ Why these formulas:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.learning import (
@@ -44,7 +45,7 @@ from core.learning import (
 )
 from core.models import Analysis, RepairAction
 
-__all__ = ["LearningService", "score"]
+__all__ = ["LearningService", "from_analysis", "score"]
 
 _ALTERNATIVES = 2
 # The fields of a SmartRecommendation whose origin ``sources`` reports.
@@ -224,7 +225,7 @@ class LearningService:
         knowledge = await self._knowledge(anomaly_key)
         fix = await self._recommend(anomaly_key, knowledge)
         if fix.source == "default":
-            return _from_analysis(anomaly_key, analysis, knowledge.blocked)
+            return from_analysis(anomaly_key, analysis, knowledge.blocked)
         if fix.confidence >= SMART_CONFIDENCE:
             playbook = await self._repo.get_playbook(anomaly_key)
             return _from_learning(fix, analysis, playbook, knowledge.blocked)
@@ -289,8 +290,10 @@ def _merged(fix: FixRecommendation, analysis: Analysis, blocked: list[RepairActi
     )
 
 
-def _from_analysis(anomaly_key: str, analysis: Analysis, blocked: list[RepairAction]) -> SmartRecommendation:
-    """Learning knows nothing usable. Learned failures still count: if the analysis proposes an
+def from_analysis(
+    anomaly_key: str, analysis: Analysis, blocked: Sequence[RepairAction] = ()
+) -> SmartRecommendation:
+    """The analysis' own recommendation: learning knows nothing usable (or cannot be asked). Learned failures still count: if the analysis proposes an
     action that is blocked here, nothing is left to try automatically, so escalate."""
     action = analysis.recommended_repair.action
     return SmartRecommendation(
@@ -303,6 +306,6 @@ def _from_analysis(anomaly_key: str, analysis: Analysis, blocked: list[RepairAct
         fix_suggestion=analysis.fix_suggestion,
         source="analysis",
         sources=dict.fromkeys(("action", "tier", "confidence", *_ANALYSIS_FIELDS), "analysis"),
-        blocked_actions=blocked,
+        blocked_actions=list(blocked),
         escalate=action in blocked,
     )

@@ -37,6 +37,8 @@ class RepairExecutor(Protocol):
     """
 
     name: str
+    # True when it changes nothing (dry-run): its runs spend no repair budget and teach nothing.
+    dry_run: bool
 
     def check(self, request: RepairRequest) -> str | None:
         """Why this executor cannot carry out ``request`` (no target label, an action it cannot do),

@@ -74,8 +74,8 @@ class RepairStatus(StrEnum):
     SIMULATED = "simulated"  # dry-run: recorded what would be done, changed nothing
     FAILED = "failed"  # the executor tried and the target refused
     UNSUPPORTED = "unsupported"  # this executor cannot do this action (or has no target for it)
-    NOTIFIED = "notified"  # tier 4: people were told, nothing changed
     REFUSED = "refused"  # the repair budget of the anomaly key was spent: nothing was run
+    UNKNOWN = "unknown"  # the executor never answered: whether anything changed is not known
 
 
 class RepairResult(BaseModel):
@@ -88,10 +88,6 @@ class RepairResult(BaseModel):
     # "PATCH apps/v1 deployments default/api restartedAt=2026-11-25T10:00:00Z".
     operations: list[str] = Field(default_factory=list)
     execution_seconds: float = 0.0
-
-    @property
-    def changed_something(self) -> bool:
-        return self.status is RepairStatus.EXECUTED
 
 
 class RepairPolicy(BaseModel):

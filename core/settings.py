@@ -21,6 +21,7 @@ Locale = Literal["en", "zh-TW"]
 ExecutorName = Literal["dry-run", "kubernetes", "webhook"]
 _URL_FIELDS = {"redis_url", "repair_webhook_url", "llm_base_url", "sentry_api_url", "telegram_api_base"}
 _CREDENTIALS = re.compile(r"(//)[^/@\s]*@")
+_QUERY = re.compile(r"\?.*$")
 
 
 class Settings(BaseSettings):
@@ -152,7 +153,7 @@ class Settings(BaseSettings):
         """URLs may carry credentials (``redis://:password@host``): mask them in every repr."""
         for name, value in super().__repr_args__():
             if name in _URL_FIELDS and isinstance(value, str):
-                value = _CREDENTIALS.sub(r"\1***@", value)
+                value = _QUERY.sub("?***", _CREDENTIALS.sub(r"\1***@", value))
             yield name, value
 
     @property

@@ -203,8 +203,10 @@ def create_app(deps: ApiDeps) -> FastAPI:
             body = json.loads(raw) if raw.strip() else {}
             if not isinstance(body, dict) or not isinstance(body.get("by", "api"), str):
                 raise PayloadError("body must be a JSON object like {\"by\": \"alice\", \"note\": \"...\"}")
-            decision = Decision(approve=approve, by=(body.get("by") or "api").strip()[:100] or "api",
-                                via="api", at=datetime.now(timezone.utc), note=str(body.get("note") or "")[:500])
+            # "by" is whatever the token holder says: the card shows it marked as coming from the API.
+            name = (body.get("by") or "").strip()[:90]
+            decision = Decision(approve=approve, by=f"{name} (api)" if name else "api", via="api",
+                                at=datetime.now(timezone.utc), note=str(body.get("note") or "")[:500])
             answer = await send_decision(deps.temporal, workflow_id_for(incident_id), decision,
                                          timeout=settings.temporal_rpc_timeout_seconds)
         except AccessDenied as exc:

@@ -48,7 +48,7 @@ def _pct(value: float | None) -> str:
 
 async def decide(client: Client, settings: Settings, incident_id: str, *, approve: bool, by: str | None,
                  note: str, out: TextIO, err: TextIO) -> int:
-    who = (by or getpass.getuser() or "cli")[:100]
+    who = f"{(by or getpass.getuser() or 'someone')[:90]} (cli)"
     decision = Decision(approve=approve, by=who, via="cli", at=datetime.now(timezone.utc), note=note[:500])
     try:
         answer = await send_decision(client, workflow_id_for(incident_id), decision,

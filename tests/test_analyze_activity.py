@@ -171,6 +171,7 @@ async def test_without_an_llm_the_rules_answer(env, heartbeats, counter) -> None
     assert analysis == await _rules_alone()
     assert analysis.analyzed_by == "rules" and analysis.fallback_reason is None
     assert heartbeats == []
+    assert history.asked == [], "no prompt, so no reason to read the learning history"
 
 
 async def test_missing_context_still_asks_the_llm(env, http, openai) -> None:

@@ -163,8 +163,10 @@ async def test_an_incident_expiring_mid_approval_says_so(skipping_env, valkey_ur
         outcome = await skipping_env.client.get_workflow_handle(workflow_id).result()
         assert outcome["status"] == "expired"
         assert not buttons(telegram, message_id), "no button may outlive its workflow"
-        assert "⌛" in card_text(telegram, message_id)
-        assert replies(telegram) and not kube.calls
+        assert "the incident expired before anyone decided" in card_text(telegram, message_id)
+        assert "no decision within" not in card_text(telegram, message_id), "the approval had not timed out"
+        assert "expired before anyone decided" in replies(telegram)[0]["text"]
+        assert not kube.calls
 
 
 async def test_a_rejection_stops_the_clock(skipping_env, valkey_url, redis, task_queue, telegram, kube,
@@ -182,4 +184,42 @@ async def test_a_rejection_stops_the_clock(skipping_env, valkey_url, redis, task
         await skipping_env.sleep(1800 + 60)
         assert "🚫" in card_text(telegram, message_id), "still rejected, not timed out"
         assert not replies(telegram) and not kube.calls
+        await skipping_env.client.get_workflow_handle(workflow_id).terminate("done")
+
+
+async def test_a_lower_auto_threshold_lets_merged_learning_run(skipping_env, valkey_url, redis, task_queue,
+                                                                telegram, kube, tmp_path) -> None:
+    """7 of 10 (0.7): learning's answer is merged with the analysis', and AWOOOI_AUTO_REPAIR_CONFIDENCE
+    0.6 lets it run without asking; the default 0.8 would ask."""
+    service = learning_service(redis)
+    # 7 of 10, never two failures in a row (that would block the action).
+    outcomes = [True, False, True, True, False, True, True, False, True, True]
+    for n, success in enumerate(outcomes):
+        await service.record_repair_result(RepairRecord(
+            repair_id=f"mixed-{n}", incident_id="seed", anomaly_key=CRASH_KEY, action=RepairAction.RESTART_POD,
+            success=success, execution_seconds=1.0, executor="kubernetes", at=datetime.now(UTC)))
+    settings = repair_settings(valkey_url, task_queue, telegram, kube, tmp_path, auto_repair_confidence=0.6)
+    async with running(skipping_env.client, settings) as app:
+        workflow_id, message_id = await _card(app, telegram, alertmanager(CRASHLOOP, labels=POD))
+        assert not buttons(telegram, message_id)
+        assert "learning + analysis" in telegram.messages[message_id][0] and "70%" in telegram.messages[message_id][0]
+        await eventually(lambda: len(restarts(kube)) == 1, what="automatic rollout restart")
+        await skipping_env.client.get_workflow_handle(workflow_id).terminate("done")
+
+
+async def test_an_executor_that_never_answers_is_escalated_not_learned(skipping_env, valkey_url, redis, task_queue,
+                                                                       telegram, kube, tmp_path) -> None:
+    settings = repair_settings(valkey_url, task_queue, telegram, kube, tmp_path)
+    kube.fail_next(503, "apiserver overloaded", times=50)
+    async with running(skipping_env.client, settings) as app:
+        workflow_id, message_id = await _card(app, telegram, alertmanager(CRASHLOOP, labels=POD))
+        incident = workflow_id.removeprefix("incident-")
+        await app.api.post(f"/api/v1/incidents/{incident}/approve", json={"by": "alice"}, headers=AUTH)
+        await eventually(lambda: "▶️" in card_text(telegram, message_id), what="running")
+        for _ in range(5):  # skip the retries' backoff (2, 4, 8, 16 s) instead of waiting it out
+            await skipping_env.sleep(30)
+        await eventually(lambda: "⚠️" in card_text(telegram, message_id), what="escalated")
+        assert "the executor did not answer" in card_text(telegram, message_id)
+        summary = (await app.api.get(f"/api/v1/learning/summary/{CRASH_KEY}", headers=AUTH)).json()
+        assert summary["repair_attempts"] == 0, "an outage says nothing about whether the fix works"
         await skipping_env.client.get_workflow_handle(workflow_id).terminate("done")

@@ -69,13 +69,13 @@ def learning_service(redis: Redis) -> LearningService:
     return LearningService(RedisLearningRepository(redis))
 
 
-def repair_executor(settings: Settings, http: httpx.AsyncClient) -> RepairExecutor:
+def repair_executor(settings: Settings, http: httpx.AsyncClient, ledger: RedisLedger) -> RepairExecutor:
     """AWOOOI_REPAIR_EXECUTOR: dry-run (default), kubernetes or webhook."""
     bounds = {"default_namespace": settings.kubernetes_namespace, "scale_min": settings.repair_scale_min,
               "scale_max": settings.repair_scale_max}
     if settings.repair_executor == "kubernetes":
         client = connect_kubernetes(settings.kubernetes_kubeconfig, settings.kubernetes_context)
-        return KubernetesExecutor(client, **bounds)
+        return KubernetesExecutor(client, memo=ledger, **bounds)
     if settings.repair_executor == "webhook":
         if not settings.repair_webhook_url:
             raise ValueError("AWOOOI_REPAIR_EXECUTOR=webhook needs AWOOOI_REPAIR_WEBHOOK_URL")
@@ -114,7 +114,7 @@ def build_activities(
     analysis = AnalysisActivities(RuleAnalyzer(), counter, llm=llm_analyzer(settings, http), learning=learning_svc,
                                   llm_timeout_seconds=settings.llm_timeout_seconds)
     repairs = RepairActivities(
-        repair_executor(settings, http),
+        repair_executor(settings, http, ledger),
         learning_svc,
         RedisRepairBudget(redis, max_per_hour=settings.repair_max_per_hour, max_per_day=settings.repair_max_per_day),
         ledger,

@@ -16,7 +16,6 @@ import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
@@ -48,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from core.repair import Decision, DecisionAnswer, RepairPhase, RepairState
 
+from workflows import retries
 from workflows.repair_flow import RepairFlow, same_decision
 
 # How many recent delivery ids the workflow remembers to drop a sender's retry.
@@ -55,8 +55,6 @@ SEEN_WINDOW = 200
 # Repairs, approvals and the LLM's heartbeating analysis (issue 3) came after release 1.
 REPAIRS_PATCH = "repairs-v1"
 
-_QUICK_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-_API_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=60))
 
 
 def fallback_analysis(reason: str) -> Analysis:
@@ -132,7 +130,9 @@ class IncidentWorkflow:
         self._state = inp.state.model_copy(update={"handled": 0}) if inp.state else None
         self._inbox[:0] = inp.pending
         while True:
-            if self._decision is not None:
+            # Deliveries already waiting come first: a resolution that arrived before a decision or
+            # a deadline was handled must count as what happened first.
+            if self._decision is not None and not self._inbox:
                 decision, self._decision = self._decision, None
                 await self._repairs.on_decision(decision)
                 continue
@@ -140,12 +140,12 @@ class IncidentWorkflow:
             resolved = state is not None and state.status is IncidentStatus.RESOLVED
             wait: float = inp.resolve_grace_seconds if resolved else inp.idle_timeout_seconds
             deadline = self._repairs.seconds_to_deadline()
-            if deadline is not None and deadline <= 0:
+            if deadline is not None and deadline <= 0 and not self._inbox:
                 await self._repairs.on_deadline()
                 continue
             if resolved and wait <= 0 and not self._inbox:
                 return self._outcome()
-            if deadline is not None:
+            if deadline is not None and deadline > 0:
                 wait = min(wait, deadline)
             try:
                 await workflow.wait_condition(
@@ -199,7 +199,7 @@ class IncidentWorkflow:
             state.resolved_at = delivery.alert.ends_at or now
             state.last_seen = now
             await self._set_status(IncidentStatus.RESOLVED)
-            await self._repairs.on_resolved()
+            await self._repairs.on_resolved(delivery.received_at)
         else:
             # A second resolution of an already resolved incident: nothing changed.
             await self._save(delivery, count=False)
@@ -220,7 +220,7 @@ class IncidentWorkflow:
                 DeliverySeenInput(delivery_id=delivery.delivery_id),
                 start_to_close_timeout=timedelta(seconds=10),
                 schedule_to_close_timeout=timedelta(minutes=10),
-                retry_policy=_QUICK_RETRY,
+                retry_policy=retries.QUICK,
             )
             if seen:
                 await self._set_status_raw("duplicate")
@@ -259,7 +259,7 @@ class IncidentWorkflow:
         workflow.logger.info("incident expired without resolution", extra={"incident_id": state.incident_id})
         if self._repairs.seconds_to_deadline() is not None:
             # A decision or a verification still pending ends with the incident: say so, once.
-            await self._repairs.on_deadline()
+            await self._repairs.on_deadline(expired=True)
         state.status = IncidentStatus.EXPIRED
         await self._set_status(IncidentStatus.EXPIRED)
         await self._save(None, count=False)
@@ -268,17 +268,17 @@ class IncidentWorkflow:
     # -- steps ------------------------------------------------------------------------------
 
     async def _analyze(self, delivery: AlertDelivery) -> Analysis:
+        attempt = self._require_input().analysis_timeout_seconds if self._repairs_enabled else 60
         try:
             return await workflow.execute_activity_method(
                 AnalysisActivities.analyze,
                 AnalyzeInput(alert=delivery.alert, anomaly_key=self._require_input().anomaly_key),
-                start_to_close_timeout=timedelta(
-                    seconds=self._require_input().analysis_timeout_seconds if self._repairs_enabled else 60
-                ),
-                schedule_to_close_timeout=timedelta(minutes=5),
+                start_to_close_timeout=timedelta(seconds=attempt),
+                # Room for three attempts however long the LLM may take (the rules answer each time).
+                schedule_to_close_timeout=timedelta(seconds=max(300, 3 * attempt)),
                 # The LLM analyzer heartbeats while it waits, so a dead worker is noticed in seconds.
                 heartbeat_timeout=timedelta(seconds=20) if self._repairs_enabled else None,
-                retry_policy=_QUICK_RETRY,
+                retry_policy=retries.QUICK,
             )
         except ActivityError as exc:
             workflow.logger.warning("analysis failed, using fallback", extra={"error": str(exc.cause or exc)})
@@ -300,7 +300,7 @@ class IncidentWorkflow:
                 ),
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=10),
-                retry_policy=_API_RETRY,
+                retry_policy=retries.API,
             )
         except ActivityError as exc:
             # The card matters more than the record: go on, and say so in the log.
@@ -319,7 +319,7 @@ class IncidentWorkflow:
                     CardInput(view=state.view(), card_key=self._card_key(), repair=state.repair),
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=15),
-                    retry_policy=_API_RETRY,
+                    retry_policy=retries.API,
                 )
             else:
                 replacement = await workflow.execute_activity_method(
@@ -328,7 +328,7 @@ class IncidentWorkflow:
                                   repair=state.repair),
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=15),
-                    retry_policy=_API_RETRY,
+                    retry_policy=retries.API,
                 )
                 if replacement is not None:
                     state.message_id = replacement
@@ -349,7 +349,7 @@ class IncidentWorkflow:
                 ),
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=30),
-                retry_policy=_API_RETRY,
+                retry_policy=retries.API,
             )
         except ActivityError as exc:
             state.sentry_comment = "failed"
@@ -371,7 +371,7 @@ class IncidentWorkflow:
                 ),
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=10),
-                retry_policy=_API_RETRY,
+                retry_policy=retries.API,
             )
         except ActivityError as exc:
             workflow.logger.error("learning record failed", extra={"error": str(exc.cause or exc)})

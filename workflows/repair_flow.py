@@ -14,12 +14,13 @@ are learned from (a dry-run proves nothing about what fixes the alert).
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
+
+from workflows import retries
 
 with workflow.unsafe.imports_passed_through():
     from activities.notify import TelegramActivities
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         RepairPlanAnswer,
     )
     from core.learning import FAILURE_STREAK_BLOCK, RecordOutcome, RepairRecord, SmartRecommendation
+    from core.learning_service import from_analysis
     from core.repair import (
         HUMAN_ACTIONS,
         Decision,
@@ -50,26 +52,6 @@ with workflow.unsafe.imports_passed_through():
 if TYPE_CHECKING:
     from workflows.incident import IncidentWorkflow
 
-_QUICK = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-# A repair is retried only for transient trouble, and not forever: a human is told instead.
-_EXECUTE_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=30), maximum_attempts=5
-)
-
-
-def analysis_plan(state: IncidentState) -> SmartRecommendation:
-    """When learning cannot be asked: the analysis' own recommendation."""
-    repair = state.analysis.recommended_repair
-    return SmartRecommendation(
-        anomaly_key=state.anomaly_key,
-        action=repair.action,
-        tier=repair.tier,
-        confidence=state.analysis.confidence,
-        root_cause=state.analysis.root_cause,
-        fix_suggestion=state.analysis.fix_suggestion,
-        source="analysis",
-        sources={"action": "analysis", "confidence": "analysis", "root_cause": "analysis"},
-    )
 
 
 def same_decision(first: Decision, second: Decision) -> bool:
@@ -130,7 +112,7 @@ class RepairFlow:
             # Nothing to approve: either nothing is meant to change, or nothing here can change it.
             repair.mode, repair.phase, repair.finished_at = "manual", RepairPhase.MANUAL, now
             repair.note = f"needs a human: {answer.cannot_run or plan.action.value}"
-        elif plan.tier == 1 and plan.source == "learning" and plan.confidence >= self.policy.auto_repair_confidence:
+        elif plan.tier == 1 and self._learned_and_sure(plan):
             budget = await self._budget(state)
             if budget is not None and budget.allowed:
                 repair.mode = "auto"
@@ -150,55 +132,87 @@ class RepairFlow:
 
     async def on_decision(self, decision: Decision) -> None:
         repair = self.state.repair
-        if repair is None or repair.phase is not RepairPhase.AWAITING_APPROVAL:
-            return  # the validator refused this already; a late duplicate changes nothing
+        if repair is None or repair.decision is not None:
+            return  # a repeat of the decision already taken (the validator answered it the same)
         repair.decision = decision
+        if repair.phase is not RepairPhase.AWAITING_APPROVAL:
+            # Accepted while awaiting, but the alert resolved (or the incident closed) just before
+            # the decision was carried out: say that on the card rather than act on a moot request.
+            repair.note = f"{repair.note}; the decision came after that, so nothing was run"
+            await self._host.show_card()
+            return
         repair.deadline = None
         if decision.approve:
             repair.phase = RepairPhase.RUNNING
+            repair.note = "approved: running"
+            await self._host.show_card()  # the buttons go at once, whatever the executor takes
             await self._execute(decision.by)
             return
         repair.phase, repair.finished_at = RepairPhase.REJECTED, workflow.now()
-        repair.note = f"rejected by {decision.by}: nothing was repaired"
+        repair.note = "nothing was repaired"
         await self._host.show_card()
 
-    async def on_resolved(self) -> None:
-        """The alert resolved: a repair being verified worked; a pending approval is moot."""
+    async def on_resolved(self, received_at: datetime) -> None:
+        """The alert resolved: a repair being verified worked if the resolution reached us within
+        the verify window; a pending approval is moot."""
         repair = self.state.repair
         if repair is None:
             return
         now = workflow.now()
-        if repair.phase is RepairPhase.VERIFYING:
+        if repair.phase is RepairPhase.VERIFYING and repair.deadline is not None:
+            if received_at > repair.deadline:
+                await self._verification_failed(repair, now)
+                return
             repair.phase, repair.finished_at, repair.deadline = RepairPhase.SUCCEEDED, now, None
-            minutes = (now - (repair.executed_at or now)).total_seconds() / 60
+            minutes = max((received_at - (repair.executed_at or received_at)).total_seconds(), 0) / 60
             repair.note = f"resolved {minutes:.1f} min after the repair"
             await self._learn(repair, success=True)
         elif repair.phase is RepairPhase.AWAITING_APPROVAL:
             repair.phase, repair.finished_at, repair.deadline = RepairPhase.NOT_NEEDED, now, None
             repair.note = "the alert resolved before anyone decided: nothing was repaired"
 
-    async def on_deadline(self) -> None:
+    async def on_deadline(self, *, expired: bool = False) -> None:
+        """The approval or verification deadline passed, or the incident expired before it did."""
         repair = self.state.repair
         if repair is None:
             return
         now = workflow.now()
         if repair.phase is RepairPhase.AWAITING_APPROVAL:
-            minutes = round(self.policy.approval_timeout_seconds / 60)
             repair.phase, repair.finished_at, repair.deadline = RepairPhase.TIMED_OUT, now, None
-            repair.note = f"no decision within {minutes} min: escalated, nothing was repaired"
+            if expired:
+                repair.note = "the incident expired before anyone decided: nothing was repaired"
+            else:
+                minutes = round(self.policy.approval_timeout_seconds / 60)
+                repair.note = f"no decision within {minutes} min: escalated, nothing was repaired"
             await self._host.show_card()
             await self._escalate(repair.note, "approval-timeout")
         elif repair.phase is RepairPhase.VERIFYING:
-            minutes = round(self.policy.verify_window_seconds / 60)
-            repair.phase, repair.finished_at, repair.deadline = RepairPhase.FAILED, now, None
-            repair.note = f"{repair.plan.action.value} did not resolve the alert within {minutes} min"
-            outcome = await self._learn(repair, success=False)
-            if outcome is not None and outcome.blocked:
-                repair.note += "; it failed twice in a row here and will not be recommended again for now"
-            await self._host.show_card()
-            await self._escalate(repair.note, "verify-failed")
+            if expired:
+                # Not a verdict on the fix: the verify window had not run out.
+                repair.phase, repair.finished_at, repair.deadline = RepairPhase.ESCALATED, now, None
+                repair.note = "the incident expired before the repair could be verified; nothing was learned"
+                await self._host.show_card()
+                await self._escalate(repair.note, "verify-expired")
+                return
+            await self._verification_failed(repair, now)
+
+    async def _verification_failed(self, repair: RepairState, now: datetime) -> None:
+        minutes = round(self.policy.verify_window_seconds / 60)
+        repair.phase, repair.finished_at, repair.deadline = RepairPhase.FAILED, now, None
+        repair.note = f"{repair.plan.action.value} did not resolve the alert within {minutes} min"
+        outcome = await self._learn(repair, success=False)
+        if outcome is not None and outcome.blocked:
+            repair.note += "; it failed twice in a row here and will not be recommended again for now"
+        await self._host.show_card()
+        await self._escalate(repair.note, "verify-failed")
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _learned_and_sure(self, plan: SmartRecommendation) -> bool:
+        """The action and its confidence come from learning (alone or merged with the analysis),
+        and that confidence reaches AWOOOI_AUTO_REPAIR_CONFIDENCE."""
+        from_learning = plan.sources.get("action") == "learning" and plan.sources.get("confidence") == "learning"
+        return from_learning and plan.confidence >= self.policy.auto_repair_confidence
 
     def _ask(self, repair: RepairState) -> None:
         repair.phase = RepairPhase.AWAITING_APPROVAL
@@ -213,11 +227,11 @@ class RepairFlow:
                                alert_title=state.alert.title, approval_token=token),
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=2),
-                retry_policy=_QUICK,
+                retry_policy=retries.QUICK,
             )
         except ActivityError as exc:
             workflow.logger.error("learning unavailable", extra={"error": str(exc.cause or exc)})
-            return RepairPlanAnswer(recommendation=analysis_plan(state), registered=False)
+            return RepairPlanAnswer(recommendation=from_analysis(state.anomaly_key, state.analysis), registered=False)
 
     async def _budget(self, state: IncidentState) -> BudgetStatus | None:
         try:
@@ -226,7 +240,7 @@ class RepairFlow:
                 BudgetInput(anomaly_key=state.anomaly_key, at=workflow.now()),
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=2),
-                retry_policy=_QUICK,
+                retry_policy=retries.QUICK,
             )
         except ActivityError as exc:
             workflow.logger.error("repair budget unknown", extra={"error": str(exc.cause or exc)})
@@ -254,12 +268,15 @@ class RepairFlow:
                 ExecuteRepairInput(request=request),
                 start_to_close_timeout=timedelta(minutes=2),
                 schedule_to_close_timeout=timedelta(minutes=10),
-                retry_policy=_EXECUTE_RETRY,
+                retry_policy=retries.EXECUTE,
             )
         except ActivityError as exc:
+            # Retries ran out without an answer. The change may or may not have happened, so this is
+            # neither a failure of the fix (nothing to learn) nor a success: a human must look.
             cause = exc.cause or exc
             result = RepairResult(repair_id=repair.repair_id, action=repair.plan.action, executor="unknown",
-                                  status=RepairStatus.FAILED, detail=f"executor unavailable: {cause}"[:300])
+                                  status=RepairStatus.UNKNOWN,
+                                  detail=f"the executor did not answer ({cause}); check whether it ran"[:300])
         repair.result, repair.executed_at = result, workflow.now()
         await self._after_execution(repair, result)
 
@@ -283,6 +300,9 @@ class RepairFlow:
             outcome = await self._learn(repair, success=False)
             if outcome is not None and outcome.blocked:
                 repair.note += "; it failed twice in a row here and will not be recommended again for now"
+        elif result.status is RepairStatus.UNKNOWN:
+            repair.phase = RepairPhase.ESCALATED
+            repair.note = result.detail
         else:  # unsupported by this executor, or the budget was spent meanwhile
             repair.phase = RepairPhase.ESCALATED
             repair.note = f"nothing was repaired: {result.detail}"[:300]
@@ -314,7 +334,7 @@ class RepairFlow:
                 RecordRepairInput(record=record),
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=30),
-                retry_policy=_QUICK,
+                retry_policy=retries.QUICK,
             )
         except ActivityError as exc:
             workflow.logger.error("repair outcome not recorded", extra={"error": str(exc.cause or exc)})
@@ -330,7 +350,7 @@ class RepairFlow:
                 EscalateInput(view=state.view(), escalation_key=key, reason=reason, reply_to=state.message_id),
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=15),
-                retry_policy=_QUICK,
+                retry_policy=retries.QUICK,
             )
         except ActivityError as exc:
             workflow.logger.error("escalation not sent", extra={"error": str(exc.cause or exc)})

@@ -24,6 +24,8 @@ from typing import Annotated, Any, NoReturn
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from activities.failures import retry_after_seconds
+from activities.redaction import hiding, redact
 from core.errors import RateLimited, UpstreamError
 from core.learning import LearningSummary
 from core.models import ACTION_TIERS, Alert, Analysis, Frequency, RecommendedRepair, RepairAction
@@ -39,7 +41,6 @@ MAX_USER_PROMPT_CHARS = 8000
 # Text fields of an answer are cut to this before they reach the card.
 MAX_ANSWER_FIELD_CHARS = 2000
 MAX_REASON_CHARS = 300
-_REDACTED = "<redacted>"
 
 _TIER_MEANING = {
     1: "safe automatic restart",
@@ -260,7 +261,7 @@ class LlmAnalyzer:
         # read timeout, so only an overall deadline really bounds the call).
         self._timeout = httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 10.0))
         url = httpx.URL(self._url)
-        self._secrets = [s for s in (self._api_key, url.password, url.userinfo.decode() or None) if s]
+        self._secrets = hiding(self._api_key, url.password, url.userinfo.decode() or None)
 
     def __repr__(self) -> str:
         return f"LlmAnalyzer(model={self._model!r})"
@@ -332,11 +333,7 @@ class LlmAnalyzer:
             detail = "no error message"
         message = f"{self.name}: HTTP {status}: {self._redact(_cut(detail, 200))}"
         if status == 429:
-            try:
-                wait = float(retry_after) if retry_after else 1.0
-            except ValueError:
-                wait = 1.0
-            raise RateLimited(message, retry_after=max(wait, 0.0) or 1.0)
+            raise RateLimited(message, retry_after=retry_after_seconds(retry_after))
         raise UpstreamError(message, retryable=status >= 500 or status in (408, 409), status_code=status)
 
     def _content(self, body: dict[str, Any]) -> str:
@@ -350,6 +347,4 @@ class LlmAnalyzer:
         return content
 
     def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, _REDACTED)
-        return text
+        return redact(text, self._secrets)

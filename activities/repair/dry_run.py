@@ -20,6 +20,7 @@ class DryRunExecutor:
     """Implements ``core.ports.RepairExecutor`` without any I/O: SIMULATED or UNSUPPORTED, never an error."""
 
     name = "dry-run"
+    dry_run = True
 
     def __init__(self, default_namespace: str = "default", scale_min: int = 1, scale_max: int = 10) -> None:
         self._planner = Planner(default_namespace, scale_min, scale_max)

@@ -14,9 +14,9 @@ How answers map (the ``core.ports.RepairExecutor`` error contract):
   Retry-After), raised ``from`` the lightkube/httpx2 error.
 
 Retries: the delete (404 = done) and the restart (the patch carries ``requested_at``, so resending it
-changes nothing and starts no second rollout) are idempotent. A scale step is not: it reads the count
-and writes count +/- 1, so a retry after a successful patch whose answer was lost would step twice;
-the scale bounds cap the damage, and the workflow's ledger keyed by ``repair_id`` is what prevents it.
+changes nothing and starts no second rollout) are idempotent. A scale step reads the count and writes
+count +/- 1, so the count it chose is pinned in the memo (the ledger) under the repair id before the
+PATCH: a retry after a patch whose answer was lost sets that same count again instead of stepping twice.
 
 Messages are built here from the status code, reason and the API server's message; the bearer token,
 password and kubeconfig never reach them (the token is also redacted should a server echo it).
@@ -47,14 +47,16 @@ from activities.repair.plan import (
     Unsupported,
     unsupported_result,
 )
+from activities.failures import retry_after_seconds
+from activities.redaction import hiding, redact
 from core.errors import RateLimited, UpstreamError
+from core.ports import DeliveryLedger
 from core.repair import RepairRequest, RepairResult, RepairStatus
 
 __all__ = ["FIELD_MANAGER", "KubernetesExecutor", "connect_kubernetes"]
 
 # Shown in each object's managedFields, so `kubectl get -o yaml --show-managed-fields` tells who changed it.
 FIELD_MANAGER = "awoooi"
-_REDACTED = "<redacted>"
 _RETRYABLE_4XX = frozenset({408, 409, 429})
 _T = TypeVar("_T")
 
@@ -91,14 +93,17 @@ class KubernetesExecutor:
     it at a loopback API server with a real kubeconfig and nothing is patched."""
 
     name = "kubernetes"
+    dry_run = False
 
     def __init__(
-        self, client: AsyncClient, *, default_namespace: str = "default", scale_min: int = 1, scale_max: int = 10
+        self, client: AsyncClient, *, default_namespace: str = "default", scale_min: int = 1, scale_max: int = 10,
+        memo: DeliveryLedger | None = None,
     ) -> None:
         self._client = client
         self._planner = Planner(default_namespace, scale_min, scale_max)
+        self._memo = memo
         user = client.config.user
-        self._secrets = [s for s in (getattr(user, "token", None), getattr(user, "password", None)) if s]
+        self._secrets = hiding(getattr(user, "token", None), getattr(user, "password", None))
 
     def __repr__(self) -> str:
         return f"KubernetesExecutor({self._planner!r})"
@@ -115,7 +120,7 @@ class KubernetesExecutor:
         details: list[str] = []
         for operation in planned:
             try:
-                line, detail = await self._run(operation)
+                line, detail = await self._run(operation, request.repair_id)
             except _Refused as refused:
                 return self._result(request, RepairStatus.FAILED, refused.detail, operations, started)
             operations.append(line)
@@ -135,13 +140,13 @@ class KubernetesExecutor:
             execution_seconds=time.monotonic() - started,
         )
 
-    async def _run(self, operation: Operation) -> tuple[str, str]:
+    async def _run(self, operation: Operation, repair_id: str) -> tuple[str, str]:
         """Carry out one operation; return its line for ``operations`` and a sentence for ``detail``."""
         if isinstance(operation, DeletePod):
             return await self._delete_pod(operation)
         if isinstance(operation, RestartDeployment):
             return await self._restart(operation)
-        return await self._scale(operation)
+        return await self._scale(operation, repair_id)
 
     async def _delete_pod(self, op: DeletePod) -> tuple[str, str]:
         where = f"{op.namespace}/{op.pod}"
@@ -165,7 +170,7 @@ class KubernetesExecutor:
             f"({RESTARTED_AT}={op.restarted_at})"
         )
 
-    async def _scale(self, op: ScaleDeployment) -> tuple[str, str]:
+    async def _scale(self, op: ScaleDeployment, repair_id: str) -> tuple[str, str]:
         where = f"{op.namespace}/{op.deployment}"
         scale = await self._api(
             f"GET deployment {where}/scale", self._client.get(DeploymentScale, op.deployment, namespace=op.namespace)
@@ -175,9 +180,12 @@ class KubernetesExecutor:
             current = int((scale.spec.replicas if scale.spec is not None else None) or 0)
         except (ValueError, TypeError, msgspec.MsgspecError) as exc:
             raise UpstreamError(f"kubernetes GET deployment {where}/scale: malformed Scale", retryable=True) from exc
-        new = op.target(current)
+        pinned = await self._memo.get(_scale_memo_key(repair_id)) if self._memo is not None else None
+        new = int(pinned) if pinned is not None else op.target(current)
         if new is None:
             raise _Refused(op.bound_reached(current))
+        if pinned is None and self._memo is not None:
+            await self._memo.put(_scale_memo_key(repair_id), str(new))
         line = op.describe_patch(current, new)
         await self._api(
             line,
@@ -212,20 +220,15 @@ class KubernetesExecutor:
             reason, message = "error", f"non-Kubernetes answer ({self._clean(content_type)})"
         text = f"{what}: HTTP {code} {reason}: {message}"
         if code == 429:
-            return RateLimited(f"kubernetes {text}", retry_after=_retry_after(exc.response))
+            wait = retry_after_seconds(exc.response.headers.get("retry-after"))
+            return RateLimited(f"kubernetes {text}", retry_after=wait)
         if code >= 500 or code in _RETRYABLE_4XX:
             return UpstreamError(f"kubernetes {text}", retryable=True, status_code=code)
         return _Refused(f"{text} (refused)", status_code=code)
 
     def _clean(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, _REDACTED)
-        return text[:300]
+        return redact(text, self._secrets)[:300]
 
 
-def _retry_after(response: httpx2.Response) -> float:
-    """The API server's Retry-After (seconds), at least 1: APF sends it with every 429."""
-    try:
-        return max(float(response.headers.get("retry-after", "1")), 1.0)
-    except ValueError:
-        return 1.0
+def _scale_memo_key(repair_id: str) -> str:
+    return f"scale-target:{repair_id}"

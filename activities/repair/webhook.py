@@ -31,6 +31,7 @@ from urllib.parse import unquote
 import httpx
 
 from activities.redaction import Redactions, install_redaction, redact
+from activities.failures import retry_after_seconds
 from core.errors import RateLimited, UpstreamError
 from core.repair import RepairRequest, RepairResult, RepairStatus
 
@@ -50,6 +51,7 @@ class WebhookExecutor:
     """Implements ``core.ports.RepairExecutor`` by POSTing signed requests to a runbook URL."""
 
     name = "webhook"
+    dry_run = False
 
     def __init__(self, http: httpx.AsyncClient, url: str, secret: str | None) -> None:
         try:
@@ -106,7 +108,7 @@ class WebhookExecutor:
         status = response.status_code
         text = f"{what}: HTTP {status}: {self._snippet(response)}"
         if status == 429:
-            raise RateLimited(text, retry_after=_retry_after(response))
+            raise RateLimited(text, retry_after=retry_after_seconds(response.headers.get("retry-after")))
         if status >= 500 or status in _RETRYABLE_4XX:
             raise UpstreamError(text, retryable=True, status_code=status)
         accepted = 200 <= status < 300
@@ -133,10 +135,3 @@ class WebhookExecutor:
         if self._secret:
             text = text.replace(self._secret, "<redacted>")
         return text[:_SNIPPET] or "<empty answer>"
-
-
-def _retry_after(response: httpx.Response) -> float:
-    try:
-        return max(float(response.headers.get("retry-after", "1")), 1.0)
-    except ValueError:
-        return 1.0

@@ -81,6 +81,7 @@ class _Failure:
     message: str
     json_body: bool
     headers: dict[str, str]
+    apply: bool = False  # carry the request out, then answer the failure (an answer lost on the way)
 
 
 class KubernetesLoopback(LoopbackServer):
@@ -108,15 +109,16 @@ class KubernetesLoopback(LoopbackServer):
 
     def fail_next(
         self, status: int, message: str = "scripted failure", *, times: int = 1, after: int = 0,
-        json_body: bool = True, headers: dict[str, str] | None = None,
+        json_body: bool = True, headers: dict[str, str] | None = None, apply: bool = False,
     ) -> None:
         """Answer ``times`` authenticated requests with ``status``, after letting ``after`` through
         (``after=1`` fails the PATCH that follows a scale GET).
 
-        ``json_body=False`` answers text/html like a proxy or load balancer in front of the API server."""
+        ``json_body=False`` answers text/html like a proxy or load balancer in front of the API server;
+        ``apply=True`` makes the change first, like a proxy timing out after the API server acted."""
         with self._lock:
             self._failures.extend([None] * after)
-            self._failures.extend([_Failure(status, message, json_body, dict(headers or {}))] * times)
+            self._failures.extend([_Failure(status, message, json_body, dict(headers or {}), apply)] * times)
 
     # ---------------------------------------------------------------------------------- dispatch
 
@@ -142,8 +144,14 @@ class KubernetesLoopback(LoopbackServer):
             if body and decoded is None:
                 self.violation(f"{method} {url_path}: body is not JSON")
                 return json_response(400, status_object(400, "the body of the request is not JSON"))
-            if self._failures and (failure := self._failures.popleft()) is not None:
+            failure = self._failures.popleft() if self._failures else None
+            if failure is not None and not failure.apply:
                 return self._scripted(failure)
+            answer = self._route(method, url_path, content_type, decoded)
+            return self._scripted(failure) if failure is not None else answer
+
+    def _route(self, method: str, url_path: str, content_type: str, decoded: Any) -> Response:
+        with self._lock:
             if match := _SCALE.fullmatch(url_path):
                 return self._scale(method, match.group(1), match.group(2), content_type, decoded)
             if match := _DEPLOYMENT.fullmatch(url_path):
