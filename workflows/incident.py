@@ -205,12 +205,12 @@ class IncidentWorkflow:
             await self._save(delivery, count=False)
             return False
         await self._save(delivery, count=delivery.alert.status is AlertStatus.FIRING)
-        await self._show_card()
+        await self.show_card()
         await self._record(delivery)
         return False
 
     async def _open(self, delivery: AlertDelivery) -> bool:
-        inp = self._require_input()
+        inp = self.require_input()
         alert = delivery.alert
         self._repairs_enabled = workflow.patched(REPAIRS_PATCH)
         if alert.status is AlertStatus.RESOLVED:
@@ -246,7 +246,7 @@ class IncidentWorkflow:
         plan_repair = self._repairs_enabled and not resolved
         if plan_repair:
             await self._repairs.plan()
-        await self._show_card()
+        await self.show_card()
         if not resolved:
             # A resolution with nothing before it needs no advice on the Sentry issue.
             await self._comment()
@@ -263,16 +263,16 @@ class IncidentWorkflow:
         state.status = IncidentStatus.EXPIRED
         await self._set_status(IncidentStatus.EXPIRED)
         await self._save(None, count=False)
-        await self._show_card()
+        await self.show_card()
 
     # -- steps ------------------------------------------------------------------------------
 
     async def _analyze(self, delivery: AlertDelivery) -> Analysis:
-        attempt = self._require_input().analysis_timeout_seconds if self._repairs_enabled else 60
+        attempt = self.require_input().analysis_timeout_seconds if self._repairs_enabled else 60
         try:
             return await workflow.execute_activity_method(
                 AnalysisActivities.analyze,
-                AnalyzeInput(alert=delivery.alert, anomaly_key=self._require_input().anomaly_key),
+                AnalyzeInput(alert=delivery.alert, anomaly_key=self.require_input().anomaly_key),
                 start_to_close_timeout=timedelta(seconds=attempt),
                 # Room for three attempts however long the LLM may take (the rules answer each time).
                 schedule_to_close_timeout=timedelta(seconds=max(300, 3 * attempt)),
@@ -285,7 +285,7 @@ class IncidentWorkflow:
             return fallback_analysis(type(exc.cause or exc).__name__)
 
     async def _save(self, delivery: AlertDelivery | None, *, count: bool) -> None:
-        state = self._require_state()
+        state = self.require_state()
         delivery_id = delivery.delivery_id if delivery else f"{state.lifecycle_id}:{state.status.value}"
         try:
             state.frequency = await workflow.execute_activity_method(
@@ -308,10 +308,7 @@ class IncidentWorkflow:
 
     async def show_card(self) -> None:
         """Post the card once, then edit it in place (with Approve/Reject while a repair waits)."""
-        await self._show_card()
-
-    async def _show_card(self) -> None:
-        state = self._require_state()
+        state = self.require_state()
         try:
             if state.message_id is None:
                 state.message_id = await workflow.execute_activity_method(
@@ -337,7 +334,7 @@ class IncidentWorkflow:
             workflow.logger.error("telegram card failed", extra={"error": str(exc.cause or exc)})
 
     async def _comment(self) -> None:
-        state = self._require_state()
+        state = self.require_state()
         ref = state.alert.sentry
         if ref is None or not ref.issue_id:
             return
@@ -356,7 +353,7 @@ class IncidentWorkflow:
             workflow.logger.error("sentry comment failed", extra={"error": str(exc.cause or exc)})
 
     async def _record(self, delivery: AlertDelivery) -> None:
-        state = self._require_state()
+        state = self.require_state()
         try:
             await workflow.execute_activity_method(
                 LearningActivities.record,
@@ -385,11 +382,11 @@ class IncidentWorkflow:
         workflow.upsert_search_attributes([sa.INCIDENT_STATUS.value_set(status)])
 
     def _card_key(self) -> str:
-        state = self._require_state()
+        state = self.require_state()
         return f"{state.incident_id}:{state.lifecycle_id}"
 
     def _remember(self, delivery_id: str) -> None:
-        state = self._require_state()
+        state = self.require_state()
         state.seen_deliveries.append(delivery_id)
         del state.seen_deliveries[:-SEEN_WINDOW]
         state.handled += 1
@@ -398,11 +395,11 @@ class IncidentWorkflow:
         state = self._state
         if state is None:
             return False
-        limit = self._require_input().max_deliveries_per_run
+        limit = self.require_input().max_deliveries_per_run
         return workflow.info().is_continue_as_new_suggested() or state.handled >= limit
 
     def _outcome(self) -> IncidentOutcome:
-        inp = self._require_input()
+        inp = self.require_input()
         state = self._state
         if state is None:
             return IncidentOutcome(incident_id=inp.incident_id, status="duplicate")
@@ -417,15 +414,9 @@ class IncidentWorkflow:
         return self._state.repair if self._state is not None else None
 
     def require_state(self) -> IncidentState:
-        return self._require_state()
-
-    def require_input(self) -> IncidentWorkflowInput:
-        return self._require_input()
-
-    def _require_state(self) -> IncidentState:
         assert self._state is not None, "no incident state yet"
         return self._state
 
-    def _require_input(self) -> IncidentWorkflowInput:
+    def require_input(self) -> IncidentWorkflowInput:
         assert self._input is not None
         return self._input
