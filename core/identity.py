@@ -71,6 +71,16 @@ def resolved_delivery_id(alert: Alert) -> str:
     return f"{incident_id(alert)}:resolved:{start}:{end}"
 
 
+def firing_occurrence_id(alert: Alert) -> str | None:
+    """One firing of an Alertmanager-style alert: its fingerprint and when it started.
+
+    Alertmanager re-sends a firing alert on every retry and every repeat_interval with the same
+    startsAt; a new firing after a resolution gets a new startsAt. None without a start time."""
+    if alert.status is not AlertStatus.FIRING or alert.starts_at is None:
+        return None
+    return f"{incident_id(alert)}:firing:{alert.starts_at.isoformat()}"
+
+
 def delivery_ledger_key(delivery_id: str) -> str:
     """The ledger key that marks a delivery as handled: written by the worker's save step, read by
     the webhook to answer "duplicate" without touching Temporal."""

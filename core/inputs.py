@@ -26,6 +26,8 @@ class IncidentState(IncidentView):
     sentry_comment: str | None = None
     # Recent delivery ids, to drop a sender's retry that reaches us twice. Bounded.
     seen_deliveries: list[str] = Field(default_factory=list)
+    # Firings already counted (fingerprint + startsAt), so their re-sends are not counted again. Bounded.
+    seen_occurrences: list[str] = Field(default_factory=list)
     handled: int = 0
     repair: RepairState | None = None
 

@@ -173,6 +173,10 @@ class AlertDelivery(BaseModel):
     delivery_id: str
     alert: Alert
     received_at: datetime
+    # The firing this delivery reports (Alertmanager: fingerprint + startsAt). Alertmanager re-sends
+    # the same firing on every retry and every repeat_interval: that is news of the same occurrence,
+    # not a new one. None where the sender has no such notion (Sentry events, resolutions).
+    occurrence_id: str | None = None
 
 
 class IncidentRef(BaseModel):
@@ -200,3 +204,16 @@ class IncidentView(BaseModel):
     first_seen: datetime
     last_seen: datetime
     resolved_at: datetime | None = None
+
+
+class SpooledDelivery(BaseModel):
+    """A delivery the API took while Temporal was slow or down, waiting in the spool to be started."""
+
+    ref: IncidentRef
+    delivery: AlertDelivery
+    spooled_at: datetime
+
+
+class SpoolStats(BaseModel):
+    depth: int
+    oldest_age_seconds: float | None = None

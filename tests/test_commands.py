@@ -112,8 +112,11 @@ def test_dev_runs_everything_and_keeps_history_across_restarts(tmp_path: Path) -
         try:
             # History survived the restart, and so did the open incidents: a repeat edits the card.
             assert sorted(_workflow_ids(address, 'Source="alertmanager"')) == ids
-            again = httpx.post(f"{base}/api/v1/webhooks/alertmanager",
-                               content=fixture_bytes("alertmanager_v4_firing_grouped.json"), timeout=10)
+            # The same alerts firing anew (new startsAt): a new occurrence of each.
+            refired = json.loads(fixture_bytes("alertmanager_v4_firing_grouped.json"))
+            for alert in refired["alerts"]:
+                alert["startsAt"] = "2026-11-30T10:00:00Z"
+            again = httpx.post(f"{base}/api/v1/webhooks/alertmanager", content=json.dumps(refired), timeout=10)
             assert [a["status"] for a in again.json()["alerts"]] == ["updated"] * 3
             _wait(lambda: len(telegram.edits) == 3, what="three card edits")
             assert len(telegram.sent) == 3

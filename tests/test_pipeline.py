@@ -19,8 +19,9 @@ SIGNOZ = "/api/v1/webhooks/signoz"
 SENTRY = "/api/v1/webhooks/sentry"
 
 
-async def _post(app, path: str, name: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
-    response = await app.api.post(path, content=fixture_bytes(name),
+async def _post(app, path: str, name: str, headers: dict[str, str] | None = None, *,
+                content: bytes | None = None) -> dict[str, Any]:
+    response = await app.api.post(path, content=content if content is not None else fixture_bytes(name),
                                   headers={"content-type": "application/json", **(headers or {})})
     assert response.status_code == 200, response.text
     return response.json()
@@ -33,6 +34,12 @@ async def _status(client: Client, workflow_id: str) -> WorkflowExecutionStatus |
 async def _state(client: Client, workflow_id: str) -> dict[str, Any] | None:
     state = await client.get_workflow_handle(workflow_id).query("state")
     return state if state is None or isinstance(state, dict) else state.model_dump()
+
+
+async def _state_field(client: Client, workflow_id: str, field: str, old: Any) -> bool:
+    """Whether the workflow's state shows ``field`` changed from ``old``."""
+    state = await _state(client, workflow_id)
+    return state is not None and state[field] != old
 
 
 @pytest.mark.parametrize(
@@ -92,6 +99,14 @@ async def _is_completed(client: Client, workflow_id: str) -> bool:
     return await _status(client, workflow_id) == WorkflowExecutionStatus.COMPLETED
 
 
+def _fired_again(name: str, minutes: int) -> bytes:
+    """The same alert firing anew (after a flap Alertmanager gives it a new startsAt)."""
+    payload = json.loads(fixture_bytes(name))
+    for alert in payload["alerts"]:
+        alert["startsAt"] = f"2022-04-25T11:{minutes:02d}:00Z"
+    return json.dumps(payload).encode()
+
+
 def _as_resolved(name: str) -> bytes:
     payload = json.loads(fixture_bytes(name))
     payload["status"] = "resolved"
@@ -108,7 +123,15 @@ async def test_repeat_edits_the_card_and_resolution_closes_it(temporal_client, v
         first = await _post(app, SIGNOZ, "signoz_alert.json")
         workflow_id = first["alerts"][0]["workflow_id"]
         await eventually(lambda: len(telegram.sent) == 1, what="first card")
-        second = await _post(app, SIGNOZ, "signoz_alert.json")
+        # A re-send of the same firing (Alertmanager's retry, repeat_interval): fresher, not counted.
+        before = await _state(app.client, workflow_id)
+        resent = await _post(app, SIGNOZ, "signoz_alert.json")
+        assert resent["alerts"][0]["status"] == "updated"
+        await eventually(lambda: _state_field(app.client, workflow_id, "last_seen", before["last_seen"]),
+                         what="last_seen updated by the re-send")
+        assert (await _state(app.client, workflow_id))["occurrences"] == 1
+        assert not telegram.edits, "a re-sent firing edits no card"
+        second = await _post(app, SIGNOZ, "", content=_fired_again("signoz_alert.json", 1))
         assert second["alerts"][0]["status"] == "updated"
         assert second["alerts"][0]["workflow_id"] == workflow_id
         await eventually(lambda: telegram.edits, what="card edited on repeat")
@@ -189,9 +212,9 @@ async def test_a_card_deleted_in_the_chat_is_replaced_once(temporal_client, valk
         await _post(app, SIGNOZ, "signoz_alert.json")
         await eventually(lambda: len(telegram.sent) == 1, what="first card")
         telegram.messages.pop(1)  # an operator deleted the card
-        await _post(app, SIGNOZ, "signoz_alert.json")
+        await _post(app, SIGNOZ, "", content=_fired_again("signoz_alert.json", 1))
         await eventually(lambda: len(telegram.sent) == 2, what="replacement card")
-        await _post(app, SIGNOZ, "signoz_alert.json")
+        await _post(app, SIGNOZ, "", content=_fired_again("signoz_alert.json", 2))
         await eventually(lambda: len(telegram.edits) == 1, what="replacement edited in place")
         assert len(telegram.sent) == 2
         assert "<b>Occurrences:</b> 3" in telegram.messages[2][-1]

@@ -80,7 +80,11 @@ async def record_lifecycle(client, valkey_url, task_queue, telegram) -> Workflow
         first = await app.api.post("/api/v1/webhooks/signoz", content=fixture_bytes("signoz_alert.json"))
         workflow_id = first.json()["alerts"][0]["workflow_id"]
         await eventually(lambda: len(telegram.sent) == 1, what="card")
+        # A re-send of the same firing (occurrence-dedup-v1: counted once, no edit), then a new firing.
         await app.api.post("/api/v1/webhooks/signoz", content=fixture_bytes("signoz_alert.json"))
+        again = json.loads(fixture_bytes("signoz_alert.json"))
+        again["alerts"][0]["startsAt"] = "2022-04-25T10:01:00Z"
+        await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(again).encode())
         await eventually(lambda: telegram.edits, what="edit")
         resolved = json.loads(fixture_bytes("signoz_alert.json"))
         resolved["alerts"][0] |= {"status": "resolved", "endsAt": "2022-04-25T10:05:00Z"}

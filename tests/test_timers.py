@@ -37,7 +37,12 @@ async def test_flap_within_grace_reopens_the_same_card(skipping_env, valkey_url,
         await eventually(lambda: len(telegram.sent) == 1, what="card")
         await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(resolved).encode())
         await eventually(lambda: len(telegram.edits) == 1, what="resolved edit")
-        again = (await app.api.post("/api/v1/webhooks/signoz", content=firing)).json()
+        # A late re-send of the resolved firing re-opens nothing; a new firing (new startsAt) does.
+        late = (await app.api.post("/api/v1/webhooks/signoz", content=firing)).json()
+        assert late["alerts"][0]["status"] == "updated"
+        flapped = json.loads(firing)
+        flapped["alerts"][0]["startsAt"] = "2022-04-25T10:06:00Z"
+        again = (await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(flapped).encode())).json()
         assert again["alerts"][0]["status"] == "updated"
         await eventually(lambda: len(telegram.edits) == 2, what="re-opened edit")
         assert len(telegram.sent) == 1, "a flap edits the same card"

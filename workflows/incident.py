@@ -54,6 +54,9 @@ from workflows.repair_flow import RepairFlow, same_decision
 SEEN_WINDOW = 200
 # Repairs, approvals and the LLM's heartbeating analysis (issue 3) came after release 1.
 REPAIRS_PATCH = "repairs-v1"
+# A re-sent firing (same fingerprint and startsAt: an Alertmanager retry or repeat_interval) is news
+# of the same occurrence: it updates last_seen, it is not counted again and it edits no card (issue 11).
+OCCURRENCE_PATCH = "occurrence-dedup-v1"
 
 
 
@@ -184,9 +187,13 @@ class IncidentWorkflow:
         if state is None:
             return await self._open(delivery)
         self._remember(delivery.delivery_id)
+        if self._is_resent_firing(delivery):
+            await self._resent_firing(delivery)
+            return False
         state.alert = delivery.alert.model_copy(update={"links": delivery.alert.links or state.alert.links})
         now = workflow.now()
         if delivery.alert.status is AlertStatus.FIRING:
+            self._remember_occurrence(delivery)
             if state.status is not IncidentStatus.OPEN:
                 log.info("incident re-opened", extra={"incident_id": state.incident_id})
                 state.status = IncidentStatus.OPEN
@@ -240,6 +247,7 @@ class IncidentWorkflow:
             resolved_at=(alert.ends_at or now) if resolved else None,
         )
         self._remember(delivery.delivery_id)
+        self._remember_occurrence(delivery)
         if resolved:
             await self._set_status(IncidentStatus.RESOLVED)
         await self._save(delivery, count=True)
@@ -254,6 +262,35 @@ class IncidentWorkflow:
         if plan_repair:
             await self._repairs.after_first_card()
         return False
+
+    def _is_resent_firing(self, delivery: AlertDelivery) -> bool:
+        state = self.require_state()
+        return (
+            delivery.occurrence_id is not None
+            and delivery.occurrence_id in state.seen_occurrences
+            and workflow.patched(OCCURRENCE_PATCH)
+        )
+
+    async def _resent_firing(self, delivery: AlertDelivery) -> None:
+        """The same firing again: keep the incident's record fresh, count nothing, edit no card.
+
+        After a resolution it is a late retry of the firing that was resolved (a new firing would
+        carry a new startsAt), so it re-opens nothing."""
+        state = self.require_state()
+        if state.status is not IncidentStatus.OPEN:
+            workflow.logger.info("late re-send of a resolved firing ignored",
+                                 extra={"incident_id": state.incident_id, "delivery_id": delivery.delivery_id})
+            return
+        state.last_seen = workflow.now()
+        await self._save(delivery, count=False)
+
+    def _remember_occurrence(self, delivery: AlertDelivery) -> None:
+        if delivery.occurrence_id is None or not workflow.patched(OCCURRENCE_PATCH):
+            return
+        seen = self.require_state().seen_occurrences
+        if delivery.occurrence_id not in seen:
+            seen.append(delivery.occurrence_id)
+            del seen[:-SEEN_WINDOW]
 
     async def _expire(self, state: IncidentState) -> None:
         workflow.logger.info("incident expired without resolution", extra={"incident_id": state.incident_id})

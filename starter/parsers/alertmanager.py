@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from core.errors import PayloadError
-from core.identity import labels_fingerprint, resolved_delivery_id
+from core.identity import firing_occurrence_id, labels_fingerprint, resolved_delivery_id
 from core.models import Alert, AlertStatus, Link, Source
 
 from starter.parsers.common import (
@@ -95,10 +95,10 @@ def parse_alert_object(
         ends_at=_time(raw.get("endsAt"), f"{prefix}endsAt"),
         links=_links(raw.get("generatorURL"), external_url, source),
     )
-    # A firing alert is re-sent every repeat_interval and each one is an occurrence; a resolution
-    # happens once, so a re-sent one must be recognisable as a duplicate.
+    # A resolution happens once, so a re-sent one is recognisable as a duplicate; a firing alert is
+    # re-sent on every retry and repeat_interval, each re-send news of the same occurrence.
     delivery_key = resolved_delivery_id(alert) if status is AlertStatus.RESOLVED else None
-    return ParsedAlert(alert=alert, delivery_key=delivery_key)
+    return ParsedAlert(alert=alert, delivery_key=delivery_key, occurrence_key=firing_occurrence_id(alert))
 
 
 def _status(value: object, field: str) -> AlertStatus:

@@ -20,12 +20,15 @@ from core.models import Alert, Severity
 class ParsedAlert:
     """One normalised alert plus the id that lets the workflow drop a sender's retry of it.
 
-    ``delivery_key`` is None when every delivery should count as a fresh occurrence (a firing
-    Alertmanager alert is re-sent every repeat_interval on purpose).
+    ``delivery_key`` is None when every delivery is news (a firing Alertmanager alert is re-sent on
+    every retry and repeat_interval); ``occurrence_key`` then says which firing it reports, so the
+    workflow counts an occurrence once however often it is re-sent.
     """
 
     alert: Alert
     delivery_key: str | None
+    # Set for a firing Alertmanager/SigNoz alert: its re-sends are the same occurrence.
+    occurrence_key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -56,4 +56,4 @@ def _nodata_floor(parsed: ParsedAlert) -> ParsedAlert:
         return parsed
     # Severity is not part of the delivery key, so the key stays valid.
     raised = alert.model_copy(update={"severity": severity})
-    return ParsedAlert(alert=raised, delivery_key=parsed.delivery_key)
+    return ParsedAlert(alert=raised, delivery_key=parsed.delivery_key, occurrence_key=parsed.occurrence_key)
