@@ -52,3 +52,13 @@ def learning_playbooks() -> str:
 
 def repair_budget(anomaly_key: str) -> str:
     return f"{PREFIX}:repair:budget:{anomaly_key}"
+
+
+def spool() -> str:
+    """Stream of deliveries waiting for Temporal (starter/intake.py), oldest first."""
+    return f"{PREFIX}:spool"
+
+
+def spool_lease() -> str:
+    """Which API replica drains the spool now (value: its owner id, with a TTL)."""
+    return f"{PREFIX}:spool:lease"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 class Metrics:
@@ -48,5 +48,18 @@ class Metrics:
             "awoooi_repair_decisions_total",
             "Approve/Reject decisions by outcome (approved/rejected/refused/unauthorized) and channel.",
             ["outcome", "via"],
+            registry=registry,
+        )
+        self.spool_depth = Gauge(
+            "awoooi_spool_depth",
+            "Deliveries waiting in the Valkey spool for Temporal (taken while it was slow or down).",
+            registry=registry,
+        )
+        self.spool_started = Counter(
+            "awoooi_spool_started_total", "Spooled deliveries handed to Temporal by the drainer.", registry=registry
+        )
+        self.spool_refused = Counter(
+            "awoooi_spool_refused_total",
+            "Spooled deliveries Temporal refused for good (logged whole, then removed).",
             registry=registry,
         )

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from core.learning import LearningSummary
-from core.models import Alert, Analysis, Frequency
+from core.models import Alert, Analysis, Frequency, SpooledDelivery, SpoolStats
 from core.repair import RepairRequest, RepairResult
 
 
@@ -119,3 +119,26 @@ class OccurrenceLog(Protocol):
         ...
 
     async def recent(self, anomaly_key: str, limit: int = 100) -> list[dict[str, object]]: ...
+
+
+class DeliverySpool(Protocol):
+    """Deliveries taken while Temporal was slow or down, in arrival order, until they are started.
+
+    ``push`` returns only once the entry is durable (fsynced), or raises ``UpstreamError``. Shared by
+    every API replica: one drainer at a time holds the lease and starts entries oldest first."""
+
+    async def push(self, item: SpooledDelivery) -> str: ...
+
+    async def depth(self) -> int: ...
+
+    async def oldest(self, limit: int) -> list[tuple[str, SpooledDelivery]]: ...
+
+    async def remove(self, entry_id: str) -> None: ...
+
+    async def stats(self) -> SpoolStats: ...
+
+    async def acquire_lease(self, owner: str, ttl_seconds: float) -> bool:
+        """Take or extend the drain lease; True while ``owner`` holds it."""
+        ...
+
+    async def release_lease(self, owner: str) -> None: ...

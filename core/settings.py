@@ -64,8 +64,16 @@ class Settings(BaseSettings):
     # a resolved one lingers this long so a flap re-opens the same card instead of a new one.
     incident_idle_timeout_seconds: int = Field(default=24 * 3600, ge=60)
     resolve_grace_seconds: int = Field(default=300, ge=0)
-    # How long the API waits for Temporal before answering 503 so the sender retries.
+    # How long an approve/reject call, and the spool's drainer, wait for Temporal.
     temporal_rpc_timeout_seconds: float = Field(default=5.0, gt=0)
+    # How long a webhook delivery waits for Temporal before it goes to the durable spool in Valkey
+    # (answered 200 "spooled", started by the drainer once Temporal answers): senders give up after
+    # about 1 s (Sentry) or 10 s (Alertmanager), so this stays well under a second.
+    intake_direct_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
+    # Alerts of one delivery handed to Temporal at once (a 2,000-alert group must not open 2,000 calls).
+    intake_concurrency: int = Field(default=32, ge=1, le=1024)
+    # The drain lease: a replica that died holding it is replaced after this long.
+    spool_lease_seconds: float = Field(default=10.0, ge=1, le=300)
 
     # Repairs. `dry-run` records what it would do and changes nothing (docs/adr/0006-repairs.md).
     repair_executor: ExecutorName = "dry-run"

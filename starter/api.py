@@ -33,7 +33,7 @@ from core.identity import workflow_id_for
 from core.learning_service import LearningService
 from core.metrics import Metrics
 from core.models import Source
-from core.ports import DeliveryLedger, TelegramApi
+from core.ports import DeliveryLedger, DeliverySpool, TelegramApi
 from core.repair import Decision
 from core.settings import Settings
 from starter.approvals import send_decision
@@ -58,6 +58,7 @@ class ApiDeps:
     metrics: Metrics
     ledger: DeliveryLedger
     learning: LearningService
+    spool: DeliverySpool
 
 
 def _error(status: int, detail: str) -> JSONResponse:
@@ -93,12 +94,18 @@ async def _take_all(deps: ApiDeps, source: Source, result: ParseResult) -> JSONR
     failed = 0
     for parsed, outcome in zip(result.alerts, outcomes, strict=True):
         alert = parsed.alert
+        if isinstance(outcome, PayloadError):
+            # Temporal refuses this alert whatever we do: say so for it alone; the others stand.
+            metrics.alerts.labels(source=source.value, status=alert.status.value, result="rejected").inc()
+            answers.append({"fingerprint": alert.fingerprint, "alert_status": alert.status.value,
+                            "status": "rejected", "reason": str(outcome)})
+            continue
         if isinstance(outcome, BaseException):
             failed += 1
             log.error("alert not taken", source=source.value, fingerprint=alert.fingerprint,
                       error=type(outcome).__name__, detail=str(outcome))
             answers.append({"fingerprint": alert.fingerprint, "alert_status": alert.status.value,
-                            "status": "failed", "reason": "could not reach Temporal"})
+                            "status": "failed", "reason": "neither Temporal nor the spool took it"})
             continue
         metrics.alerts.labels(source=source.value, status=alert.status.value, result=outcome.result).inc()
         answer = {
@@ -264,8 +271,9 @@ def create_app(deps: ApiDeps) -> FastAPI:
     @app.get("/api/v1/health")
     async def health() -> Response:
         checks = await asyncio.gather(_check_temporal(deps), _check_redis(deps))
-        body = {name: ("ok" if ok else f"unavailable: {why}") for name, ok, why in checks}
+        body: dict[str, Any] = {name: ("ok" if ok else f"unavailable: {why}") for name, ok, why in checks}
         down = [name for name, ok, _ in checks if not ok]
+        body["spool"] = await _spool_report(deps)
         status = 503 if down else 200
         return JSONResponse({"status": "ok" if not down else "degraded", "down": down, **body},
                             status_code=status)
@@ -294,6 +302,17 @@ async def _check_temporal(deps: ApiDeps) -> tuple[str, bool, str]:
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
         return "temporal", False, type(exc).__name__
     return "temporal", True, ""
+
+
+async def _spool_report(deps: ApiDeps) -> dict[str, Any]:
+    """How many deliveries wait for Temporal, and since when: a growing age means the drainer
+    cannot reach Temporal (the alerts are safe in Valkey, but not yet processed)."""
+    try:
+        stats = await asyncio.wait_for(deps.spool.stats(), HEALTH_TIMEOUT_SECONDS)
+    except (UpstreamError, TimeoutError) as exc:
+        return {"depth": None, "oldest_age_seconds": None, "error": str(exc)}
+    age = round(stats.oldest_age_seconds, 1) if stats.oldest_age_seconds is not None else None
+    return {"depth": stats.depth, "oldest_age_seconds": age}
 
 
 async def _check_redis(deps: ApiDeps) -> tuple[str, bool, str]:

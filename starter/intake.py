@@ -1,9 +1,17 @@
 """Hand one parsed alert to its incident workflow, durably, and say what happened.
 
 Signal-with-start: the ``deliver`` signal and, when needed, the workflow start are one atomic
-server call, recorded in history before we answer the sender. If that call fails we raise
-IntakeUnavailable and the API answers 503, so the sender retries: never 200 for an alert that was
-not durably taken.
+server call, recorded in history before we answer the sender ("started" / "updated").
+
+When Temporal is slow or down the delivery is not refused: after AWOOOI_INTAKE_DIRECT_TIMEOUT_SECONDS
+it goes to the durable spool in Valkey (fsynced before we answer "spooled"), and the drainer
+(starter/spool_drainer.py) starts it once Temporal answers. While the spool holds anything, new
+deliveries queue behind it, so a resolution never overtakes the firing it resolves. Only when
+Valkey cannot take it either is the answer 503 (IntakeUnavailable), and the sender retries.
+
+The delivery id is fixed here, before the first attempt: an attempt that timed out on our side but
+reached Temporal, and its spooled copy, are the same delivery, which the workflow drops as a
+duplicate (and the drainer skips once the worker has recorded it).
 
 The request is built by hand (rather than ``Client.start_workflow(start_signal=...)``) only to read
 the server's ``started`` flag, which tells "started" from "updated" without a second round trip.
@@ -11,9 +19,10 @@ the server's ``started`` flag, which tells "started" from "updated" without a se
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import structlog
 from temporalio.api.common.v1 import Payloads, WorkflowType
@@ -23,15 +32,15 @@ from temporalio.api.workflowservice.v1 import SignalWithStartWorkflowExecutionRe
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.converter import encode_search_attributes
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from core import search_attributes as sa
-from core.errors import IntakeUnavailable, UpstreamError
+from core.errors import IntakeUnavailable, PayloadError, UpstreamError
 from core.identity import delivery_ledger_key, incident_ref
 from core.inputs import IncidentWorkflowInput
-from core.models import AlertDelivery, IncidentRef, IncidentStatus
+from core.models import AlertDelivery, IncidentRef, IncidentStatus, SpooledDelivery
+from core.ports import DeliveryLedger, DeliverySpool
 from core.repair import RepairPolicy
-from core.ports import DeliveryLedger
 from core.settings import Settings
 from starter.parsers import ParsedAlert
 
@@ -52,28 +61,42 @@ def repair_policy(settings: Settings) -> RepairPolicy:
 @dataclass(frozen=True)
 class IntakeResult:
     ref: IncidentRef
-    result: str  # started | updated | duplicate
+    result: str  # started | updated | duplicate | spooled
     delivery_id: str
     reason: str | None = None
 
 
 class Intake:
-    def __init__(self, client: Client, settings: Settings, ledger: DeliveryLedger | None) -> None:
+    def __init__(self, client: Client, settings: Settings, ledger: DeliveryLedger | None,
+                 spool: DeliverySpool | None = None) -> None:
         self._client = client
         self._settings = settings
         self._ledger = ledger
+        self._spool = spool
+        self._slots = asyncio.Semaphore(settings.intake_concurrency)
 
     async def take(self, parsed: ParsedAlert, received_at: datetime) -> IntakeResult:
         alert = parsed.alert
         ref = incident_ref(alert)
         delivery_id = parsed.delivery_key or f"delivery-{uuid.uuid4().hex}"
-        if parsed.delivery_key and await self._already_handled(parsed.delivery_key):
+        if parsed.delivery_key and await self.already_handled(parsed.delivery_key):
             return IntakeResult(ref, "duplicate", delivery_id, reason="delivery already handled")
-        delivery = AlertDelivery(delivery_id=delivery_id, alert=alert, received_at=received_at)
-        started = await self._signal_with_start(ref, delivery)
-        return IntakeResult(ref, "started" if started else "updated", delivery_id)
+        delivery = AlertDelivery(delivery_id=delivery_id, alert=alert, received_at=received_at,
+                                 occurrence_id=parsed.occurrence_key)
+        async with self._slots:
+            if not await self._spool_in_use():
+                try:
+                    started = await self.deliver(ref, delivery, timeout=self._settings.intake_direct_timeout_seconds)
+                    return IntakeResult(ref, "started" if started else "updated", delivery_id)
+                except IntakeUnavailable as exc:
+                    if self._spool is None:
+                        raise
+                    log.warning("temporal did not take the delivery in time; spooling it",
+                                workflow_id=ref.workflow_id, reason=str(exc))
+            await self._to_spool(ref, delivery)
+        return IntakeResult(ref, "spooled", delivery_id, reason="Temporal is slow or down; started once it answers")
 
-    async def _already_handled(self, delivery_key: str) -> bool:
+    async def already_handled(self, delivery_key: str) -> bool:
         """A fast answer for a sender's retry. Best effort: the workflow dedups authoritatively."""
         if self._ledger is None:
             return False
@@ -83,7 +106,25 @@ class Intake:
             log.warning("ledger unavailable, leaving dedup to the workflow")
             return False
 
-    async def _signal_with_start(self, ref: IncidentRef, delivery: AlertDelivery) -> bool:
+    async def _spool_in_use(self) -> bool:
+        if self._spool is None:
+            return False
+        try:
+            return await self._spool.depth() > 0
+        except UpstreamError:
+            return False  # Valkey is down: Temporal directly is the only way left
+
+    async def _to_spool(self, ref: IncidentRef, delivery: AlertDelivery) -> None:
+        assert self._spool is not None
+        try:
+            await self._spool.push(SpooledDelivery(ref=ref, delivery=delivery, spooled_at=datetime.now(timezone.utc)))
+        except UpstreamError as exc:
+            log.error("neither Temporal nor the spool took the delivery", workflow_id=ref.workflow_id,
+                      detail=str(exc))
+            raise IntakeUnavailable("Temporal and the Valkey spool are both unavailable") from exc
+
+    async def deliver(self, ref: IncidentRef, delivery: AlertDelivery, *, timeout: float) -> bool:
+        """Signal-with-start one delivery; True when it started the workflow. Raises IntakeUnavailable."""
         client = self._client
         converter = client.data_converter
         workflow_input = IncidentWorkflowInput(
@@ -105,7 +146,8 @@ class Intake:
             signal_name=DELIVER_SIGNAL,
             signal_input=Payloads(payloads=await converter.encode([delivery])),
             identity=client.identity,
-            request_id=str(uuid.uuid4()),
+            # The same id on every attempt of this delivery, so the server can tell a repeat.
+            request_id=str(uuid.uuid5(uuid.NAMESPACE_URL, delivery.delivery_id)),
             workflow_id_reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
             workflow_id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
         )
@@ -122,16 +164,23 @@ class Intake:
             request.search_attributes,
         )
         try:
-            response = await client.workflow_service.signal_with_start_workflow_execution(
-                request,
-                retry=True,
-                timeout=timedelta(seconds=self._settings.temporal_rpc_timeout_seconds),
+            # The SDK retries transient errors itself; the overall deadline is ours.
+            response = await asyncio.wait_for(
+                client.workflow_service.signal_with_start_workflow_execution(
+                    request, retry=True, timeout=timedelta(seconds=timeout)
+                ),
+                timeout,
             )
         except RPCError as exc:
-            log.error("temporal refused the delivery", workflow_id=ref.workflow_id, status=exc.status.name,
-                      detail=exc.message)
+            if exc.status is RPCStatusCode.INVALID_ARGUMENT:
+                # Temporal will refuse this delivery however often it is sent: a 4xx, not a retry.
+                raise PayloadError(f"Temporal refused the alert: {exc.message}") from exc
+            log.warning("temporal refused the delivery", workflow_id=ref.workflow_id, status=exc.status.name,
+                        detail=exc.message)
             raise IntakeUnavailable(f"temporal unavailable: {exc.status.name}") from exc
+        except TimeoutError as exc:
+            raise IntakeUnavailable(f"temporal did not answer within {timeout:g} s") from exc
         except RuntimeError as exc:  # a lazy client that cannot connect raises "Failed client connect"
-            log.error("temporal unreachable", workflow_id=ref.workflow_id, detail=str(exc))
+            log.warning("temporal unreachable", workflow_id=ref.workflow_id, detail=str(exc))
             raise IntakeUnavailable("temporal unreachable") from exc
         return bool(response.started)

@@ -23,7 +23,7 @@ from starter.api import create_app
 from starter.embedded import free_port
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
-from worker.wiring import build_activities, build_api_deps, build_worker
+from worker.wiring import build_activities, build_api_deps, build_worker, spool_drainer
 
 CHAT_ID = "-1001234567890"
 
@@ -64,6 +64,8 @@ async def running(client: Client, settings: Settings, *, worker: bool = True) ->
     http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
     deps = build_api_deps(settings, client, redis, http, metrics)
     api = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://awoooi.test")
+    stop = asyncio.Event()
+    drainer = asyncio.create_task(spool_drainer(deps).run(stop), name="spool-drainer")
     try:
         if worker:
             async with build_worker(client, settings, build_activities(settings, redis, http, metrics)):
@@ -71,6 +73,8 @@ async def running(client: Client, settings: Settings, *, worker: bool = True) ->
         else:
             yield Running(api, client, metrics, settings)
     finally:
+        stop.set()
+        await drainer
         await api.aclose()
         await http.aclose()
         await redis.aclose()
@@ -121,6 +125,8 @@ async def serving(client: Client, settings: Settings, *, worker: bool = True,
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
     deps = build_api_deps(settings, client, redis, http, metrics)
+    stop = asyncio.Event()
+    drainer = asyncio.create_task(spool_drainer(deps).run(stop), name="spool-drainer")
     port = port or free_port()
     server = _QuietServer(uvicorn.Config(create_app(deps), host="127.0.0.1", port=port, log_config=None,
                                          access_log=False, lifespan="off", timeout_graceful_shutdown=5))
@@ -138,6 +144,7 @@ async def serving(client: Client, settings: Settings, *, worker: bool = True,
             yield served
     finally:
         server.should_exit = True
-        await asyncio.gather(api, return_exceptions=True)
+        stop.set()
+        await asyncio.gather(api, drainer, return_exceptions=True)
         await http.aclose()
         await redis.aclose()

@@ -21,7 +21,15 @@ from core import search_attributes as sa
 from core.metrics import Metrics
 from core.settings import Settings
 from starter.api import create_app
-from worker.wiring import build_activities, build_api_deps, build_worker, connect_redis, connect_temporal, http_client
+from worker.wiring import (
+    build_activities,
+    build_api_deps,
+    build_worker,
+    connect_redis,
+    connect_temporal,
+    http_client,
+    spool_drainer,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -83,6 +91,7 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
             log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
         if api:
             deps = build_api_deps(settings, client, redis, http, metrics)
+            tasks.append(asyncio.create_task(spool_drainer(deps).run(stop), name="spool-drainer"))
             config = uvicorn.Config(create_app(deps), host=settings.api_host, port=settings.api_port,
                                     log_config=None, access_log=False, lifespan="off")
             server = _Server(config)

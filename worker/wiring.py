@@ -26,6 +26,7 @@ from activities.redis_counter import RedisAnomalyCounter
 from activities.redis_incidents import RedisIncidentRepository, RedisOccurrenceLog
 from activities.redis_learning import RedisLearningRepository
 from activities.redis_ledger import RedisLedger
+from activities.redis_spool import RedisSpool
 from activities.repair import DryRunExecutor, KubernetesExecutor, WebhookExecutor, connect_kubernetes
 from activities.repairs import RepairActivities
 from activities.sentry_api import SentryClient
@@ -37,6 +38,7 @@ from core.ports import RepairExecutor
 from core.settings import Settings
 from starter.api import ApiDeps
 from starter.intake import Intake
+from starter.spool_drainer import SpoolDrainer
 from workflows.incident import IncidentWorkflow
 
 WORKFLOWS: Sequence[type] = (IncidentWorkflow,)
@@ -95,9 +97,16 @@ def llm_analyzer(settings: Settings, http: httpx.AsyncClient) -> LlmAnalyzer | N
 def build_api_deps(settings: Settings, client: Client, redis: Redis, http: httpx.AsyncClient,
                    metrics: Metrics) -> ApiDeps:
     ledger = RedisLedger(redis)
-    return ApiDeps(settings=settings, temporal=client, redis=redis, intake=Intake(client, settings, ledger),
+    spool = RedisSpool(redis)
+    return ApiDeps(settings=settings, temporal=client, redis=redis, intake=Intake(client, settings, ledger, spool),
                    telegram=telegram_client(settings, http), metrics=metrics, ledger=ledger,
-                   learning=learning_service(redis))
+                   learning=learning_service(redis), spool=spool)
+
+
+def spool_drainer(deps: ApiDeps) -> SpoolDrainer:
+    """The API replica's drainer of the intake spool (one drains at a time, by lease)."""
+    return SpoolDrainer(deps.spool, deps.intake, deps.metrics, rpc_timeout=deps.settings.temporal_rpc_timeout_seconds,
+                        lease_seconds=deps.settings.spool_lease_seconds)
 
 
 def build_activities(
