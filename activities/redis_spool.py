@@ -19,7 +19,7 @@ from core.errors import UpstreamError
 from core.models import SpooledDelivery, SpoolStats
 
 # How long a push waits for the fsync before it counts as failed.
-FSYNC_TIMEOUT_MS = 500
+FSYNC_TIMEOUT_MS = 400
 
 _TAKE_LEASE = """
 local holder = redis.call('GET', KEYS[1])

@@ -101,3 +101,44 @@ async def test_deliveries_spooled_while_temporal_is_down_start_in_order_when_it_
             assert "awoooi_spool_started_total 6.0" in (await app.api.get("/metrics")).text
     finally:
         temporal.stop()
+
+
+async def test_a_group_of_2000_alerts_is_taken_whole_within_alertmanagers_patience(
+        tmp_path, valkey_url, redis) -> None:
+    """One delivery of 2,000 alerts: bounded concurrency towards Temporal, the spool for whatever is
+    slow, and one 200 well inside Alertmanager's 10 s; every alert becomes its workflow."""
+    port = free_port()
+    temporal = temporal_dev_server(tmp_path / "temporal", port=port, ui_port=None)
+    temporal.start()
+    try:
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+        template = json.loads(_group("big"))
+        one = template["alerts"][0]
+        # Small alerts, so the group stays under AWOOOI_MAX_BODY_BYTES (1 MiB) as a real one would.
+        template["alerts"] = [{"status": "firing", "fingerprint": f"big-{i:04d}", "startsAt": one["startsAt"],
+                               "labels": {"alertname": "BigGroup", "instance": f"n{i}", "severity": "warning"},
+                               "annotations": {"summary": "one of many"}} for i in range(2000)]
+        raw = json.dumps(template).encode()
+        async with running(client, settings_for(valkey_url, f"big-{uuid.uuid4()}"), worker=False) as app:
+            started = time.monotonic()
+            response = await app.api.post(ALERTMANAGER, content=raw, timeout=30)
+            elapsed = time.monotonic() - started
+            assert response.status_code == 200, response.text[:500]
+            statuses = [a["status"] for a in response.json()["alerts"]]
+            assert len(statuses) == 2000 and set(statuses) <= {"started", "spooled"}, set(statuses)
+            assert elapsed < 10, f"2,000 alerts took {elapsed:.1f}s"
+            print(f"\n2,000-alert group answered in {elapsed:.2f} s: {sorted(set(statuses))}")
+
+            async def all_started() -> bool:
+                return (await client.count_workflows()).count == 2000 and await redis.xlen("awoooi:spool") == 0
+
+            await eventually(all_started, timeout=60, what="2,000 workflows")
+            print(f"all started after {time.monotonic() - started:.1f} s")
+            # Alertmanager's retry of the same group takes nothing twice: each alert updates its own.
+            again = await app.api.post(ALERTMANAGER, content=raw, timeout=30)
+            assert again.status_code == 200
+            assert {a["status"] for a in again.json()["alerts"]} <= {"updated", "spooled"}
+            await eventually(all_started, timeout=60, what="still 2,000 workflows")
+            print(f"retry taken after {time.monotonic() - started:.1f} s")
+    finally:
+        temporal.stop()

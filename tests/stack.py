@@ -1,0 +1,119 @@
+"""awoooi as production runs it, for fault tests: four separate processes on free ports.
+
+Temporal (the dev server, SQLite on disk), Valkey (AOF on disk), `awoooi worker` and `awoooi api`,
+each a child process this test started, stopped or killed by its own PID, restarted on the same
+port with the same data. Telegram and Sentry are the loopback servers of the test process, so the
+cards and comments that really went out can be counted there.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from starter.embedded import Process, free_port, temporal_dev_server, valkey_server
+from tests.harness import CHAT_ID
+from tests.loopback.sentry import SentryLoopback
+from tests.loopback.telegram import TelegramLoopback
+
+ROOT = Path(__file__).resolve().parents[1]
+WEBHOOK_TOKEN = "stack-webhook-token"
+SENTRY_SECRET = "stack-sentry-client-secret"
+_INCIDENT = re.compile(r"<code>((?:alertmanager|signoz|sentry)-[^<]+)</code>")
+
+
+@dataclass
+class Stack:
+    tmp: Path
+    telegram: TelegramLoopback
+    sentry: SentryLoopback
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.temporal_port, self.valkey_port = free_port(), free_port()
+        self.api_port, self.worker_port = free_port(), free_port()
+        self.temporal = temporal_dev_server(self.tmp / "temporal", port=self.temporal_port, ui_port=None)
+        self.valkey = valkey_server(self.tmp, port=self.valkey_port)
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWOOOI_")}
+        settings = {
+            "temporal_address": f"127.0.0.1:{self.temporal_port}",
+            "redis_url": self.redis_url,
+            "task_queue": "faults",
+            "api_port": self.api_port,
+            "worker_metrics_port": self.worker_port,
+            "data_dir": self.tmp / "data",
+            "webhook_token": WEBHOOK_TOKEN,
+            "sentry_client_secret": SENTRY_SECRET,
+            "telegram_bot_token": self.telegram.token,
+            "telegram_chat_id": CHAT_ID,
+            "telegram_api_base": self.telegram.base_url,
+            "sentry_api_url": self.sentry.base_url,
+            "sentry_api_token": self.sentry.token,
+            "sentry_org": self.sentry.org,
+            "resolve_grace_seconds": 0,
+            "log_format": "json",
+        }
+        env.update({f"AWOOOI_{k.upper()}": str(v) for k, v in settings.items()})
+        env.update(self.extra_env)
+        self.env = env
+        self.worker = self._child("worker", self.worker_port)
+        self.api = self._child("api", self.api_port)
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.valkey_port}/0"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def _child(self, command: str, port: int) -> Process:
+        return Process(command, [sys.executable, "-m", "starter.cli", command], port,
+                       self.tmp / f"{command}.log", env=self.env)
+
+    def start(self) -> None:
+        self.valkey.start()
+        self.temporal.start()
+        self.worker.start(timeout=90)
+        self.api.start(timeout=90)
+
+    def stop(self) -> None:
+        for process in (self.api, self.worker, self.temporal, self.valkey):
+            process.stop()
+
+    def cards_per_incident(self) -> Counter[str]:
+        """How many cards (sendMessage calls) each incident got, read off the cards' text."""
+        found: Counter[str] = Counter()
+        for sent in list(self.telegram.sent):
+            match = _INCIDENT.search(sent.get("text", ""))
+            if match:
+                found[match.group(1)] += 1
+        return found
+
+
+def kill9(process: Process) -> None:
+    """SIGKILL by the PID we started: no cleanup, no graceful anything (a crash, an OOM kill)."""
+    proc, process.proc = process.proc, None
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+
+def terminate(process: Process, timeout: float = 40.0) -> int | None:
+    """SIGTERM by PID and wait, as Kubernetes does on a rollout; the exit code."""
+    proc, process.proc = process.proc, None
+    if proc is None:
+        return None
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        return None
