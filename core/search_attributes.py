@@ -13,5 +13,7 @@ SEVERITY = SearchAttributeKey.for_keyword("Severity")
 SERVICE = SearchAttributeKey.for_keyword("Service")
 SOURCE = SearchAttributeKey.for_keyword("Source")
 INCIDENT_STATUS = SearchAttributeKey.for_keyword("IncidentStatus")
+# none / awaiting_approval / running / verifying / done: `RepairPhase="awaiting_approval"` is the approval queue.
+REPAIR_PHASE = SearchAttributeKey.for_keyword("RepairPhase")
 
-ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS)
+ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS, REPAIR_PHASE)

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta, timezone
 
 import structlog
 from temporalio.api.common.v1 import Payloads, WorkflowType
+from temporalio.api.sdk.v1 import UserMetadata
 from temporalio.api.enums.v1 import WorkflowIdConflictPolicy, WorkflowIdReusePolicy
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import SignalWithStartWorkflowExecutionRequest
@@ -35,6 +36,7 @@ from temporalio.converter import encode_search_attributes
 from temporalio.service import RPCError, RPCStatusCode
 
 from core import search_attributes as sa
+from core.console import PHASE_NONE, static_details, static_summary
 from core.errors import IntakeUnavailable, PayloadError, UpstreamError
 from core.identity import delivery_ledger_key, incident_ref
 from core.inputs import IncidentWorkflowInput
@@ -150,6 +152,11 @@ class Intake:
             request_id=str(uuid.uuid5(uuid.NAMESPACE_URL, delivery.delivery_id)),
             workflow_id_reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
             workflow_id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+            # What the Web UI's list and detail page show before anyone opens the history.
+            user_metadata=UserMetadata(
+                summary=converter.payload_converter.to_payload(static_summary(alert)),
+                details=converter.payload_converter.to_payload(static_details(alert, ref)),
+            ),
         )
         encode_search_attributes(
             TypedSearchAttributes(
@@ -159,6 +166,7 @@ class Intake:
                     SearchAttributePair(sa.SERVICE, alert.service[:250]),
                     SearchAttributePair(sa.SOURCE, alert.source.value),
                     SearchAttributePair(sa.INCIDENT_STATUS, IncidentStatus.OPEN.value),
+                    SearchAttributePair(sa.REPAIR_PHASE, PHASE_NONE),
                 ]
             ),
             request.search_attributes,

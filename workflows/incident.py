@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notify import TelegramActivities
     from activities.sentry_comment import SentryActivities
     from core import search_attributes as sa
+    from core.console import current_details, repair_phase
     from core.inputs import (
         AnalyzeInput,
         CardInput,
@@ -57,6 +58,8 @@ REPAIRS_PATCH = "repairs-v1"
 # A re-sent firing (same fingerprint and startsAt: an Alertmanager retry or repeat_interval) is news
 # of the same occurrence: it updates last_seen, it is not counted again and it edits no card (issue 11).
 OCCURRENCE_PATCH = "occurrence-dedup-v1"
+# The RepairPhase search attribute, so `RepairPhase="awaiting_approval"` lists the approval queue (issue 9).
+CONSOLE_PATCH = "console-v1"
 
 
 
@@ -86,6 +89,7 @@ class IncidentWorkflow:
         self._decision: Decision | None = None
         self._repairs = RepairFlow(self)
         self._repairs_enabled = False
+        self._shown_phase: str | None = None
 
     @workflow.signal(name="deliver")
     def deliver(self, delivery: AlertDelivery) -> None:
@@ -129,6 +133,7 @@ class IncidentWorkflow:
     @workflow.run
     async def run(self, inp: IncidentWorkflowInput) -> IncidentOutcome:
         self._input = inp
+        self._shown_phase = workflow.info().typed_search_attributes.get(sa.REPAIR_PHASE)
         # ``handled`` counts per run: it decides when to continue as new.
         self._state = inp.state.model_copy(update={"handled": 0}) if inp.state else None
         self._inbox[:0] = inp.pending
@@ -142,17 +147,19 @@ class IncidentWorkflow:
             state = self._state
             resolved = state is not None and state.status is IncidentStatus.RESOLVED
             wait: float = inp.resolve_grace_seconds if resolved else inp.idle_timeout_seconds
+            why = "resolve grace (a flap re-opens the card)" if resolved else "idle expiry"
             deadline = self._repairs.seconds_to_deadline()
             if deadline is not None and deadline <= 0 and not self._inbox:
                 await self._repairs.on_deadline()
                 continue
             if resolved and wait <= 0 and not self._inbox:
                 return self._outcome()
-            if deadline is not None and deadline > 0:
-                wait = min(wait, deadline)
+            if deadline is not None and 0 < deadline < wait:
+                wait, why = deadline, self._repairs.deadline_name()
             try:
                 await workflow.wait_condition(
-                    lambda: bool(self._inbox) or self._decision is not None, timeout=timedelta(seconds=wait)
+                    lambda: bool(self._inbox) or self._decision is not None, timeout=timedelta(seconds=wait),
+                    timeout_summary=why,
                 )
             except asyncio.TimeoutError:
                 if self._repairs.seconds_to_deadline() == 0:
@@ -228,6 +235,7 @@ class IncidentWorkflow:
                 start_to_close_timeout=timedelta(seconds=10),
                 schedule_to_close_timeout=timedelta(minutes=10),
                 retry_policy=retries.QUICK,
+                summary="was this resolution handled?",
             )
             if seen:
                 await self._set_status_raw("duplicate")
@@ -271,6 +279,15 @@ class IncidentWorkflow:
             and workflow.patched(OCCURRENCE_PATCH)
         )
 
+    def _publish(self) -> None:
+        """The incident as the Web UI shows it: current details, and the RepairPhase attribute."""
+        state = self.require_state()
+        workflow.set_current_details(current_details(state.view(), state.repair))
+        phase = repair_phase(state.repair)
+        if phase != self._shown_phase and workflow.patched(CONSOLE_PATCH):
+            workflow.upsert_search_attributes([sa.REPAIR_PHASE.value_set(phase)])
+            self._shown_phase = phase
+
     async def _resent_firing(self, delivery: AlertDelivery) -> None:
         """The same firing again: keep the incident's record fresh, count nothing, edit no card.
 
@@ -282,6 +299,7 @@ class IncidentWorkflow:
                                  extra={"incident_id": state.incident_id, "delivery_id": delivery.delivery_id})
             return
         state.last_seen = workflow.now()
+        workflow.set_current_details(current_details(state.view(), state.repair))
         await self._save(delivery, count=False)
 
     def _remember_occurrence(self, delivery: AlertDelivery) -> None:
@@ -316,6 +334,7 @@ class IncidentWorkflow:
                 # The LLM analyzer heartbeats while it waits, so a dead worker is noticed in seconds.
                 heartbeat_timeout=timedelta(seconds=20) if self._repairs_enabled else None,
                 retry_policy=retries.QUICK,
+                summary="analyze the alert",
             )
         except ActivityError as exc:
             workflow.logger.warning("analysis failed, using fallback", extra={"error": str(exc.cause or exc)})
@@ -338,14 +357,18 @@ class IncidentWorkflow:
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=10),
                 retry_policy=retries.API,
+                summary="save the incident",
             )
         except ActivityError as exc:
             # The card matters more than the record: go on, and say so in the log.
             workflow.logger.error("incident record not saved", extra={"error": str(exc.cause or exc)})
 
     async def show_card(self) -> None:
-        """Post the card once, then edit it in place (with Approve/Reject while a repair waits)."""
+        """Post the card once, then edit it in place (with Approve/Reject while a repair waits).
+
+        Every visible change passes here, so the Web UI's view of the incident follows too."""
         state = self.require_state()
+        self._publish()
         try:
             if state.message_id is None:
                 state.message_id = await workflow.execute_activity_method(
@@ -354,6 +377,7 @@ class IncidentWorkflow:
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=15),
                     retry_policy=retries.API,
+                    summary="post card",
                 )
             else:
                 replacement = await workflow.execute_activity_method(
@@ -363,6 +387,7 @@ class IncidentWorkflow:
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=15),
                     retry_policy=retries.API,
+                    summary="edit card",
                 )
                 if replacement is not None:
                     state.message_id = replacement
@@ -384,6 +409,7 @@ class IncidentWorkflow:
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=30),
                 retry_policy=retries.API,
+                summary="comment on the Sentry issue",
             )
         except ActivityError as exc:
             state.sentry_comment = "failed"
@@ -406,6 +432,7 @@ class IncidentWorkflow:
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=10),
                 retry_policy=retries.API,
+                summary="record for learning",
             )
         except ActivityError as exc:
             workflow.logger.error("learning record failed", extra={"error": str(exc.cause or exc)})

@@ -79,6 +79,13 @@ class RepairFlow:
             return None
         return max((repair.deadline - workflow.now()).total_seconds(), 0.0)
 
+    def deadline_name(self) -> str:
+        """What the pending deadline is, for the timer's summary in the Web UI."""
+        repair = self._host.current_repair()
+        if repair is not None and repair.phase is RepairPhase.VERIFYING:
+            return "verify window (does the alert resolve?)"
+        return "approval deadline"
+
     # -- steps --------------------------------------------------------------------------------
 
     async def plan(self) -> None:
@@ -228,6 +235,7 @@ class RepairFlow:
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=2),
                 retry_policy=retries.QUICK,
+                summary="plan the repair",
             )
         except ActivityError as exc:
             workflow.logger.error("learning unavailable", extra={"error": str(exc.cause or exc)})
@@ -241,6 +249,7 @@ class RepairFlow:
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=2),
                 retry_policy=retries.QUICK,
+                summary="check the repair budget",
             )
         except ActivityError as exc:
             workflow.logger.error("repair budget unknown", extra={"error": str(exc.cause or exc)})
@@ -269,6 +278,7 @@ class RepairFlow:
                 start_to_close_timeout=timedelta(minutes=2),
                 schedule_to_close_timeout=timedelta(minutes=10),
                 retry_policy=retries.EXECUTE,
+                summary="run the repair",
             )
         except ActivityError as exc:
             # Retries ran out without an answer. The change may or may not have happened, so this is
@@ -335,6 +345,7 @@ class RepairFlow:
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=30),
                 retry_policy=retries.QUICK,
+                summary="learn the repair outcome",
             )
         except ActivityError as exc:
             workflow.logger.error("repair outcome not recorded", extra={"error": str(exc.cause or exc)})
@@ -351,6 +362,7 @@ class RepairFlow:
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=15),
                 retry_policy=retries.QUICK,
+                summary="escalate in the chat",
             )
         except ActivityError as exc:
             workflow.logger.error("escalation not sent", extra={"error": str(exc.cause or exc)})

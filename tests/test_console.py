@@ -1,0 +1,125 @@
+"""The Temporal Web UI as the operators' console (issue 9): what the list and the detail page show.
+
+The summary and details are set at start, the current details follow the incident, and the
+RepairPhase search attribute lists the approval queue. The last test opens the real Web UI (the dev
+server's own) in headless Chromium and finds an incident's summary text on the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from core.console import current_details, static_summary
+from starter.embedded import free_port, temporal_dev_server
+from tests.browser import Browser
+from tests.harness import eventually, running
+from tests.repair_support import API_TOKEN, HPA_ALERT, alertmanager
+from tests.test_repairs import _open, repair_settings
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / ".test-artifacts"
+
+
+async def _phase_queue(client: Client, phase: str) -> list[str]:
+    return [w.id async for w in client.list_workflows(f'RepairPhase="{phase}"')]
+
+
+async def test_summary_details_and_the_approval_queue(temporal_client, valkey_url, redis, task_queue, telegram,
+                                                      tmp_path) -> None:
+    settings = repair_settings(valkey_url, task_queue, telegram, None, tmp_path)
+    async with running(temporal_client, settings) as app:
+        workflow_id, _ = await _open(app, telegram, alertmanager(HPA_ALERT, fingerprint=uuid.uuid4().hex[:16]))
+        handle = temporal_client.get_workflow_handle(workflow_id)
+        described = await handle.describe()
+        summary = await described.static_summary()
+        assert summary == "[warning] KubeHpaMaxedOut · checkout", summary
+        details = await described.static_details()
+        assert "**Source:** alertmanager" in details and workflow_id.removeprefix("incident-") in details
+
+        async def queued() -> bool:
+            return workflow_id in await _phase_queue(temporal_client, "awaiting_approval")
+
+        await eventually(queued, what="the incident in the approval queue")
+        metadata = await handle.query("__temporal_workflow_metadata")
+        assert "**Repair phase:** awaiting_approval" in metadata.current_details
+        assert "**Occurrences:** 1" in metadata.current_details
+
+        incident = workflow_id.removeprefix("incident-")
+        approved = await app.api.post(f"/api/v1/incidents/{incident}/approve", json={"by": "alice"},
+                                      headers={"Authorization": f"Bearer {API_TOKEN}"})
+        assert approved.status_code == 200, approved.text
+
+        async def done() -> bool:
+            return workflow_id in await _phase_queue(temporal_client, "done")
+
+        await eventually(done, what="the repair done (dry-run) and out of the queue")
+        assert workflow_id not in await _phase_queue(temporal_client, "awaiting_approval")
+        metadata = await handle.query("__temporal_workflow_metadata")
+        assert "approved by alice (api) via api" in metadata.current_details
+
+
+def _chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; CI must have it (.ci/run installs Debian's chromium)",
+                        pytrace=False)
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return found
+
+
+async def test_web_ui_lists_incidents_by_name_and_phase(tmp_path, valkey_url, redis, telegram) -> None:
+    """The real Web UI, a real browser: the workflow list filtered by RepairPhase shows the summary."""
+    chromium = _chromium()
+    port, ui_port = free_port(), free_port()
+    temporal = temporal_dev_server(tmp_path / "temporal", port=port, ui_port=ui_port)
+    temporal.start()
+    try:
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+        settings = repair_settings(valkey_url, f"ui-{uuid.uuid4()}", telegram, None, tmp_path)
+        async with running(client, settings) as app:
+            workflow_id, _ = await _open(app, telegram, alertmanager(HPA_ALERT, fingerprint=uuid.uuid4().hex[:16]))
+
+            async def queued() -> bool:
+                return workflow_id in await _phase_queue(client, "awaiting_approval")
+
+            await eventually(queued, what="the incident in the approval queue")
+            ARTIFACTS.mkdir(exist_ok=True)
+            browser = await asyncio.to_thread(Browser, chromium, tmp_path / "chromium-profile", free_port())
+            try:
+                base = f"http://127.0.0.1:{ui_port}/namespaces/default/workflows"
+                listed = await asyncio.to_thread(
+                    browser.text_after, base + "?query=" + quote('RepairPhase="awaiting_approval"'), workflow_id)
+                await asyncio.to_thread(browser.screenshot, ARTIFACTS / "web-ui-approval-queue.png")
+                assert workflow_id in listed, "the approval queue lists the incident"
+                run_id = (await client.get_workflow_handle(workflow_id).describe()).run_id
+                summary = "[warning] KubeHpaMaxedOut · checkout"
+                detail = await asyncio.to_thread(browser.text_after, f"{base}/{workflow_id}/{run_id}/history", summary)
+                await asyncio.to_thread(browser.screenshot, ARTIFACTS / "web-ui-incident.png")
+                assert summary in detail, "the detail page shows the incident's summary"
+                attributes = await asyncio.to_thread(browser.text_after, f"{base}/{workflow_id}/{run_id}/metadata",
+                                                     '"RepairPhase": "awaiting_approval"')
+                await asyncio.to_thread(browser.screenshot, ARTIFACTS / "web-ui-incident-attributes.png")
+                assert '"RepairPhase": "awaiting_approval"' in attributes
+                assert '"IncidentStatus": "open"' in attributes
+            finally:
+                await asyncio.to_thread(browser.close)
+    finally:
+        temporal.stop()
+
+
+def test_console_texts_are_deterministic_functions_of_the_view() -> None:
+    from core.models import Alert, AlertStatus, Source
+
+    alert = Alert(source=Source.ALERTMANAGER, fingerprint="f", status=AlertStatus.FIRING, title="DiskFull",
+                  service="db", labels={"alertname": "DiskFull"})
+    assert static_summary(alert) == "[warning] DiskFull · db"
+    assert callable(current_details)
