@@ -19,6 +19,13 @@ dev: $(VENV)/.installed
 test: $(VENV)/.installed
 	$(BIN)/pytest -q
 
+# The production parts on their own (set AWOOOI_TEMPORAL_ADDRESS and AWOOOI_REDIS_URL).
+worker: $(VENV)/.installed
+	$(BIN)/awoooi worker
+
+api: $(VENV)/.installed
+	$(BIN)/awoooi api
+
 bench: $(VENV)/.installed
 	$(BIN)/python bench/intake.py
 

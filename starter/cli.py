@@ -15,6 +15,56 @@ from core.logging import configure_logging
 from core.settings import Settings
 
 
+DEV_HELP = """\
+Start the whole product on one machine: the Temporal dev server (with its Web UI), Valkey (AOF on),
+the worker and the webhook API, with data under AWOOOI_DATA_DIR. Says "up" once every part answers;
+Ctrl-C stops the API, the worker, then the servers.
+
+Settings: AWOOOI_DATA_DIR (.awoooi), AWOOOI_API_PORT (8000), AWOOOI_DEV_TEMPORAL_PORT (7233),
+AWOOOI_DEV_TEMPORAL_UI_PORT (8233), AWOOOI_DEV_VALKEY_PORT (6379); AWOOOI_TEMPORAL_ADDRESS or
+AWOOOI_REDIS_URL use an existing server instead; AWOOOI_TELEGRAM_BOT_TOKEN and
+AWOOOI_TELEGRAM_CHAT_ID for cards."""
+
+WORKER_HELP = """\
+Run the Temporal worker: the incident workflows and their activities (analysis, incident records,
+Telegram cards, Sentry comments, repairs, learning). SIGTERM drains in-flight activities. If Temporal
+or Valkey is not reachable yet, it says so in one line and retries with backoff.
+
+Settings: AWOOOI_TEMPORAL_ADDRESS, AWOOOI_TEMPORAL_NAMESPACE, AWOOOI_TASK_QUEUE, AWOOOI_REDIS_URL,
+AWOOOI_WORKER_METRICS_PORT (9464, /metrics), AWOOOI_TELEGRAM_*, AWOOOI_SENTRY_*, AWOOOI_LLM_*,
+AWOOOI_REPAIR_*."""
+
+API_HELP = """\
+Serve the webhook API: /api/v1/webhooks/{alertmanager,signoz,sentry}, approvals, learning, health
+and /metrics. Deliveries Temporal cannot take in time wait in a durable Valkey spool.
+
+Settings: AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL, AWOOOI_API_HOST, AWOOOI_API_PORT,
+AWOOOI_WEBHOOK_TOKEN, AWOOOI_SENTRY_CLIENT_SECRET, AWOOOI_API_TOKEN, AWOOOI_TELEGRAM_WEBHOOK_SECRET,
+AWOOOI_INTAKE_DIRECT_TIMEOUT_SECONDS."""
+
+INCIDENTS_HELP = """\
+List incidents: id, alert, severity, service, status, occurrences, age and repair phase, from
+Temporal's visibility (the Web UI's own search attributes) and the incident records in Valkey.
+--status awaiting-approval is the approval queue.
+
+Settings: AWOOOI_TEMPORAL_ADDRESS and AWOOOI_REDIS_URL (default: the servers `awoooi dev` embeds)."""
+
+ANALYZE_HELP = """\
+Analyze alerts read on stdin, without Temporal: a whole webhook payload (Alertmanager, SigNoz,
+Sentry), a bare Alertmanager alert object, an Alertmanager API v2 /api/v2/alerts array, or JSON
+Lines of any of these. Prints one JSON analysis per alert, labelled with the source its webhook
+would use."""
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("awoooi")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def _settings() -> Settings:
     try:
         return Settings()
@@ -75,6 +125,29 @@ async def _learning(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
+    from activities.redis_incidents import RedisIncidentRepository
+    from starter.incidents_cli import list_incidents, print_incidents
+    from starter.ops_cli import with_dev_defaults
+    from worker.wiring import connect_redis, connect_temporal
+
+    settings = with_dev_defaults(settings)
+    try:
+        client = await connect_temporal(settings)
+    except RuntimeError:
+        print(f"awoooi: cannot reach Temporal at {settings.temporal_address}; check AWOOOI_TEMPORAL_ADDRESS "
+              "and that the server is up", file=sys.stderr)
+        return 1
+    redis = connect_redis(settings)
+    try:
+        rows = await list_incidents(client, RedisIncidentRepository(redis), status=args.status,
+                                    include_closed=args.all)
+    finally:
+        await redis.aclose()
+    print_incidents(rows, as_json=args.json, out=sys.stdout)
+    return 0
+
+
 async def _telegram_webhook(settings: Settings, args: argparse.Namespace) -> int:
     from starter.ops_cli import set_telegram_webhook
     from worker.wiring import http_client, telegram_client
@@ -88,12 +161,26 @@ async def _telegram_webhook(settings: Settings, args: argparse.Namespace) -> int
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="awoooi", description="Durable AIOps alert pipeline on Temporal.")
+    parser = argparse.ArgumentParser(
+        prog="awoooi", description="Durable AIOps alert pipeline on Temporal.",
+        epilog="Every setting is an AWOOOI_ environment variable; deploy/README.md lists them all.")
+    parser.add_argument("--version", action="version", version=f"awoooi {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("dev", help="start everything on embedded defaults (Temporal dev server, Valkey, worker, API)")
-    sub.add_parser("worker", help="run the Temporal worker (needs AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL)")
-    sub.add_parser("api", help="serve the webhook API (needs AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL)")
-    sub.add_parser("analyze", help="analyze alerts read on stdin (a payload, or JSON Lines); print JSON lines")
+    fmt = argparse.RawDescriptionHelpFormatter
+    sub.add_parser("dev", help="start everything on embedded defaults (Temporal dev server, Valkey, worker, API)",
+                   formatter_class=fmt, description=DEV_HELP)
+    sub.add_parser("worker", help="run the Temporal worker (needs AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL)",
+                   formatter_class=fmt, description=WORKER_HELP)
+    sub.add_parser("api", help="serve the webhook API (needs AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL)",
+                   formatter_class=fmt, description=API_HELP)
+    incidents = sub.add_parser("incidents", help="list incidents (from Temporal's visibility)",
+                               formatter_class=fmt, description=INCIDENTS_HELP)
+    incidents.add_argument("--status", choices=["open", "resolved", "expired", "awaiting-approval"],
+                           help="only these (default: every running incident)")
+    incidents.add_argument("--all", action="store_true", help="closed incidents too")
+    incidents.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    sub.add_parser("analyze", help="analyze alerts read on stdin (a payload, or JSON Lines); print JSON lines",
+                   formatter_class=fmt, description=ANALYZE_HELP)
     for verb in ("approve", "reject"):
         decide = sub.add_parser(verb, help=f"{verb} the repair an incident is waiting on")
         decide.add_argument("incident_id", help="the incident id shown on the card, e.g. alertmanager-1a2b3c")
@@ -117,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(analyze_stream(sys.stdin, sys.stdout, sys.stderr))
     if args.command in ("approve", "reject"):
         return asyncio.run(_decide(settings, args))
+    if args.command == "incidents":
+        return asyncio.run(_incidents(settings, args))
     if args.command in ("learning", "playbooks"):
         return asyncio.run(_learning(settings, args))
     if args.command == "telegram-webhook":
@@ -126,7 +215,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_dev(settings)
     _require(settings, "temporal_address", "redis_url")
-    asyncio.run(_until_signalled(settings, worker=args.command == "worker", api=args.command == "api"))
+    from worker.service import ApiCannotListen
+
+    try:
+        asyncio.run(_until_signalled(settings, worker=args.command == "worker", api=args.command == "api"))
+    except ApiCannotListen as exc:
+        print(f"awoooi {args.command}: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -15,7 +15,7 @@ from core.settings import Settings
 from starter.embedded import EmbeddedError, Process, temporal_dev_server, valkey_server
 
 def run_dev(settings: Settings) -> int:
-    from worker.service import serve
+    from worker.service import ApiCannotListen, serve
 
     children: list[Process] = []
     urls: list[str] = []
@@ -41,17 +41,20 @@ def run_dev(settings: Settings) -> int:
             f"Health            {base}/api/v1/health",
             f"Metrics           {base}/metrics",
         ]
-        print("awoooi dev is up:\n  " + "\n  ".join(urls) + "\nPress Ctrl-C to stop.", file=sys.stderr, flush=True)
+
+        def up() -> None:
+            print("awoooi dev is up:\n  " + "\n  ".join(urls) + "\nPress Ctrl-C to stop.", file=sys.stderr, flush=True)
 
         async def main() -> None:
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            await serve(settings, worker=True, api=True, stop=stop)
+            # "up" only once the worker polls and the API listens: a port taken fails before it.
+            await serve(settings, worker=True, api=True, stop=stop, on_ready=up)
 
         asyncio.run(main())
-    except EmbeddedError as exc:
+    except (EmbeddedError, ApiCannotListen) as exc:
         print(f"awoooi dev: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -127,6 +128,40 @@ def test_dev_runs_everything_and_keeps_history_across_restarts(tmp_path: Path) -
         finally:
             assert _stop(proc, signal.SIGINT) == 0
         assert telegram.violations == []
+
+
+def test_dev_with_its_api_port_taken_says_so_and_never_up(tmp_path: Path) -> None:
+    """`awoooi dev` says "up" only once every part answers: a taken API port is one line and exit 1,
+    and the servers it started are stopped again."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = {"api_port": taken.getsockname()[1], "dev_temporal_port": free_port(),
+                 "dev_temporal_ui_port": free_port(), "dev_valkey_port": free_port()}
+        env = _env(data_dir=tmp_path / "data", log_format="console", **ports)
+        result = subprocess.run(AWOOOI + ["dev"], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "is up" not in result.stderr
+    assert f"the API cannot listen on 127.0.0.1:{ports['api_port']}" in result.stderr
+    assert "Traceback" not in result.stderr
+    for port in (ports["dev_temporal_port"], ports["dev_valkey_port"]):
+        assert not port_open(port), f"port {port} still open after the failed start"
+
+
+def test_worker_waits_for_temporal_with_one_line_per_try(tmp_path: Path, valkey_url) -> None:
+    """A worker started before Temporal (a normal deployment order) retries, saying where it looks."""
+    address = f"127.0.0.1:{free_port()}"
+    env = _env(temporal_address=address, redis_url=valkey_url, worker_metrics_port=0, log_format="console")
+    proc = subprocess.Popen(AWOOOI + ["worker"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        time.sleep(4)
+        assert proc.poll() is None, "the worker keeps trying instead of exiting"
+    finally:
+        code = _stop(proc, signal.SIGTERM)
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    assert code == 0, out[-2000:]
+    assert "cannot reach Temporal yet; retrying" in out and address in out
+    assert "Traceback" not in out
 
 
 @pytest.mark.parametrize("command", ["worker", "api"])

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 
 import structlog
 import uvicorn
@@ -32,6 +33,27 @@ from worker.wiring import (
 )
 
 log = structlog.get_logger(__name__)
+
+
+def _masked(url: str) -> str:
+    """A Redis URL without its password, fit for a log line."""
+    return re.sub(r"//[^/@]*@", "//***@", url)
+
+
+class ApiCannotListen(RuntimeError):
+    """The API's port could not be bound (taken, or not ours)."""
+
+
+async def _listen(server: uvicorn.Server, settings: Settings) -> None:
+    """uvicorn exits the process (SystemExit) when it cannot bind; make that an ordinary error so
+    the worker shuts down in order and the caller can say what happened in one line."""
+    try:
+        await server.serve()
+    except SystemExit as exc:
+        raise ApiCannotListen(f"the API cannot listen on {settings.api_host}:{settings.api_port} "
+                              "(is the port taken? AWOOOI_API_PORT moves it)") from exc
+    if not server.started:
+        raise ApiCannotListen(f"the API did not start on {settings.api_host}:{settings.api_port}")
 
 
 class _Server(uvicorn.Server):
@@ -70,12 +92,37 @@ async def ensure_search_attributes(client: Client) -> None:
                         "search-attribute create`", error=exc.status.name)
 
 
+async def _until_reachable(what: str, address: str, check: str, attempt, stop: asyncio.Event):  # noqa: ANN001, ANN202
+    """Call ``attempt`` until it works: starting before Temporal or Valkey is a normal deployment
+    order, so it is one line per try naming the address and what to check, never a traceback."""
+    delay = 1.0
+    while True:
+        try:
+            return await attempt()
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is retried the same way
+            log.warning(f"cannot reach {what} yet; retrying", address=address, check=check,
+                        error=type(exc).__name__, retry_in=delay)
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+            return None  # asked to stop while waiting
+        except TimeoutError:
+            delay = min(delay * 2, 30.0)
+
+
 async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Event,
-                metrics: Metrics | None = None) -> None:
+                metrics: Metrics | None = None, on_ready: Callable[[], None] | None = None) -> None:
     metrics = metrics or Metrics(CollectorRegistry())
-    client = await connect_temporal(settings)
+    client = await _until_reachable("Temporal", settings.temporal_address,
+                                    "AWOOOI_TEMPORAL_ADDRESS, and that the Temporal frontend is up",
+                                    lambda: connect_temporal(settings), stop)
+    if client is None:
+        return
     await ensure_search_attributes(client)
     redis = connect_redis(settings)
+    if await _until_reachable("Valkey", _masked(settings.redis_url), "AWOOOI_REDIS_URL, and that Valkey is up",
+                              redis.ping, stop) is None:
+        await redis.aclose()
+        return
     http = http_client()
     tasks: list[asyncio.Task[None]] = []
     server: _Server | None = None
@@ -95,8 +142,13 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
             config = uvicorn.Config(create_app(deps), host=settings.api_host, port=settings.api_port,
                                     log_config=None, access_log=False, lifespan="off")
             server = _Server(config)
-            tasks.append(asyncio.create_task(server.serve(), name="api"))
+            tasks.append(asyncio.create_task(_listen(server, settings), name="api"))
             log.info("api listening", url=f"http://{settings.api_host}:{settings.api_port}")
+        if server is not None:
+            while not server.started and not any(task.done() for task in tasks):
+                await asyncio.sleep(0.05)
+        if on_ready is not None and not any(task.done() for task in tasks):
+            on_ready()
         stopper = asyncio.create_task(stop.wait(), name="stop")
         done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -104,6 +156,7 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
                 raise task.exception()  # type: ignore[misc]
         stopper.cancel()
     finally:
+        stop.set()  # whatever ended the run ends every part (the spool drainer waits on it)
         if server is not None:
             server.should_exit = True
         if temporal_worker is not None:
