@@ -88,3 +88,51 @@ async def test_sigterm_drains_in_flight_cards(temporal_client, valkey_url, redis
     assert "may have reached Telegram" not in log and "not kept in the ledger" not in log
     print(f"\nSIGTERM drain: {len(expected)} alerts, {sent_by_first} cards by the first worker, "
           f"drained in {drained_in:.1f}s, lost 0, duplicates 0")
+
+
+async def test_kill_9_repeats_at_most_the_one_card_in_flight(temporal_client, valkey_url, redis, task_queue,
+                                                            telegram, tmp_path) -> None:
+    """kill -9 while Telegram holds the answer to a card it already took: the chat gate lets only
+    that one card be in flight, so only it is sent again, and the copy says it may repeat."""
+    from activities.render import LABELS
+
+    address = temporal_client.service_client.config.target_host
+    env = worker_env(address, valkey_url, task_queue, telegram)
+    expected = titles(uuid.uuid4().hex[:6], 8)
+    killed = asyncio.Event()
+    first = start_worker(env, tmp_path / "worker-1.log")
+    second: subprocess.Popen[bytes] | None = None
+    loop = asyncio.get_running_loop()
+    try:
+        settings = settings_for(valkey_url, task_queue, telegram)
+        async with running(temporal_client, settings, worker=False) as app:
+            for title in expected[:3]:
+                await app.api.post(ALERTMANAGER, content=alertmanager_body(title),
+                                   headers={"content-type": "application/json"})
+            await eventually(lambda: telegram.sent_count() >= 3, timeout=60, what="the first cards")
+            # The next card reaches Telegram; its answer is held until the worker is dead.
+            telegram.stall_next("sendMessage", 3.0)
+            telegram.after_next_send(lambda _id: loop.call_soon_threadsafe(killed.set))
+            for title in expected[3:]:
+                await app.api.post(ALERTMANAGER, content=alertmanager_body(title),
+                                   headers={"content-type": "application/json"})
+            await asyncio.wait_for(killed.wait(), 60)
+            os.kill(first.pid, signal.SIGKILL)
+            await asyncio.to_thread(first.wait, 10)
+            second = start_worker(env, tmp_path / "worker-2.log")
+            # The lost attempt is retried after post_card's 30 s start-to-close timeout.
+            await eventually(lambda: len({m["text"] for m in telegram.sent}) >= len(expected) and
+                             sum(cards_per_title(telegram.sent, expected).values()) >= len(expected) + 1,
+                             timeout=120, what="every card and the one repeat")
+            await asyncio.sleep(2)
+    finally:
+        stop(first)
+        if second is not None:
+            stop(second)
+    counts = cards_per_title(telegram.sent, expected)
+    assert [t for t, n in counts.items() if n == 0] == [], "lost"
+    repeated = [t for t, n in counts.items() if n > 1]
+    assert len(repeated) == 1 and counts[repeated[0]] == 2, counts
+    copies = [m["text"] for m in telegram.sent if f"<b>{repeated[0]}</b>" in m["text"]]
+    assert LABELS["en"]["may_repeat"] not in copies[0] and LABELS["en"]["may_repeat"] in copies[1]
+    print(f"\nkill -9 with a card in flight: {len(expected)} alerts in one chat, lost 0, repeated 1 (marked)")
