@@ -40,8 +40,10 @@ log = structlog.get_logger(__name__)
 # Longer than one send can take (httpx's 10 s timeout plus Valkey round trips), short enough that
 # a crashed holder stalls its chat only briefly.
 DEFAULT_HOLD = timedelta(seconds=15)
-# How long a send waits for its chat before the activity gives up and Temporal retries it.
-DEFAULT_WAIT = timedelta(seconds=20)
+# How long a send waits for its chat before the activity gives up and Temporal retries it. The
+# wait, the send (10 s at most) and the bookkeeping must fit in post_card's 30 s start-to-close:
+# an attempt still running when Temporal starts the next one could send twice.
+DEFAULT_WAIT = timedelta(seconds=10)
 # A marker outlives every retry of the activity that wrote it (schedule-to-close is minutes).
 MARKER_TTL = timedelta(days=1)
 
