@@ -44,9 +44,10 @@ def card_ledger_key(card_key: str) -> str:
 
 
 def _refused(exc: UpstreamError) -> bool:
-    """Telegram answered and did not take the message (4xx, 429, 5xx): a retry cannot repeat it.
-    A transport error (timeout, reset) may hide a message that did arrive."""
-    return isinstance(exc, RateLimited) or exc.status_code is not None
+    """Telegram answered with an error status (4xx, 429, 5xx): it did not take the message, so a
+    retry cannot repeat it. A transport error (timeout, reset) or an odd 200 may hide a message
+    that did arrive."""
+    return isinstance(exc, RateLimited) or (exc.status_code is not None and exc.status_code != 200)
 
 
 class TelegramActivities:
