@@ -1,21 +1,27 @@
 """The Telegram card: one message per incident, edited in place as the incident changes.
 
 A retried post never sends a second message: the card's message id is stored in the ledger right
-after Telegram accepts it and looked up before every send. The one window left is a crash between
-Telegram's answer and that write (docs/adr/0004-side-effect-idempotency.md).
+after Telegram accepts it and looked up before every send. Once Telegram has accepted a message
+the activity returns its id even if that ledger write fails (Temporal's history is the record;
+raising would send it again). The one window left is a crash between Telegram's answer and the
+write: the chat gate holds one send per chat at a time, so a crash repeats at most one card per
+chat, and the retry says on the card that it may repeat an earlier one
+(docs/adr/0004-side-effect-idempotency.md, docs/adr/0011-chat-gate.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import structlog
 from temporalio import activity
 
+from activities.chat_gate import ChatGate
 from activities.failures import to_application_error
 from activities.render import approval_keyboard, render_card, render_escalation
-from core.errors import UpstreamError
+from core.errors import RateLimited, UpstreamError
 from core.inputs import CardInput, EditCardInput, EscalateInput
 from core.metrics import Metrics
 from core.ports import DeliveryLedger, TelegramApi
@@ -37,14 +43,51 @@ def card_ledger_key(card_key: str) -> str:
     return f"card:{card_key}"
 
 
+def _refused(exc: UpstreamError) -> bool:
+    """Telegram answered with an error status (4xx, 429, 5xx): it did not take the message, so a
+    retry cannot repeat it. A transport error (timeout, reset) or an odd 200 may hide a message
+    that did arrive."""
+    return isinstance(exc, RateLimited) or (exc.status_code is not None and exc.status_code != 200)
+
+
 class TelegramActivities:
     def __init__(
-        self, api: TelegramApi | None, ledger: DeliveryLedger, settings: CardSettings, metrics: Metrics
+        self, api: TelegramApi | None, ledger: DeliveryLedger, settings: CardSettings, metrics: Metrics,
+        gate: ChatGate,
     ) -> None:
         self._api = api
         self._ledger = ledger
         self._settings = settings
         self._metrics = metrics
+        self._gate = gate
+
+    async def _send_once(self, key: str, render: Callable[[bool], str],
+                         send: Callable[[str], Awaitable[int]], bound: structlog.BoundLogger) -> tuple[int, bool]:
+        """Send under the chat's gate unless ``key`` already holds a message id; return the id and
+        whether this call sent it. ``render(may_repeat)`` builds the text."""
+        assert self._settings.chat_id
+        async with self._gate.turn(self._settings.chat_id):
+            known = await self._ledger.get(key)
+            if known is not None:
+                return int(known), False
+            may_repeat = await self._gate.begin(key)
+            if may_repeat:
+                bound.warning("an earlier attempt may have reached Telegram; sending with a repeat note")
+            try:
+                message_id = await send(render(may_repeat))
+            except UpstreamError as exc:
+                if _refused(exc):
+                    await self._gate.settled(key)
+                raise
+            try:
+                await self._ledger.put(key, str(message_id))
+            except UpstreamError as exc:
+                # Telegram has the message: report its id. Raising would retry, i.e. send it twice.
+                self._metrics.telegram_messages.labels(kind="unrecorded").inc()
+                bound.error("message sent but its id not kept in the ledger", message_id=message_id, error=str(exc))
+                return message_id, True
+            await self._gate.settled(key)
+            return message_id, True
 
     @activity.defn(name="post_card")
     async def post_card(self, inp: CardInput) -> int | None:
@@ -53,20 +96,26 @@ class TelegramActivities:
             log.info("telegram not configured, card skipped", incident_id=inp.view.incident_id)
             self._metrics.telegram_messages.labels(kind="skipped").inc()
             return None
+        api, chat_id = self._api, self._settings.chat_id
+        bound = log.bind(incident_id=inp.view.incident_id)
+        markup = approval_keyboard(inp.repair, locale=self._settings.locale)
+
+        def render(may_repeat: bool) -> str:
+            return render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz, repair=inp.repair,
+                               may_repeat=may_repeat)
+
         try:
-            known = await self._ledger.get(card_ledger_key(inp.card_key))
-            if known is not None:
-                log.info("card already sent", incident_id=inp.view.incident_id, message_id=known)
-                return int(known)
-            text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz, repair=inp.repair)
-            markup = approval_keyboard(inp.repair, locale=self._settings.locale)
-            message_id = await self._api.send_message(self._settings.chat_id, text, reply_markup=markup)
-            await self._ledger.put(card_ledger_key(inp.card_key), str(message_id))
+            message_id, sent = await self._send_once(
+                card_ledger_key(inp.card_key), render,
+                lambda text: api.send_message(chat_id, text, reply_markup=markup), bound)
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise to_application_error(exc) from exc
+        if not sent:
+            bound.info("card already sent", message_id=message_id)
+            return message_id
         self._metrics.telegram_messages.labels(kind="sent").inc()
-        log.info("card sent", incident_id=inp.view.incident_id, message_id=message_id)
+        bound.info("card sent", message_id=message_id)
         return message_id
 
     @activity.defn(name="edit_card")
@@ -81,29 +130,33 @@ class TelegramActivities:
             await self._api.edit_message(self._settings.chat_id, inp.message_id, text, reply_markup=markup)
         except UpstreamError as exc:
             if inp.card_key and exc.status_code == 400 and _MESSAGE_GONE in str(exc).lower():
-                return await self._replace(inp, text)
+                return await self._replace(inp)
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise to_application_error(exc) from exc
         self._metrics.telegram_messages.labels(kind="edited").inc()
         log.info("card edited", incident_id=inp.view.incident_id, message_id=inp.message_id, status=inp.view.status)
         return None
 
-    async def _replace(self, inp: EditCardInput, text: str) -> int:
+    async def _replace(self, inp: EditCardInput) -> int:
         assert self._api is not None and self._settings.chat_id
-        key = card_ledger_key(f"{inp.card_key}:replacing:{inp.message_id}")
+        api, chat_id = self._api, self._settings.chat_id
+        bound = log.bind(incident_id=inp.view.incident_id, old_message_id=inp.message_id)
+        markup = approval_keyboard(inp.repair, locale=self._settings.locale)
+
+        def render(may_repeat: bool) -> str:
+            return render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz, repair=inp.repair,
+                               may_repeat=may_repeat)
+
         try:
-            known = await self._ledger.get(key)
-            if known is not None:
-                return int(known)
-            markup = approval_keyboard(inp.repair, locale=self._settings.locale)
-            message_id = await self._api.send_message(self._settings.chat_id, text, reply_markup=markup)
-            await self._ledger.put(key, str(message_id))
+            message_id, sent = await self._send_once(
+                card_ledger_key(f"{inp.card_key}:replacing:{inp.message_id}"), render,
+                lambda text: api.send_message(chat_id, text, reply_markup=markup), bound)
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise to_application_error(exc) from exc
-        self._metrics.telegram_messages.labels(kind="sent").inc()
-        log.warning("card was deleted in the chat; sent a replacement", incident_id=inp.view.incident_id,
-                    old_message_id=inp.message_id, message_id=message_id)
+        if sent:
+            self._metrics.telegram_messages.labels(kind="sent").inc()
+            bound.warning("card was deleted in the chat; sent a replacement", message_id=message_id)
         return message_id
 
     @activity.defn(name="escalate")
@@ -112,17 +165,20 @@ class TelegramActivities:
         if self._api is None or not self._settings.chat_id:
             log.warning("escalation with no chat configured", incident_id=inp.view.incident_id, reason=inp.reason)
             return None
-        key = f"escalation:{inp.escalation_key}"
+        api, chat_id = self._api, self._settings.chat_id
+        bound = log.bind(incident_id=inp.view.incident_id, reason=inp.reason)
+
+        def render(may_repeat: bool) -> str:
+            return render_escalation(inp.view, inp.reason, locale=self._settings.locale, may_repeat=may_repeat)
+
         try:
-            known = await self._ledger.get(key)
-            if known is not None:
-                return int(known)
-            text = render_escalation(inp.view, inp.reason, locale=self._settings.locale)
-            message_id = await self._api.send_message(self._settings.chat_id, text, reply_to=inp.reply_to)
-            await self._ledger.put(key, str(message_id))
+            message_id, sent = await self._send_once(
+                f"escalation:{inp.escalation_key}", render,
+                lambda text: api.send_message(chat_id, text, reply_to=inp.reply_to), bound)
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise to_application_error(exc) from exc
-        self._metrics.telegram_messages.labels(kind="escalation").inc()
-        log.warning("escalated", incident_id=inp.view.incident_id, reason=inp.reason, message_id=message_id)
+        if sent:
+            self._metrics.telegram_messages.labels(kind="escalation").inc()
+            bound.warning("escalated", message_id=message_id)
         return message_id

@@ -62,3 +62,14 @@ def spool() -> str:
 def spool_lease() -> str:
     """Which API replica drains the spool now (value: its owner id, with a TTL)."""
     return f"{PREFIX}:spool:lease"
+
+
+def chat_sender(chat_id: str) -> str:
+    """The per-chat sender lock (activities/chat_gate.py): at most one card in flight per chat."""
+    return f"{PREFIX}:chat:{chat_id}:sender"
+
+
+def send_in_flight(send_key: str) -> str:
+    """Written right before a sendMessage and kept until its message id is in the ledger: a retry
+    that finds it knows the previous attempt may have reached Telegram (docs/adr/0011)."""
+    return f"{PREFIX}:inflight:{send_key}"

@@ -47,6 +47,7 @@ LABELS: dict[str, dict[str, str]] = {
         "succeeded": "Repaired", "failed": "Repair failed", "simulated": "Simulated (dry-run)",
         "rejected": "Rejected", "timed_out": "No decision", "not_needed": "Not needed",
         "escalated": "Escalated", "manual": "Needs a human",
+        "may_repeat": "⚠️ This card may repeat an earlier one: awoooi was interrupted while sending it.",
     },
     "zh-TW": {
         "open": "處理中", "resolved": "已解決", "expired": "已過期",
@@ -67,6 +68,7 @@ LABELS: dict[str, dict[str, str]] = {
         "succeeded": "已修復", "failed": "修復失敗", "simulated": "模擬（dry-run）",
         "rejected": "已拒絕", "timed_out": "未決定", "not_needed": "不需要",
         "escalated": "已升級", "manual": "需要人工處理",
+        "may_repeat": "⚠️ 此卡片可能與先前的一則重複：awoooi 傳送時曾中斷。",
     },
 }
 
@@ -201,7 +203,7 @@ def approval_keyboard(repair: RepairState | None, *, locale: str) -> dict[str, o
 
 
 def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str, str], has_desc: bool,
-          repair_state: RepairState | None = None) -> str:
+          repair_state: RepairState | None = None, may_repeat: bool = False) -> str:
     """Assemble the card from escaped ``free`` text; every other dynamic piece has a fixed cap."""
     alert, analysis, freq = view.alert, view.analysis, view.frequency
     repair = analysis.recommended_repair
@@ -214,6 +216,8 @@ def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str
         f"{emoji} <b>{html.escape(text[view.status.value], quote=False)}</b> · {text[alert.severity.value]}",
         f"<b>{fit(alert.title.strip() or alert.alertname, 300)}</b>",
     ]
+    if may_repeat:
+        lines.insert(0, f"<i>{html.escape(text['may_repeat'], quote=False)}</i>")
     if has_desc:
         lines.append(f"<i>{free['description']}</i>")
     lines += [
@@ -247,8 +251,12 @@ def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str
     return "\n".join(lines)
 
 
-def render_card(view: IncidentView, *, locale: str, tz: ZoneInfo, repair: RepairState | None = None) -> str:
-    """The Telegram HTML card: at most 4096 UTF-16 units, only b/i/code/a tags, all text escaped."""
+def render_card(view: IncidentView, *, locale: str, tz: ZoneInfo, repair: RepairState | None = None,
+                may_repeat: bool = False) -> str:
+    """The Telegram HTML card: at most 4096 UTF-16 units, only b/i/code/a tags, all text escaped.
+
+    ``may_repeat`` puts a first line saying this card may repeat an earlier one: a retry that found
+    the previous attempt's in-flight marker cannot know whether Telegram got it (docs/adr/0011)."""
     text = labels(locale)
     raw = {
         "description": view.alert.description.strip(),
@@ -257,10 +265,11 @@ def render_card(view: IncidentView, *, locale: str, tz: ZoneInfo, repair: Repair
         "fix": view.analysis.fix_suggestion.strip(),
     }
     has_desc = bool(raw["description"])
-    skeleton = _card(view, text, tz, dict.fromkeys(_FREE_FIELDS, ""), has_desc, repair)
+    skeleton = _card(view, text, tz, dict.fromkeys(_FREE_FIELDS, ""), has_desc, repair, may_repeat)
     needs = {key: _u16(html.escape(raw[key], quote=False)) for key in _FREE_FIELDS}
     alloc = _share(needs, CARD_LIMIT - _u16(skeleton))
-    card = _card(view, text, tz, {key: fit(raw[key], alloc[key]) for key in _FREE_FIELDS}, has_desc, repair)
+    card = _card(view, text, tz, {key: fit(raw[key], alloc[key]) for key in _FREE_FIELDS}, has_desc, repair,
+                 may_repeat)
     if _u16(card) > CARD_LIMIT:  # unreachable by construction: the fixed caps sum to well under 4096
         raise ValueError(f"card for {view.incident_id} exceeds {CARD_LIMIT} units")
     return card
@@ -298,8 +307,9 @@ def render_comment(view: IncidentView, *, locale: str, tz: ZoneInfo, at: datetim
     return "\n".join(lines)
 
 
-def render_escalation(view: IncidentView, reason: str, *, locale: str) -> str:
+def render_escalation(view: IncidentView, reason: str, *, locale: str, may_repeat: bool = False) -> str:
     """The one message that asks people to step in (a reply to the card)."""
     text = labels(locale)
-    return (f"⚠️ <b>{html.escape(text['escalated'], quote=False)}</b> · {fit(view.alert.title, 300)}\n"
+    first = f"<i>{html.escape(text['may_repeat'], quote=False)}</i>\n" if may_repeat else ""
+    return first + (f"⚠️ <b>{html.escape(text['escalated'], quote=False)}</b> · {fit(view.alert.title, 300)}\n"
             f"{fit(reason, 1000)}\n<code>{fit(view.incident_id, 150)}</code>")

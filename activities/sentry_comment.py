@@ -2,7 +2,8 @@
 
 The comment text is rendered from workflow state with the workflow's timestamp, so a retry
 sends the same text: our ledger catches the normal retry, and Sentry's own "already posted"
-answer catches the crash window.
+answer catches the crash window. Once Sentry took the comment the outcome is returned even if
+the ledger write fails: Temporal's history is the record.
 """
 
 from __future__ import annotations
@@ -65,10 +66,15 @@ class SentryActivities:
                 return "already_posted"
             text = render_comment(inp.view, locale=self._settings.locale, tz=self._settings.tz, at=inp.at)
             outcome = await self._api.post_comment(org, ref.issue_id, text)
-            await self._ledger.put(key, outcome)
         except UpstreamError as exc:
             self._metrics.sentry_comments.labels(outcome="failed").inc()
             raise to_application_error(exc) from exc
+        try:
+            await self._ledger.put(key, outcome)
+        except UpstreamError as exc:
+            # Sentry has the comment: report it. Raising would retry, and a retry after Sentry's
+            # one-hour duplicate window would post it twice.
+            bound.error("sentry comment posted but not kept in the ledger", issue_id=ref.issue_id, error=str(exc))
         self._metrics.sentry_comments.labels(outcome=outcome).inc()
         bound.info("sentry comment done", issue_id=ref.issue_id, outcome=outcome)
         return outcome

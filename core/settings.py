@@ -34,6 +34,11 @@ class Settings(BaseSettings):
 
     # Valkey / Redis. Empty means "start an embedded Valkey" (only `awoooi dev` does).
     redis_url: str = ""
+    # Per command and per connect; a dead connection is retried with backoff (worker/wiring.py).
+    redis_socket_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # On SIGTERM the worker stops polling and gives running activities this long to finish
+    # (keep it under the pod's terminationGracePeriodSeconds, 30 s by default).
+    worker_shutdown_grace_seconds: float = Field(default=25.0, ge=0, le=3600)
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)

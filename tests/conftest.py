@@ -25,6 +25,7 @@ from starter.embedded import free_port, valkey_server, venv_binary
 from tests.loopback.openai import OpenAILoopback
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
+from tests.valkey_faults import OwnValkey
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -36,6 +37,17 @@ def valkey_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server.start(timeout=30)
     try:
         yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def own_valkey(tmp_path: Path) -> Iterator[OwnValkey]:
+    """A Valkey only this test uses, so it may kill -9 and restart it (tests/valkey_faults.py)."""
+    server = OwnValkey(tmp_path / "own-valkey")
+    server.start()
+    try:
+        yield server
     finally:
         server.stop()
 

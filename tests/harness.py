@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import uvicorn
 from prometheus_client import CollectorRegistry
-from redis.asyncio import Redis
 from temporalio.client import Client
 
 from core.metrics import Metrics
@@ -23,7 +22,7 @@ from starter.api import create_app
 from starter.embedded import free_port
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
-from worker.wiring import build_activities, build_api_deps, build_worker, spool_drainer
+from worker.wiring import build_activities, build_api_deps, build_worker, connect_redis, spool_drainer
 
 CHAT_ID = "-1001234567890"
 
@@ -60,7 +59,7 @@ class Running:
 @asynccontextmanager
 async def running(client: Client, settings: Settings, *, worker: bool = True) -> AsyncIterator[Running]:
     metrics = Metrics(CollectorRegistry())
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = connect_redis(settings)
     http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
     deps = build_api_deps(settings, client, redis, http, metrics)
     api = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://awoooi.test")
@@ -122,7 +121,7 @@ async def serving(client: Client, settings: Settings, *, worker: bool = True,
     (to write it into a sender's config before awoooi starts); by default a free one is chosen.
     """
     metrics = Metrics(CollectorRegistry())
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = connect_redis(settings)
     http = httpx.AsyncClient(timeout=httpx.Timeout(5.0))
     deps = build_api_deps(settings, client, redis, http, metrics)
     stop = asyncio.Event()

@@ -12,12 +12,20 @@ from typing import Any
 
 import httpx
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+# Retried on a fresh connection; every other RedisError (a script error, OOM) is not transient.
+_REDIS_TRANSIENT = [RedisConnectionError, RedisTimeoutError]
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities.analysis import LlmAnalyzer, RuleAnalyzer
 from activities.analyze import AnalysisActivities
+from activities.chat_gate import ChatGate
 from activities.incidents import IncidentActivities
 from activities.learning import LearningActivities
 from activities.notify import CardSettings, TelegramActivities
@@ -53,7 +61,20 @@ async def connect_temporal(settings: Settings) -> Client:
 
 
 def connect_redis(settings: Settings) -> Redis:
-    return Redis.from_url(settings.redis_url, decode_responses=True, health_check_interval=30)
+    """A client that survives a Valkey restart: a command on a dead pooled connection reconnects
+    and retries with exponential backoff (0.2 s doubling to 2 s, 5 retries, 5 s in all: a restart
+    with AOF takes well under that), and a connection idle for 10 s is pinged before reuse."""
+    timeout = settings.redis_socket_timeout_seconds
+    return Redis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        health_check_interval=10,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        socket_keepalive=True,
+        retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=5, supported_errors=tuple(_REDIS_TRANSIENT)),
+        retry_on_error=_REDIS_TRANSIENT,
+    )
 
 
 def http_client() -> httpx.AsyncClient:
@@ -135,6 +156,7 @@ def build_activities(
         ledger,
         CardSettings(chat_id=settings.telegram_chat_id, locale=settings.locale, tz=settings.tz),
         metrics,
+        ChatGate(redis),
     )
     comments = SentryActivities(
         sentry, ledger, CommentSettings(org=settings.sentry_org, locale=settings.locale, tz=settings.tz), metrics
@@ -164,5 +186,7 @@ def build_worker(client: Client, settings: Settings, activities: list[Callable[.
         activities=activities,
         # Card edits of one incident must not race; a small pool keeps Telegram's flood limits.
         max_concurrent_activities=20,
-        graceful_shutdown_timeout=timedelta(seconds=10),
+        # On SIGTERM (a rollout) running activities get this long to finish before they are
+        # cancelled: under Kubernetes' 30 s terminationGracePeriodSeconds.
+        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
     )

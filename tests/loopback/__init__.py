@@ -75,12 +75,15 @@ class LoopbackServer:
                 except Exception as exc:  # a loopback bug must show up as a test failure, not a hang
                     owner.violation(f"loopback crashed: {type(exc).__name__}: {exc}")
                     status, out_headers, payload = json_response(500, {"detail": "loopback error"})
-                self.send_response(status)
-                for name, value in out_headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                try:
+                    self.send_response(status)
+                    for name, value in out_headers.items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client gave up waiting (a stalled answer): fine
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _dispatch
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -32,6 +33,7 @@ class SentryLoopback(LoopbackServer):
         self.calls: list[tuple[str, str, dict[str, Any]]] = []
         self._failures: deque[tuple[int, dict[str, Any] | str, dict[str, str]]] = deque()
         self._next_id = 1
+        self._after_post: deque[Callable[[], None]] = deque()
 
     def fail_next(
         self, status: int, body: dict[str, Any] | str, times: int = 1, headers: dict[str, str] | None = None
@@ -39,6 +41,11 @@ class SentryLoopback(LoopbackServer):
         """Answer the next ``times`` well-formed requests with ``status``; a str body is sent as text/html."""
         with self._lock:
             self._failures.extend([(status, body, dict(headers or {}))] * times)
+
+    def after_next_comment(self, hook: Callable[[], None]) -> None:
+        """Run ``hook()`` once, after the next comment is posted and before the 201 leaves."""
+        with self._lock:
+            self._after_post.append(hook)
 
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         url_path = urlsplit(path).path
@@ -82,6 +89,9 @@ class SentryLoopback(LoopbackServer):
             posted.append(payload["text"])
             note_id = str(self._next_id)
             self._next_id += 1
+            hook = self._after_post.popleft() if self._after_post else None
+        if hook is not None:
+            hook()
         return json_response(
             201,
             {

@@ -12,6 +12,7 @@ import re
 import time
 from collections import deque
 from html.parser import HTMLParser
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -136,6 +137,8 @@ class TelegramLoopback(LoopbackServer):
         self._next_id = 1
         self.webhook: dict[str, Any] | None = None
         self._failures: dict[str, deque[tuple[int, dict[str, Any]]]] = {}
+        self._stalls: dict[str, deque[float]] = {}
+        self._after_send: deque[Callable[[int], None]] = deque()
 
     def keyboard(self, message_id: int) -> Any:
         """The inline keyboard the message shows now (None when it has none)."""
@@ -152,6 +155,22 @@ class TelegramLoopback(LoopbackServer):
         with self._lock:
             queue = self._failures.setdefault(method.lower(), deque())
             queue.extend([(status, body)] * times)
+
+    def stall_next(self, method: str, seconds: float, times: int = 1) -> None:
+        """Hold the next ``times`` answers to ``method`` for ``seconds`` AFTER carrying the call
+        out: a client that times out meanwhile never hears that the message did arrive."""
+        with self._lock:
+            self._stalls.setdefault(method.lower(), deque()).extend([seconds] * times)
+
+    def after_next_send(self, hook: Callable[[int], None]) -> None:
+        """Run ``hook(message_id)`` once, after the next sendMessage is accepted and before its
+        answer leaves: the moment to break what the client does next (stop its Valkey)."""
+        with self._lock:
+            self._after_send.append(hook)
+
+    def sent_count(self) -> int:
+        with self._lock:
+            return len(self.sent)
 
     # -- dispatch ---------------------------------------------------------------------------------
 
@@ -177,7 +196,15 @@ class TelegramLoopback(LoopbackServer):
             if queue:
                 status, scripted = queue.popleft()
                 return json_response(status, scripted)
-            return getattr(self, f"_m_{name}")(params)
+            answer = getattr(self, f"_m_{name}")(params)
+            stalls = self._stalls.get(name)
+            stall = stalls.popleft() if stalls else 0.0
+            hook = self._after_send.popleft() if name == "sendmessage" and self._after_send and answer[0] == 200 else None
+        if hook is not None:
+            hook(json.loads(answer[2])["result"]["message_id"])
+        if stall:
+            time.sleep(stall)  # outside the lock: other requests go on meanwhile
+        return answer
 
     def _params(
         self, method: str, query: str, headers: dict[str, str], body: bytes
