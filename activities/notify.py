@@ -31,6 +31,8 @@ class CardSettings:
     chat_id: str | None
     locale: str
     tz: ZoneInfo
+    # Alert-chain probe cards go here; None: a probe's notify step completes without sending.
+    probe_chat_id: str | None = None
 
 
 def card_ledger_key(card_key: str) -> str:
@@ -46,10 +48,14 @@ class TelegramActivities:
         self._settings = settings
         self._metrics = metrics
 
+    def _chat(self, probe: bool) -> str | None:
+        return self._settings.probe_chat_id if probe else self._settings.chat_id
+
     @activity.defn(name="post_card")
     async def post_card(self, inp: CardInput) -> int | None:
         """Send the incident's card once; return its message id (None when Telegram is not set up)."""
-        if self._api is None or not self._settings.chat_id:
+        chat = self._chat(inp.probe)
+        if self._api is None or not chat:
             log.info("telegram not configured, card skipped", incident_id=inp.view.incident_id)
             self._metrics.telegram_messages.labels(kind="skipped").inc()
             return None
@@ -60,7 +66,7 @@ class TelegramActivities:
                 return int(known)
             text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz, repair=inp.repair)
             markup = approval_keyboard(inp.repair, locale=self._settings.locale)
-            message_id = await self._api.send_message(self._settings.chat_id, text, reply_markup=markup)
+            message_id = await self._api.send_message(chat, text, reply_markup=markup)
             await self._ledger.put(card_ledger_key(inp.card_key), str(message_id))
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()
@@ -73,14 +79,15 @@ class TelegramActivities:
     async def edit_card(self, inp: EditCardInput) -> int | None:
         """Edit the card in place; if it was deleted in the chat, send a replacement once and
         return its message id (None when the edit went through)."""
-        if self._api is None or not self._settings.chat_id:
+        chat = self._chat(inp.probe)
+        if self._api is None or not chat:
             return None
         text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz, repair=inp.repair)
         markup = approval_keyboard(inp.repair, locale=self._settings.locale)
         try:
-            await self._api.edit_message(self._settings.chat_id, inp.message_id, text, reply_markup=markup)
+            await self._api.edit_message(chat, inp.message_id, text, reply_markup=markup)
         except UpstreamError as exc:
-            if inp.card_key and exc.status_code == 400 and _MESSAGE_GONE in str(exc).lower():
+            if inp.card_key and not inp.probe and exc.status_code == 400 and _MESSAGE_GONE in str(exc).lower():
                 return await self._replace(inp, text)
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise to_application_error(exc) from exc

@@ -52,3 +52,9 @@ def learning_playbooks() -> str:
 
 def repair_budget(anomaly_key: str) -> str:
     return f"{PREFIX}:repair:budget:{anomaly_key}"
+
+
+def probe_outage() -> str:
+    """Hash of the alert chain's current outage (since, links, announced): absent while all is well,
+    so the direct message goes out once per outage and the recovery message once after it."""
+    return f"{PREFIX}:probe:outage"

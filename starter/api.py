@@ -38,6 +38,7 @@ from core.repair import Decision
 from core.settings import Settings
 from starter.approvals import send_decision
 from starter.auth import check_telegram_secret, check_token, require_api_token, verify_sentry_signature
+from starter.health import workers_polling
 from starter.intake import Intake
 from starter.telegram_updates import TelegramUpdates
 from starter.parsers import ParseResult, parse_alertmanager, parse_sentry, parse_signoz
@@ -263,7 +264,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
 
     @app.get("/api/v1/health")
     async def health() -> Response:
-        checks = await asyncio.gather(_check_temporal(deps), _check_redis(deps))
+        checks = await asyncio.gather(_check_temporal(deps), _check_redis(deps), _check_worker(deps))
         body = {name: ("ok" if ok else f"unavailable: {why}") for name, ok, why in checks}
         down = [name for name, ok, _ in checks if not ok]
         status = 503 if down else 200
@@ -294,6 +295,17 @@ async def _check_temporal(deps: ApiDeps) -> tuple[str, bool, str]:
     except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
         return "temporal", False, type(exc).__name__
     return "temporal", True, ""
+
+
+async def _check_worker(deps: ApiDeps) -> tuple[str, bool, str]:
+    """At least one worker polls the task queue: without one, "accepted" alerts wait unprocessed."""
+    try:
+        polling = await workers_polling(deps.temporal, deps.settings.task_queue, HEALTH_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001
+        return "worker", False, type(exc).__name__
+    if not polling:
+        return "worker", False, f"no worker polls task queue {deps.settings.task_queue}"
+    return "worker", True, ""
 
 
 async def _check_redis(deps: ApiDeps) -> tuple[str, bool, str]:

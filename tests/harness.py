@@ -66,7 +66,7 @@ async def running(client: Client, settings: Settings, *, worker: bool = True) ->
     api = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(deps)), base_url="http://awoooi.test")
     try:
         if worker:
-            async with build_worker(client, settings, build_activities(settings, redis, http, metrics)):
+            async with build_worker(client, settings, build_activities(settings, redis, http, metrics, client)):
                 yield Running(api, client, metrics, settings)
         else:
             yield Running(api, client, metrics, settings)
@@ -132,7 +132,7 @@ async def serving(client: Client, settings: Settings, *, worker: bool = True,
             raise RuntimeError("uvicorn exited before it started")
         served = Serving(f"http://127.0.0.1:{port}", client, metrics, settings)
         if worker:
-            async with build_worker(client, settings, build_activities(settings, redis, http, metrics)):
+            async with build_worker(client, settings, build_activities(settings, redis, http, metrics, client)):
                 yield served
         else:
             yield served

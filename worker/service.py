@@ -62,6 +62,16 @@ async def ensure_search_attributes(client: Client) -> None:
                         "search-attribute create`", error=exc.status.name)
 
 
+async def _probe_schedule(client: Client, settings: Settings) -> None:
+    """The alert-chain probe's schedule, brought up to date on every worker start."""
+    from starter.schedule import ensure_probe_schedule
+
+    try:
+        await ensure_probe_schedule(client, settings)
+    except RPCError as exc:  # a locked-down namespace: the worker still serves alerts
+        log.warning("could not create the probe schedule; run `awoooi schedule`", error=exc.status.name)
+
+
 async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Event,
                 metrics: Metrics | None = None) -> None:
     metrics = metrics or Metrics(CollectorRegistry())
@@ -78,8 +88,9 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
             start_http_server(settings.worker_metrics_port, addr=settings.api_host, registry=metrics.registry)
             log.info("worker metrics", url=f"http://{settings.api_host}:{settings.worker_metrics_port}/metrics")
         if worker:
-            temporal_worker = build_worker(client, settings, build_activities(settings, redis, http, metrics))
+            temporal_worker = build_worker(client, settings, build_activities(settings, redis, http, metrics, client))
             tasks.append(asyncio.create_task(temporal_worker.run(), name="worker"))
+            await _probe_schedule(client, settings)
             log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
         if api:
             deps = build_api_deps(settings, client, redis, http, metrics)

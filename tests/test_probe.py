@@ -1,0 +1,145 @@
+"""The alert chain watches itself (issue 7): the AlertChainProbe on real Temporal, Valkey and a real
+TCP API, with the Telegram and Sentry loopbacks; faults turn it red with one direct message."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
+
+import httpx
+from prometheus_client import generate_latest
+from temporalio.client import Client
+
+from activities import redis_keys
+from core.probe import ProbeInput, ProbeReport
+from starter.embedded import free_port
+from starter.probe_cli import probe_once
+from starter.schedule import SCHEDULE_ID, control_schedule, ensure_probe_schedule
+from tests.harness import CHAT_ID, Serving, eventually, serving, settings_for
+from worker.wiring import chain_checks
+from workflows.probe import AlertChainProbe
+
+PROBE_CHAT = "-1009999999999"
+
+
+@asynccontextmanager
+async def chain(client: Client, valkey_url: str, task_queue: str, telegram, sentry, *, worker: bool = True,
+                **overrides) -> AsyncIterator[Serving]:
+    port = free_port()
+    settings = settings_for(valkey_url, task_queue, telegram, sentry, api_base=f"http://127.0.0.1:{port}",
+                            webhook_token="probe-webhook-token", sentry_client_secret="probe-client-secret",
+                            **overrides)
+    async with serving(client, settings, worker=worker, port=port) as served:
+        if worker:
+            async def polled() -> bool:
+                async with httpx.AsyncClient() as http:
+                    return (await http.get(f"{served.base_url}/api/v1/health")).status_code == 200
+            await eventually(polled, what="the worker's first poll")
+        yield served
+
+
+async def run_probe(client: Client, task_queue: str, deadline: float = 20.0) -> ProbeReport:
+    return await client.execute_workflow(AlertChainProbe.run, ProbeInput(deadline_seconds=deadline),
+                                         id=f"probe-test-{uuid.uuid4()}", task_queue=task_queue,
+                                         result_type=ProbeReport)
+
+
+def direct_messages(telegram) -> list[str]:
+    return [m["text"] for m in telegram.sent if m["chat_id"] == CHAT_ID]
+
+
+async def test_a_run_passes_every_link_and_leaves_nothing_open(temporal_client, valkey_url, redis, task_queue,
+                                                               telegram, sentry) -> None:
+    async with chain(temporal_client, valkey_url, task_queue, telegram, sentry,
+                     telegram_probe_chat_id=PROBE_CHAT) as served:
+        report = await run_probe(temporal_client, task_queue)
+        assert report.ok, report
+        assert [link.link for link in report.links] == ["api", "alertmanager", "sentry", "telegram", "sentry_api"]
+        assert all(link.seconds > 0 and link.error is None for link in report.links)
+        # Probe cards went to the probe chat only; no comment on Sentry, no learning, nothing open.
+        assert {m["chat_id"] for m in telegram.sent} == {PROBE_CHAT} and len(telegram.sent) == 2
+        assert sentry.comments == {}
+        assert await redis.keys("awoooi:learning:occurrences:*") == []
+        running = [w async for w in temporal_client.list_workflows(
+            f'TaskQueue="{task_queue}" AND ExecutionStatus="Running"')]
+        assert running == []
+        metrics = generate_latest(served.metrics.registry).decode()
+        assert 'awoooi_probe_success{link="alertmanager"} 1.0' in metrics
+        assert "awoooi_probe_last_success_timestamp " in metrics
+
+
+async def test_without_a_probe_chat_the_notify_step_sends_nothing(temporal_client, valkey_url, redis, task_queue,
+                                                                  telegram, sentry) -> None:
+    async with chain(temporal_client, valkey_url, task_queue, telegram, sentry):
+        report = await run_probe(temporal_client, task_queue)
+        assert report.ok, report
+        assert telegram.sent == []
+
+
+async def test_a_broken_telegram_sends_one_message_per_outage_and_one_recovery(
+        temporal_client, valkey_url, redis, task_queue, telegram, sentry) -> None:
+    async with chain(temporal_client, valkey_url, task_queue, telegram, sentry):
+        telegram.fail_next("getMe", 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}, times=2)
+        first = await run_probe(temporal_client, task_queue)
+        second = await run_probe(temporal_client, task_queue)
+        assert not first.ok and not second.ok
+        assert [link.link for link in first.broken()] == ["telegram"]
+        assert "401" in (first.broken()[0].error or "")
+        messages = direct_messages(telegram)
+        assert len(messages) == 1, messages
+        assert "alert chain broken" in messages[0] and "telegram" in messages[0]
+        assert telegram.token not in messages[0]
+        assert await redis.hget(redis_keys.probe_outage(), "announced") == "1"
+
+        recovered = await run_probe(temporal_client, task_queue)
+        assert recovered.ok, recovered
+        messages = direct_messages(telegram)
+        assert len(messages) == 2 and "alert chain restored</b> after" in messages[1]
+        assert await redis.exists(redis_keys.probe_outage()) == 0
+        await run_probe(temporal_client, task_queue)
+        assert len(direct_messages(telegram)) == 2
+
+
+async def test_awoooi_probe_exits_1_without_a_worker_then_0(temporal_client, valkey_url, redis, task_queue,
+                                                            telegram, sentry) -> None:
+    for worker, expected in ((False, 1), (True, 0)):
+        async with chain(temporal_client, valkey_url, task_queue, telegram, sentry, worker=worker,
+                         probe_deadline=8.0) as served:
+            out = io.StringIO()
+            code = await probe_once(temporal_client, lambda c, http: chain_checks(served.settings, c, http),
+                                    served.base_url, 8.0, out, as_json=False)
+            assert code == expected, out.getvalue()
+            text = out.getvalue()
+            assert ("✗" in text) is (expected == 1) and "✓" in text
+            if not worker:
+                assert "worker" in text
+        for execution in [w async for w in temporal_client.list_workflows(f'TaskQueue="{task_queue}"')]:
+            if execution.status and execution.status.name == "RUNNING":
+                await temporal_client.get_workflow_handle(execution.id).terminate("test")
+    out = io.StringIO()
+    await probe_once(None, lambda c, http: chain_checks(served.settings, c, http), served.base_url, 2.0, out,
+                     as_json=True)
+    answer = json.loads(out.getvalue())
+    assert answer["ok"] is False and {link["link"] for link in answer["links"]} >= {"api", "alertmanager"}
+
+
+async def test_the_schedule_is_created_once_and_kept_up_to_date(temporal_client, valkey_url, task_queue) -> None:
+    settings = settings_for(valkey_url, task_queue, probe_interval=120)
+    try:
+        assert await ensure_probe_schedule(temporal_client, settings) in ("created", "updated")
+        assert await ensure_probe_schedule(temporal_client, settings) == "updated"
+        described = await temporal_client.get_schedule_handle(SCHEDULE_ID).describe()
+        assert described.schedule.spec.intervals[0].every.total_seconds() == 120
+        assert described.schedule.policy.catchup_window.total_seconds() == 120
+        assert described.schedule.policy.overlap.name == "SKIP"
+        assert "paused" in await control_schedule(temporal_client, settings, "pause")
+        faster = settings.model_copy(update={"probe_interval": 60})
+        await ensure_probe_schedule(temporal_client, faster)
+        described = await temporal_client.get_schedule_handle(SCHEDULE_ID).describe()
+        assert described.schedule.state.paused, "an update keeps the operator's pause"
+        assert described.schedule.spec.intervals[0].every.total_seconds() == 60
+    finally:
+        await temporal_client.get_schedule_handle(SCHEDULE_ID).delete()
