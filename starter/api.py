@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -33,12 +34,14 @@ from core.identity import workflow_id_for
 from core.learning_service import LearningService
 from core.metrics import Metrics
 from core.models import Source
+from core.probe import is_probe
 from core.ports import DeliveryLedger, TelegramApi
 from core.repair import Decision
 from core.settings import Settings
 from starter.approvals import send_decision
 from starter.auth import check_telegram_secret, check_token, require_api_token, verify_sentry_signature
 from starter.health import workers_polling
+from starter.http_metrics import HttpMetricsMiddleware
 from starter.intake import Intake
 from starter.telegram_updates import TelegramUpdates
 from starter.parsers import ParseResult, parse_alertmanager, parse_sentry, parse_signoz
@@ -102,6 +105,9 @@ async def _take_all(deps: ApiDeps, source: Source, result: ParseResult) -> JSONR
                             "status": "failed", "reason": "could not reach Temporal"})
             continue
         metrics.alerts.labels(source=source.value, status=alert.status.value, result=outcome.result).inc()
+        if not is_probe(alert):  # the probe has its own metrics; NoAlertsReceivedLong is about real alerts
+            metrics.alerts_received.labels(source=source.value, status=alert.status.value).inc()
+            metrics.last_alert_received.set_to_current_time()
         answer = {
             "fingerprint": alert.fingerprint,
             "alert_status": alert.status.value,
@@ -128,10 +134,12 @@ async def _take_all(deps: ApiDeps, source: Source, result: ParseResult) -> JSONR
 def create_app(deps: ApiDeps) -> FastAPI:
     app = FastAPI(title="awoooi", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.deps = deps
+    app.add_middleware(HttpMetricsMiddleware, counter=deps.metrics.http_requests)
     settings = deps.settings
 
     async def handle(request: Request, source: Source, parse) -> Response:  # noqa: ANN001
         structlog.contextvars.bind_contextvars(source=source.value, path=request.url.path)
+        started = time.perf_counter()
         try:
             if source is Source.SENTRY:
                 raw, body = await _read_json_after_signature(request)
@@ -152,6 +160,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
         finally:
             structlog.contextvars.unbind_contextvars("source", "path")
         deps.metrics.webhook_requests.labels(source=source.value, code=str(response.status_code)).inc()
+        deps.metrics.webhook_latency.labels(webhook_type=source.value).observe(time.perf_counter() - started)
         return response
 
     async def _read_json_after_signature(request: Request) -> tuple[bytes, Any]:

@@ -21,6 +21,7 @@ from core import search_attributes as sa
 from core.metrics import Metrics
 from core.settings import Settings
 from starter.api import create_app
+from worker.sdk_metrics import SdkMetricsCollector, buffered_runtime
 from worker.wiring import build_activities, build_api_deps, build_worker, connect_redis, connect_temporal, http_client
 
 log = structlog.get_logger(__name__)
@@ -75,7 +76,11 @@ async def _probe_schedule(client: Client, settings: Settings) -> None:
 async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Event,
                 metrics: Metrics | None = None) -> None:
     metrics = metrics or Metrics(CollectorRegistry())
-    client = await connect_temporal(settings)
+    runtime = None
+    if worker:
+        runtime, buffer = buffered_runtime()
+        metrics.registry.register(SdkMetricsCollector(buffer))
+    client = await connect_temporal(settings, runtime)
     await ensure_search_attributes(client)
     redis = connect_redis(settings)
     http = http_client()

@@ -14,6 +14,7 @@ import httpx
 from redis.asyncio import Redis
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.analysis import LlmAnalyzer, RuleAnalyzer
@@ -46,11 +47,13 @@ from workflows.probe import AlertChainProbe
 WORKFLOWS: Sequence[type] = (IncidentWorkflow, AlertChainProbe)
 
 
-async def connect_temporal(settings: Settings) -> Client:
+async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """``runtime``: the worker's, whose MetricBuffer feeds the SDK's metrics to /metrics."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        runtime=runtime,
     )
 
 
