@@ -143,3 +143,74 @@ async def test_the_schedule_is_created_once_and_kept_up_to_date(temporal_client,
         assert described.schedule.spec.intervals[0].every.total_seconds() == 60
     finally:
         await temporal_client.get_schedule_handle(SCHEDULE_ID).delete()
+
+
+async def test_the_worker_creates_the_schedule_and_a_triggered_run_passes(temporal_env, temporal_client, valkey_url,
+                                                                          redis, task_queue, telegram, sentry) -> None:
+    """`awoooi dev`'s shape: serve() with worker and API; the schedule exists, a trigger runs green,
+    and the API's /metrics shows the probe's and the Temporal SDK's metrics."""
+    import asyncio
+
+    from worker.service import serve
+
+    port = free_port()
+    settings = settings_for(valkey_url, task_queue, telegram, sentry, api_port=port,
+                            temporal_address=temporal_env.client.service_client.config.target_host,
+                            worker_metrics_port=0, probe_deadline=20.0)
+    stop = asyncio.Event()
+    served = asyncio.create_task(serve(settings, worker=True, api=True, stop=stop))
+    schedule = temporal_client.get_schedule_handle(SCHEDULE_ID)
+    try:
+        async def scheduled() -> bool:
+            try:
+                return (await schedule.describe()).schedule.action.task_queue == task_queue
+            except Exception:  # noqa: BLE001 - not created yet
+                return False
+        await eventually(scheduled, what="the probe schedule")
+        await control_schedule(temporal_client, settings, "trigger")
+
+        async def finished() -> list:
+            runs = [w async for w in temporal_client.list_workflows(
+                f'WorkflowType="AlertChainProbe" AND TaskQueue="{task_queue}" AND ExecutionStatus="Completed"')]
+            return runs
+        await eventually(finished, timeout=60, what="a triggered probe run")
+        (run,) = await finished()
+        report = await temporal_client.get_workflow_handle(run.id, run_id=run.run_id,
+                                                           result_type=ProbeReport).result()
+        assert report.ok, report
+        async with httpx.AsyncClient() as http:
+            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        assert 'awoooi_probe_success{link="sentry"} 1.0' in text
+        assert "temporal_workflow_task_schedule_to_start_latency" in text
+    finally:
+        stop.set()
+        await asyncio.wait_for(served, 30)
+        await schedule.delete()
+
+
+async def test_the_awoooi_probe_command(temporal_env, temporal_client, valkey_url, redis, task_queue,
+                                        telegram, sentry) -> None:
+    import asyncio
+    import os
+    import sys
+    from pathlib import Path
+
+    async with chain(temporal_client, valkey_url, task_queue, telegram, sentry) as served:
+        env = {**os.environ, "AWOOOI_TEMPORAL_ADDRESS": temporal_env.client.service_client.config.target_host,
+               "AWOOOI_WEBHOOK_TOKEN": "probe-webhook-token", "AWOOOI_SENTRY_CLIENT_SECRET": "probe-client-secret",
+               "AWOOOI_PROBE_DEADLINE": "15", "AWOOOI_API_BASE": "http://127.0.0.1:9"}
+        awoooi = str(Path(sys.executable).with_name("awoooi"))
+        process = await asyncio.create_subprocess_exec(
+            awoooi, "probe", "--api-base", served.base_url, "--json", env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, (out, err)
+        answer = json.loads(out.splitlines()[-1])
+        assert answer["ok"] is True and answer["api_base"] == served.base_url
+        # Without --api-base the setting is used: nothing listens there.
+        process = await asyncio.create_subprocess_exec(
+            awoooi, "probe", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 1, (out, err)
+        text = out.decode()
+        assert "✗" in text and "http://127.0.0.1:9" in text and "probe-webhook-token" not in text + err.decode()
