@@ -214,3 +214,63 @@ async def test_the_awoooi_probe_command(temporal_env, temporal_client, valkey_ur
         assert process.returncode == 1, (out, err)
         text = out.decode()
         assert "✗" in text and "http://127.0.0.1:9" in text and "probe-webhook-token" not in text + err.decode()
+
+
+async def test_no_worker_on_the_alerts_queue_turns_the_run_red_then_recovers(
+        temporal_client, valkey_url, redis, task_queue, telegram, sentry) -> None:
+    """The issue's case: the API takes alerts onto a queue no worker polls. The probe (run by a worker
+    elsewhere) goes red with one direct message; a worker coming back brings one recovery message."""
+    from redis.asyncio import Redis
+
+    from core.metrics import Metrics
+    from prometheus_client import CollectorRegistry
+    from worker.wiring import build_activities, build_worker
+
+    alerts_queue = f"{task_queue}-alerts"
+    port = free_port()
+    common = {"api_base": f"http://127.0.0.1:{port}", "webhook_token": "probe-webhook-token"}
+    api_settings = settings_for(valkey_url, alerts_queue, telegram, sentry, **common)
+    probe_settings = settings_for(valkey_url, task_queue, telegram, sentry, **common)
+    store = Redis.from_url(valkey_url, decode_responses=True)
+    async with httpx.AsyncClient(timeout=5.0) as http, serving(temporal_client, api_settings, worker=False, port=port):
+        metrics = Metrics(CollectorRegistry())
+        probe_worker = build_worker(temporal_client, probe_settings,
+                                    build_activities(probe_settings, store, http, metrics, temporal_client))
+        async with probe_worker:
+            red = await run_probe(temporal_client, task_queue, deadline=5.0)
+            again = await run_probe(temporal_client, task_queue, deadline=5.0)
+            assert not red.ok and not again.ok
+            broken = {link.link: link.error for link in red.broken()}
+            assert set(broken) == {"api", "alertmanager", "sentry"}, broken
+            assert "worker" in (broken["api"] or "")
+            assert len(direct_messages(telegram)) == 1
+            # Nothing left open by the failed runs (their probe incidents were terminated).
+            assert [w async for w in temporal_client.list_workflows(
+                f'TaskQueue="{alerts_queue}" AND ExecutionStatus="Running"')] == []
+
+            alerts_worker = build_worker(temporal_client, api_settings,
+                                         build_activities(api_settings, store, http, metrics, temporal_client))
+            async with alerts_worker:
+                async def healthy() -> bool:
+                    return (await http.get(f"http://127.0.0.1:{port}/api/v1/health")).status_code == 200
+                await eventually(healthy, what="the alerts worker's first poll")
+                green = await run_probe(temporal_client, task_queue, deadline=15.0)
+                assert green.ok, green
+            messages = direct_messages(telegram)
+            assert len(messages) == 2 and "restored" in messages[1]
+    await store.aclose()
+
+
+async def test_a_refused_sentry_token_breaks_the_sentry_api_link_without_showing_it(
+        valkey_url, task_queue, telegram, sentry) -> None:
+    settings = settings_for(valkey_url, task_queue, telegram, sentry)
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        checks = chain_checks(settings, None, http)
+        assert (await checks.sentry_api(5.0)).ok
+        sentry.fail_next(401, {"detail": "Invalid token"})
+        refused = await checks.sentry_api(5.0)
+        assert not refused.ok and "HTTP 401" in (refused.error or "")
+        assert sentry.token not in (refused.error or "")
+        unconfigured = chain_checks(settings_for(valkey_url, task_queue), None, http)
+        skipped = await unconfigured.sentry_api(5.0)
+        assert skipped.ok and skipped.skipped
