@@ -133,8 +133,12 @@ class ChainChecks:
         async def check() -> None:
             try:
                 me = await telegram.get_me()
+                try:
+                    bot_id = int(str(me.get("id")))
+                except ValueError as exc:
+                    raise LinkBroken("telegram getMe: no bot id in the answer") from exc
                 for chat in filter(None, {self._config.chat_id, self._config.probe_chat_id}):
-                    member = await telegram.get_chat_member(chat, int(str(me.get("id"))))
+                    member = await telegram.get_chat_member(chat, bot_id)
                     status = str(member.get("status"))
                     if status not in _CAN_POST and not (status == "restricted" and member.get("can_send_messages")):
                         raise LinkBroken(f"the bot cannot post in chat {chat} (status {status})")

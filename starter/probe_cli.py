@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
+from collections.abc import Callable
 from typing import TextIO
 
 import httpx
@@ -15,6 +17,8 @@ from temporalio.client import Client
 
 from activities.chain_checks import ChainChecks
 from core.probe import LinkResult, ProbeReport
+
+ChecksFactory = Callable[[Client | None, httpx.AsyncClient], ChainChecks]
 
 _NAMES = {"api": "API health (Valkey, a worker polling)", "alertmanager": "Alertmanager alert -> card -> closed",
           "sentry": "Sentry alert -> card -> closed", "telegram": "Telegram bot", "sentry_api": "Sentry API token"}
@@ -45,11 +49,10 @@ def _line(link: LinkResult) -> str:
     return f"  {mark} {_NAMES.get(link.link, link.link):<40} {link.seconds:6.2f} s{note}"
 
 
-async def probe_once(client: Client | None, checks_for, api_base: str, deadline: float,  # noqa: ANN001
+async def probe_once(client: Client | None, checks_for: ChecksFactory, api_base: str, deadline: float,
                      out: TextIO, *, as_json: bool) -> int:
-    """``checks_for(client, http)`` builds the checks (worker/wiring.py's chain_checks)."""
-    import uuid
-
+    """``checks_for(client, http)`` builds the checks (worker/wiring.py's chain_checks, passed in by
+    the CLI so this module need not import the composition root)."""
     async with httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0)) as http:
         report = await run_checks(checks_for(client, http), f"cli-{uuid.uuid4().hex[:12]}", deadline)
     return print_report(report, api_base, out, as_json=as_json)
