@@ -280,6 +280,16 @@ def create_app(deps: ApiDeps) -> FastAPI:
         return JSONResponse({"status": "ok" if not down else "degraded", "down": down, **body},
                             status_code=status)
 
+    @app.get("/api/v1/ready")
+    async def ready() -> Response:
+        """Readiness: can this API take alerts durably (Temporal and Valkey)? Unlike health it does
+        not ask for a worker: alerts taken while workers are down wait in Temporal and are handled
+        when one is back, which beats senders giving up on an API that left the Service."""
+        checks = await asyncio.gather(_check_temporal(deps), _check_redis(deps))
+        down = [name for name, ok, _ in checks if not ok]
+        return JSONResponse({"status": "ok" if not down else "degraded", "down": down},
+                            status_code=503 if down else 200)
+
     @app.get("/api/v1/telegram/status")
     async def telegram_status() -> Response:
         if deps.telegram is None:

@@ -433,6 +433,9 @@ async def test_health_503_when_no_worker_polls_the_task_queue(temporal_client, v
         body = response.json()
         assert body["down"] == ["worker"]
         assert task_queue in body["worker"]
+        # Ready all the same: alerts taken now wait in Temporal for a worker.
+        ready = await app.api.get("/api/v1/ready")
+        assert ready.status_code == 200 and ready.json()["down"] == []
 
 
 async def test_health_503_when_valkey_is_down(temporal_client, task_queue) -> None:

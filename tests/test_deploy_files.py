@@ -127,7 +127,7 @@ def test_kubernetes_manifests_are_consistent() -> None:
     container = api["spec"]["containers"][0]
     port = int(config["data"]["AWOOOI_API_PORT"])
     assert container["ports"][0]["containerPort"] == port
-    assert container["readinessProbe"]["httpGet"]["path"] == "/api/v1/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/api/v1/ready"
     annotations = api["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/path"] == "/metrics" and annotations["prometheus.io/port"] == str(port)
@@ -146,7 +146,7 @@ def test_kubernetes_manifests_are_consistent() -> None:
     assert {("pods", "delete"), ("deployments", "patch"), ("deployments/scale", "patch")} <= granted
 
     source = (ROOT / "starter" / "api.py").read_text()
-    for path in ("/api/v1/health", "/metrics", "/api/v1/webhooks/alertmanager"):
+    for path in ("/api/v1/health", "/api/v1/ready", "/metrics", "/api/v1/webhooks/alertmanager"):
         assert f'"{path}"' in source, f"{path} is not an awoooi route any more"
 
 
