@@ -37,6 +37,8 @@ class CardSettings:
     chat_id: str | None
     locale: str
     tz: ZoneInfo
+    # Alert-chain probe cards go here; None: a probe's notify step completes without sending.
+    probe_chat_id: str | None = None
 
 
 def card_ledger_key(card_key: str) -> str:
@@ -61,12 +63,11 @@ class TelegramActivities:
         self._metrics = metrics
         self._gate = gate
 
-    async def _send_once(self, key: str, render: Callable[[bool], str],
+    async def _send_once(self, chat_id: str, key: str, render: Callable[[bool], str],
                          send: Callable[[str], Awaitable[int]], bound: structlog.BoundLogger) -> tuple[int, bool]:
-        """Send under the chat's gate unless ``key`` already holds a message id; return the id and
+        """Send under ``chat_id``'s gate unless ``key`` already holds a message id; return the id and
         whether this call sent it. ``render(may_repeat)`` builds the text."""
-        assert self._settings.chat_id
-        async with self._gate.turn(self._settings.chat_id):
+        async with self._gate.turn(chat_id):
             known = await self._ledger.get(key)
             if known is not None:
                 return int(known), False
@@ -89,14 +90,18 @@ class TelegramActivities:
             await self._gate.settled(key)
             return message_id, True
 
+    def _chat(self, probe: bool) -> str | None:
+        return self._settings.probe_chat_id if probe else self._settings.chat_id
+
     @activity.defn(name="post_card")
     async def post_card(self, inp: CardInput) -> int | None:
         """Send the incident's card once; return its message id (None when Telegram is not set up)."""
-        if self._api is None or not self._settings.chat_id:
+        chat = self._chat(inp.probe)
+        if self._api is None or not chat:
             log.info("telegram not configured, card skipped", incident_id=inp.view.incident_id)
             self._metrics.telegram_messages.labels(kind="skipped").inc()
             return None
-        api, chat_id = self._api, self._settings.chat_id
+        api = self._api
         bound = log.bind(incident_id=inp.view.incident_id)
         markup = approval_keyboard(inp.repair, locale=self._settings.locale)
 
@@ -106,8 +111,8 @@ class TelegramActivities:
 
         try:
             message_id, sent = await self._send_once(
-                card_ledger_key(inp.card_key), render,
-                lambda text: api.send_message(chat_id, text, reply_markup=markup), bound)
+                chat, card_ledger_key(inp.card_key), render,
+                lambda text: api.send_message(chat, text, reply_markup=markup), bound)
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise to_application_error(exc) from exc
@@ -122,14 +127,15 @@ class TelegramActivities:
     async def edit_card(self, inp: EditCardInput) -> int | None:
         """Edit the card in place; if it was deleted in the chat, send a replacement once and
         return its message id (None when the edit went through)."""
-        if self._api is None or not self._settings.chat_id:
+        chat = self._chat(inp.probe)
+        if self._api is None or not chat:
             return None
         text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz, repair=inp.repair)
         markup = approval_keyboard(inp.repair, locale=self._settings.locale)
         try:
-            await self._api.edit_message(self._settings.chat_id, inp.message_id, text, reply_markup=markup)
+            await self._api.edit_message(chat, inp.message_id, text, reply_markup=markup)
         except UpstreamError as exc:
-            if inp.card_key and exc.status_code == 400 and _MESSAGE_GONE in str(exc).lower():
+            if inp.card_key and not inp.probe and exc.status_code == 400 and _MESSAGE_GONE in str(exc).lower():
                 return await self._replace(inp)
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise to_application_error(exc) from exc
@@ -149,7 +155,7 @@ class TelegramActivities:
 
         try:
             message_id, sent = await self._send_once(
-                card_ledger_key(f"{inp.card_key}:replacing:{inp.message_id}"), render,
+                chat_id, card_ledger_key(f"{inp.card_key}:replacing:{inp.message_id}"), render,
                 lambda text: api.send_message(chat_id, text, reply_markup=markup), bound)
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()
@@ -173,7 +179,7 @@ class TelegramActivities:
 
         try:
             message_id, sent = await self._send_once(
-                f"escalation:{inp.escalation_key}", render,
+                chat_id, f"escalation:{inp.escalation_key}", render,
                 lambda text: api.send_message(chat_id, text, reply_to=inp.reply_to), bound)
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()

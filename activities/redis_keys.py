@@ -73,3 +73,9 @@ def send_in_flight(send_key: str) -> str:
     """Written right before a sendMessage and kept until its message id is in the ledger: a retry
     that finds it knows the previous attempt may have reached Telegram (docs/adr/0011)."""
     return f"{PREFIX}:inflight:{send_key}"
+
+
+def probe_outage() -> str:
+    """Hash of the alert chain's current outage (since, links, announced): absent while all is well,
+    so the direct message goes out once per outage and the recovery message once after it."""
+    return f"{PREFIX}:probe:outage"

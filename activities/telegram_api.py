@@ -81,6 +81,14 @@ class TelegramClient:
             raise UpstreamError("telegram getMe: result is not an object", retryable=True)
         return result
 
+    async def get_chat_member(self, chat_id: str, user_id: int) -> dict[str, object]:
+        """The bot's membership in a chat: whether it may post there, asked without posting."""
+        status, body = await self._post("getChatMember", {"chat_id": chat_id, "user_id": user_id})
+        result = self._result("getChatMember", status, body)
+        if not isinstance(result, dict):
+            raise UpstreamError("telegram getChatMember: result is not an object", retryable=True)
+        return result
+
     @staticmethod
     def _payload(chat_id: str, text: str, reply_markup: dict[str, Any] | None) -> dict[str, Any]:
         payload: dict[str, Any] = {

@@ -82,6 +82,8 @@ class CardInput(BaseModel):
     card_key: str
     # Shown on the card; Approve/Reject buttons while it awaits approval.
     repair: RepairState | None = None
+    # An alert-chain probe's card: to the probe chat, or not sent at all.
+    probe: bool = False
 
 
 class EditCardInput(BaseModel):
@@ -90,6 +92,7 @@ class EditCardInput(BaseModel):
     # Lets the activity send a replacement card, once, when someone deleted the message.
     card_key: str = ""
     repair: RepairState | None = None
+    probe: bool = False
 
 
 class SentryCommentInput(BaseModel):

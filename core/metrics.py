@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+
+# The seed's webhook buckets (0.1 ... 30 s) with finer ones below 0.1 s, where intake usually is.
+WEBHOOK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
 class Metrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(self, registry: CollectorRegistry, version: str = "0.1.0") -> None:
         self.registry = registry
+        self._chain_metrics(registry, version)
         self.webhook_requests = Counter(
             "awoooi_webhook_requests_total",
             "Webhook deliveries by source and HTTP outcome.",
@@ -63,3 +67,35 @@ class Metrics:
             "Spooled deliveries Temporal refused for good (logged whole, then removed).",
             registry=registry,
         )
+
+    def _chain_metrics(self, registry: CollectorRegistry, version: str) -> None:
+        """The seed's alert-chain metrics (F-4), named as the seed's rules expect them."""
+        self.last_alert_received = Gauge(
+            "awoooi_last_alert_received_timestamp", "Unix time the last alert was received.",
+            registry=registry,
+        )
+        self.alerts_received = Counter(
+            "awoooi_alerts_received_total", "Alerts received by source and alert status.", ["source", "status"],
+            registry=registry,
+        )
+        self.webhook_latency = Histogram(
+            "awoooi_webhook_latency_seconds", "Webhook handling time.", ["webhook_type"], buckets=WEBHOOK_BUCKETS,
+            registry=registry,
+        )
+        self.http_requests = Counter(
+            "http_requests_total", "HTTP requests by route template and status code.", ["path", "status"],
+            registry=registry,
+        )
+        self.probe_success = Gauge(
+            "awoooi_probe_success", "1 when the link passed the last probe run, else 0.", ["link"],
+            registry=registry,
+        )
+        self.probe_last_success = Gauge(
+            "awoooi_probe_last_success_timestamp", "Unix time of the last probe run where every link passed.",
+            registry=registry,
+        )
+        self.probe_duration = Gauge(
+            "awoooi_probe_duration_seconds", "How long the last probe run took.", registry=registry,
+        )
+        self.build_info = Info("awoooi_build", "awoooi's version.", registry=registry)
+        self.build_info.info({"version": version})

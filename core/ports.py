@@ -96,6 +96,8 @@ class TelegramApi(Protocol):
 
     async def get_me(self) -> dict[str, object]: ...
 
+    async def get_chat_member(self, chat_id: str, user_id: int) -> dict[str, object]: ...
+
 
 class SentryApi(Protocol):
     async def post_comment(self, org: str, issue_id: str, text: str) -> str:

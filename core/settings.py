@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     llm_model: str = "gpt-4o-mini"
     llm_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
 
+    # The alert-chain probe (docs/adr/0009-alert-chain-probe.md). Empty api_base means
+    # http://127.0.0.1:$AWOOOI_API_PORT. Probe cards go to the probe chat; without one the notify
+    # step is verified without sending anything.
+    api_base: str = ""
+    probe_interval: int = Field(default=300, ge=10)  # seconds
+    probe_deadline: float = Field(default=60.0, gt=0)  # seconds
+    telegram_probe_chat_id: str | None = None
+
     log_level: str = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 
@@ -184,6 +192,10 @@ class Settings(BaseSettings):
     @property
     def telegram_enabled(self) -> bool:
         return self.telegram_bot_token is not None and bool(self.telegram_chat_id)
+
+    @property
+    def probe_api_base(self) -> str:
+        return (self.api_base or f"http://127.0.0.1:{self.api_port}").rstrip("/")
 
     @property
     def llm_enabled(self) -> bool:

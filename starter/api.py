@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -33,11 +34,14 @@ from core.identity import workflow_id_for
 from core.learning_service import LearningService
 from core.metrics import Metrics
 from core.models import Source
+from core.probe import is_probe
 from core.ports import DeliveryLedger, DeliverySpool, TelegramApi
 from core.repair import Decision
 from core.settings import Settings
 from starter.approvals import send_decision
 from starter.auth import check_telegram_secret, check_token, require_api_token, verify_sentry_signature
+from starter.health import workers_polling
+from starter.http_metrics import HttpMetricsMiddleware
 from starter.intake import Intake
 from starter.telegram_updates import TelegramUpdates
 from starter.parsers import ParseResult, parse_alertmanager, parse_sentry, parse_signoz
@@ -108,6 +112,9 @@ async def _take_all(deps: ApiDeps, source: Source, result: ParseResult) -> JSONR
                             "status": "failed", "reason": "neither Temporal nor the spool took it"})
             continue
         metrics.alerts.labels(source=source.value, status=alert.status.value, result=outcome.result).inc()
+        if not is_probe(alert):  # the probe has its own metrics; NoAlertsReceivedLong is about real alerts
+            metrics.alerts_received.labels(source=source.value, status=alert.status.value).inc()
+            metrics.last_alert_received.set_to_current_time()
         answer = {
             "fingerprint": alert.fingerprint,
             "alert_status": alert.status.value,
@@ -134,10 +141,12 @@ async def _take_all(deps: ApiDeps, source: Source, result: ParseResult) -> JSONR
 def create_app(deps: ApiDeps) -> FastAPI:
     app = FastAPI(title="awoooi", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.deps = deps
+    app.add_middleware(HttpMetricsMiddleware, counter=deps.metrics.http_requests)
     settings = deps.settings
 
     async def handle(request: Request, source: Source, parse) -> Response:  # noqa: ANN001
         structlog.contextvars.bind_contextvars(source=source.value, path=request.url.path)
+        started = time.perf_counter()
         try:
             if source is Source.SENTRY:
                 raw, body = await _read_json_after_signature(request)
@@ -158,6 +167,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
         finally:
             structlog.contextvars.unbind_contextvars("source", "path")
         deps.metrics.webhook_requests.labels(source=source.value, code=str(response.status_code)).inc()
+        deps.metrics.webhook_latency.labels(webhook_type=source.value).observe(time.perf_counter() - started)
         return response
 
     async def _read_json_after_signature(request: Request) -> tuple[bytes, Any]:
@@ -270,13 +280,23 @@ def create_app(deps: ApiDeps) -> FastAPI:
 
     @app.get("/api/v1/health")
     async def health() -> Response:
-        checks = await asyncio.gather(_check_temporal(deps), _check_redis(deps))
+        checks = await asyncio.gather(_check_temporal(deps), _check_redis(deps), _check_worker(deps))
         body: dict[str, Any] = {name: ("ok" if ok else f"unavailable: {why}") for name, ok, why in checks}
         down = [name for name, ok, _ in checks if not ok]
         body["spool"] = await _spool_report(deps)
         status = 503 if down else 200
         return JSONResponse({"status": "ok" if not down else "degraded", "down": down, **body},
                             status_code=status)
+
+    @app.get("/api/v1/ready")
+    async def ready() -> Response:
+        """Readiness: can this API take alerts durably (Temporal and Valkey)? Unlike health it does
+        not ask for a worker: alerts taken while workers are down wait in Temporal and are handled
+        when one is back, which beats senders giving up on an API that left the Service."""
+        checks = await asyncio.gather(_check_temporal(deps), _check_redis(deps))
+        down = [name for name, ok, _ in checks if not ok]
+        return JSONResponse({"status": "ok" if not down else "degraded", "down": down},
+                            status_code=503 if down else 200)
 
     @app.get("/api/v1/telegram/status")
     async def telegram_status() -> Response:
@@ -313,6 +333,17 @@ async def _spool_report(deps: ApiDeps) -> dict[str, Any]:
         return {"depth": None, "oldest_age_seconds": None, "error": str(exc)}
     age = round(stats.oldest_age_seconds, 1) if stats.oldest_age_seconds is not None else None
     return {"depth": stats.depth, "oldest_age_seconds": age}
+
+
+async def _check_worker(deps: ApiDeps) -> tuple[str, bool, str]:
+    """At least one worker polls the task queue: without one, "accepted" alerts wait unprocessed."""
+    try:
+        polling = await workers_polling(deps.temporal, deps.settings.task_queue, HEALTH_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001
+        return "worker", False, type(exc).__name__
+    if not polling:
+        return "worker", False, f"no worker polls task queue {deps.settings.task_queue}"
+    return "worker", True, ""
 
 
 async def _check_redis(deps: ApiDeps) -> tuple[str, bool, str]:

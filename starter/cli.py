@@ -1,4 +1,5 @@
-"""The `awoooi` command: dev, worker, api, analyze, approve, reject, learning, playbooks, telegram-webhook."""
+"""The `awoooi` command: dev, worker, api, analyze, approve, reject, learning, playbooks, telegram-webhook,
+probe, schedule."""
 
 from __future__ import annotations
 
@@ -160,6 +161,39 @@ async def _telegram_webhook(settings: Settings, args: argparse.Namespace) -> int
         return await set_telegram_webhook(telegram, settings, args.public_url, out=sys.stdout, err=sys.stderr)
 
 
+async def _temporal_or_none(settings: Settings):  # noqa: ANN202
+    from starter.ops_cli import with_dev_defaults
+    from worker.wiring import connect_temporal
+
+    try:
+        return await connect_temporal(with_dev_defaults(settings))
+    except RuntimeError:
+        return None
+
+
+async def _probe(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.probe_cli import probe_once
+    from worker.wiring import chain_checks
+
+    if args.api_base:
+        settings = settings.model_copy(update={"api_base": args.api_base})
+    client = await _temporal_or_none(settings)
+    return await probe_once(client, lambda c, http: chain_checks(settings, c, http), settings.probe_api_base,
+                            settings.probe_deadline, sys.stdout, as_json=args.json)
+
+
+async def _schedule(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.ops_cli import with_dev_defaults
+    from starter.schedule import control_schedule
+
+    client = await _temporal_or_none(settings)
+    if client is None:
+        print(f"awoooi: cannot reach Temporal at {with_dev_defaults(settings).temporal_address}", file=sys.stderr)
+        return 1
+    print(await control_schedule(client, settings, args.action))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="awoooi", description="Durable AIOps alert pipeline on Temporal.",
@@ -194,6 +228,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     hook.add_argument("public_url", help="the https base URL Telegram can reach awoooi's API at")
     books = sub.add_parser("playbooks", help="the playbooks learning wrote")
     books.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    probe = sub.add_parser("probe", help="check every link of the alert chain once; exit 1 if one is broken")
+    probe.add_argument("--api-base", help="awoooi's API URL (default AWOOOI_API_BASE, else http://127.0.0.1:PORT)")
+    probe.add_argument("--json", action="store_true", help="print the report as JSON")
+    schedule = sub.add_parser("schedule", help="create or update the alert-chain probe's Temporal Schedule")
+    what = schedule.add_mutually_exclusive_group()
+    for verb in ("pause", "unpause", "trigger"):
+        what.add_argument(f"--{verb}", dest="action", action="store_const", const=verb, help=f"{verb} the schedule")
     args = parser.parse_args(argv)
 
     settings = _settings()
@@ -208,6 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(_incidents(settings, args))
     if args.command in ("learning", "playbooks"):
         return asyncio.run(_learning(settings, args))
+    if args.command == "probe":
+        return asyncio.run(_probe(settings, args))
+    if args.command == "schedule":
+        return asyncio.run(_schedule(settings, args))
     if args.command == "telegram-webhook":
         return asyncio.run(_telegram_webhook(settings, args))
     if args.command == "dev":

@@ -67,7 +67,7 @@ async def running(client: Client, settings: Settings, *, worker: bool = True) ->
     drainer = asyncio.create_task(spool_drainer(deps).run(stop), name="spool-drainer")
     try:
         if worker:
-            async with build_worker(client, settings, build_activities(settings, redis, http, metrics)):
+            async with build_worker(client, settings, build_activities(settings, redis, http, metrics, client)):
                 yield Running(api, client, metrics, settings)
         else:
             yield Running(api, client, metrics, settings)
@@ -137,7 +137,7 @@ async def serving(client: Client, settings: Settings, *, worker: bool = True,
             raise RuntimeError("uvicorn exited before it started")
         served = Serving(f"http://127.0.0.1:{port}", client, metrics, settings)
         if worker:
-            async with build_worker(client, settings, build_activities(settings, redis, http, metrics)):
+            async with build_worker(client, settings, build_activities(settings, redis, http, metrics, client)):
                 yield served
         else:
             yield served

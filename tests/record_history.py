@@ -2,6 +2,7 @@
 
     .venv/bin/python -m tests.record_history incident_v1
     .venv/bin/python -m tests.record_history incident_v2_repair repair   # with an approved repair
+    .venv/bin/python -m tests.record_history v3_probe probe   # probe_v3_probe + incident_v3_probe_{alertmanager,sentry}
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes as sa
 from starter.embedded import free_port, valkey_server, venv_binary
+from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
-from tests.test_replay import record_lifecycle, record_repair_lifecycle
+from tests.test_replay import record_lifecycle, record_probe_run, record_repair_lifecycle
 
 
 async def main(name: str, kind: str) -> None:
@@ -31,8 +33,16 @@ async def main(name: str, kind: str) -> None:
                 dev_server_existing_path=venv_binary("temporal"), search_attributes=list(sa.ALL),
                 data_converter=pydantic_data_converter, ui=False)
             try:
-                with TelegramLoopback() as telegram:
+                with TelegramLoopback() as telegram, SentryLoopback() as sentry:
                     url, queue = f"redis://127.0.0.1:{port}/0", f"record-{uuid.uuid4()}"
+                    if kind == "probe":
+                        histories = await record_probe_run(env.client, url, queue, telegram, sentry)
+                        names = [f"probe_{name}", f"incident_{name}_alertmanager", f"incident_{name}_sentry"]
+                        for file_name, recorded in zip(names, histories, strict=True):
+                            out = Path(__file__).parent / "histories" / f"{file_name}.json"
+                            out.write_text(recorded.to_json())
+                            print(f"wrote {out}")
+                        return
                     if kind == "repair":
                         history = await record_repair_lifecycle(env.client, url, queue, telegram, Path(tmp))
                     else:

@@ -437,12 +437,27 @@ async def test_temporal_and_valkey_down_is_503_fast(task_queue) -> None:
 
 
 async def test_health_ok_on_real_servers(temporal_client, valkey_url, redis, task_queue) -> None:
+    async with running(temporal_client, settings_for(valkey_url, task_queue)) as app:
+        async def healthy() -> bool:
+            return (await app.api.get(HEALTH)).status_code == 200
+        await eventually(healthy, what="the worker's first poll")
+        body = (await app.api.get(HEALTH)).json()
+        assert body["temporal"] == "ok" and body["valkey"] == "ok" and body["worker"] == "ok"
+        assert body["down"] == []
+
+
+async def test_health_503_when_no_worker_polls_the_task_queue(temporal_client, valkey_url, redis,
+                                                              task_queue) -> None:
+    """Issue 7: an API whose queue nobody works must not say ok while alerts pile up."""
     async with running(temporal_client, settings_for(valkey_url, task_queue), worker=False) as app:
         response = await app.api.get(HEALTH)
-        assert response.status_code == 200, response.text
+        assert response.status_code == 503, response.text
         body = response.json()
-        assert body["temporal"] == "ok" and body["valkey"] == "ok"
-        assert body["down"] == []
+        assert body["down"] == ["worker"]
+        assert task_queue in body["worker"]
+        # Ready all the same: alerts taken now wait in Temporal for a worker.
+        ready = await app.api.get("/api/v1/ready")
+        assert ready.status_code == 200 and ready.json()["down"] == []
 
 
 async def test_health_503_when_valkey_is_down(temporal_client, task_queue) -> None:
@@ -453,7 +468,7 @@ async def test_health_503_when_valkey_is_down(temporal_client, task_queue) -> No
         assert time.monotonic() - started < 15
         assert response.status_code == 503, response.text
         body = response.json()
-        assert body["down"] == ["valkey"]
+        assert body["down"] == ["valkey", "worker"]
         assert body["temporal"] == "ok"
         assert body["valkey"] != "ok" and "valkey" in response.text
 
@@ -465,7 +480,7 @@ async def test_health_503_when_temporal_is_down(valkey_url, redis, task_queue) -
         assert time.monotonic() - started < 15
         assert response.status_code == 503, response.text
         body = response.json()
-        assert body["down"] == ["temporal"]
+        assert body["down"] == ["temporal", "worker"]
         assert body["valkey"] == "ok"
         assert body["temporal"] != "ok"
 

@@ -127,7 +127,7 @@ def test_kubernetes_manifests_are_consistent() -> None:
     container = api["spec"]["containers"][0]
     port = int(config["data"]["AWOOOI_API_PORT"])
     assert container["ports"][0]["containerPort"] == port
-    assert container["readinessProbe"]["httpGet"]["path"] == "/api/v1/health"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/api/v1/ready"
     annotations = api["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/path"] == "/metrics" and annotations["prometheus.io/port"] == str(port)
@@ -146,5 +146,59 @@ def test_kubernetes_manifests_are_consistent() -> None:
     assert {("pods", "delete"), ("deployments", "patch"), ("deployments/scale", "patch")} <= granted
 
     source = (ROOT / "starter" / "api.py").read_text()
-    for path in ("/api/v1/health", "/metrics", "/api/v1/webhooks/alertmanager"):
+    for path in ("/api/v1/health", "/api/v1/ready", "/metrics", "/api/v1/webhooks/alertmanager"):
         assert f'"{path}"' in source, f"{path} is not an awoooi route any more"
+
+
+# ------------------------------------------------------------------------ the alert-chain monitor
+
+CHAIN_RULES = DEPLOY / "prometheus" / "alert-chain-rules.yml"
+CHAIN_OPERATOR = DEPLOY / "prometheus" / "alert-chain-prometheusrule.yaml"
+RULE_TESTS = sorted((DEPLOY / "prometheus" / "tests").glob("*.yml"))
+CD_EXAMPLE = DEPLOY / "ci" / "github-actions-cd.yml"
+
+
+@pytest.mark.parametrize("path", sorted((DEPLOY / "prometheus").glob("*.yml")), ids=lambda p: p.name)
+def test_every_rules_file_passes_promtool(path: Path) -> None:
+    _run([debian_binary("promtool"), "check", "rules", str(path)])
+
+
+@pytest.mark.parametrize("path", RULE_TESTS, ids=lambda p: p.name)
+def test_rule_behaviour_passes_promtool_test(path: Path) -> None:
+    """Input series -> expected alerts: the chain rules fire when they should, and only then."""
+    _run([debian_binary("promtool"), "test", "rules", str(path)])
+
+
+def test_chain_rules_cover_the_seeds_alerts_and_registered_metrics() -> None:
+    text = CHAIN_RULES.read_text()
+    tests = "".join(t.read_text() for t in RULE_TESTS)
+    for alert in ("AlertChainBroken_Alertmanager", "AlertChainBroken_Sentry", "NoAlertsReceivedLong",
+                  "AlertChainProbeFailing", "AlertChainProbeDeadMansSwitch"):
+        assert f"alert: {alert}" in text
+        assert f"alertname: {alert}" in tests, f"{alert} has no promtool test"
+    names = _metric_names() | {"awoooi_build_info"}
+    unknown = sorted(set(re.findall(r"\bawoooi_[a-z0-9_]+", text)) - names)
+    assert not unknown, unknown
+
+
+def test_the_prometheus_rule_matches_the_plain_rules_file(tmp_path: Path) -> None:
+    (operator,), (plain,) = _load_yaml_documents([CHAIN_OPERATOR, CHAIN_RULES])
+    assert operator["apiVersion"] == "monitoring.coreos.com/v1" and operator["kind"] == "PrometheusRule"
+    assert operator["spec"]["groups"] == plain["groups"]
+    extracted = tmp_path / "operator-rules.json"
+    extracted.write_text(json.dumps({"groups": operator["spec"]["groups"]}))
+    _run([debian_binary("promtool"), "check", "rules", str(extracted)])
+
+
+def test_the_cd_example_rolls_out_probes_and_tells_telegram_directly() -> None:
+    (workflow,) = _load_yaml_documents([CD_EXAMPLE])[0]
+    steps = workflow["jobs"]["deploy"]["steps"]
+    runs = [step.get("run", "") for step in steps]
+    order = [next(i for i, r in enumerate(runs) if needle in r)
+             for needle in ("set image", "rollout status", "awoooi probe")]
+    assert order == sorted(order), "roll out, wait for the rollout, then probe"
+    alert = next(step for step in steps if "sendMessage" in step.get("run", ""))
+    assert alert["if"] == "failure()"
+    assert "secrets." in json.dumps(alert["env"]) and "api.telegram.org/bot${TOKEN}" in alert["run"]
+    env_names = {name for step in steps for name in step.get("env", {})}
+    assert {n for n in env_names if n.startswith("AWOOOI_")} <= SETTINGS

@@ -331,3 +331,59 @@ async def test_wrong_bearer_token_is_refused_and_starts_nothing(temporal_client,
         assert [w async for w in temporal_client.list_workflows(
             f'AlertName="HostOutOfDiskSpace" AND Service="{service}"')] == []
         assert telegram.sent == [] and telegram.calls == []
+
+
+# ------------------------------------------------------------------- the alert-chain rules, for real
+
+CHAIN_RULES = Path(__file__).resolve().parents[1] / "deploy" / "prometheus" / "alert-chain-rules.yml"
+
+
+def _short_chain_rules() -> str:
+    """deploy/'s chain rules with thresholds a test can wait for: 6 h of silence -> 3 s, 1 s groups."""
+    text = CHAIN_RULES.read_text()
+    assert "> 21600" in text and "for: 6h" in text, "the thresholds this test shortens moved"
+    text = text.replace("> 21600", "> 3").replace("for: 6h", "for: 2s")
+    return text.replace("  - name: awoooi-alert-chain\n", "  - name: awoooi-alert-chain\n    interval: 1s\n")
+
+
+async def _firing(prom_url: str, alertname: str) -> list[dict[str, str]]:
+    async with httpx.AsyncClient(timeout=5.0) as http:
+        alerts = (await http.get(f"{prom_url}/api/v1/alerts")).json()["data"]["alerts"]
+    return [a["labels"] for a in alerts if a["labels"]["alertname"] == alertname and a["state"] == "firing"]
+
+
+async def test_no_alerts_received_fires_on_awoooi_metrics_and_clears(temporal_client, valkey_url, redis,
+                                                                     task_queue, telegram, tmp_path) -> None:
+    """A real Prometheus scraping awoooi with deploy/'s chain rules: "none since start" fires, an
+    alert through the real Alertmanager clears it, and silence after it fires the other rule."""
+    async with chain(temporal_client, valkey_url, task_queue, telegram, tmp_path) as c:
+        binary = debian_binary("prometheus")
+        port = free_port()
+        workdir = tmp_path / "prometheus-chain"
+        workdir.mkdir()
+        (workdir / "chain.yml").write_text(_short_chain_rules())
+        config = {
+            "global": {"evaluation_interval": "1s", "scrape_interval": "1s"},
+            "rule_files": [str(workdir / "chain.yml")],
+            "scrape_configs": [{"job_name": "awoooi",
+                                "static_configs": [{"targets": [c.awoooi.base_url.removeprefix("http://")]}]}],
+        }
+        (workdir / "prometheus.yml").write_text(json.dumps(config))
+        argv = [binary, f"--config.file={workdir / 'prometheus.yml'}", f"--storage.tsdb.path={workdir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+        async with _process("prometheus", argv, port, workdir / "prometheus.log"):
+            prom = f"http://127.0.0.1:{port}"
+
+            async def fired(reason: str) -> bool:
+                return any(a.get("reason") == reason for a in await _firing(prom, "NoAlertsReceivedLong"))
+
+            await eventually(lambda: fired("never"), timeout=CARD_TIMEOUT, what="NoAlertsReceivedLong (never)")
+            assert not await fired("silent")
+
+            await post_to_alertmanager(c.alertmanager_url, _labels("HostOutOfDiskSpace", "chain"), starts_at=_now())
+            await eventually(lambda: telegram.sent, timeout=CARD_TIMEOUT, what="the alert's card")
+
+            async def cleared() -> bool:
+                return not await fired("never")
+            await eventually(cleared, timeout=CARD_TIMEOUT, what="'never' to clear once an alert arrived")
+            await eventually(lambda: fired("silent"), timeout=CARD_TIMEOUT, what="NoAlertsReceivedLong (silent)")

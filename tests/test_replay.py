@@ -17,12 +17,13 @@ from temporalio.worker import Replayer
 from tests.conftest import fixture_bytes
 from tests.harness import eventually, running, settings_for
 from workflows.incident import IncidentWorkflow
+from workflows.probe import AlertChainProbe
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def _replayer() -> Replayer:
-    return Replayer(workflows=[IncidentWorkflow], data_converter=pydantic_data_converter)
+    return Replayer(workflows=[IncidentWorkflow, AlertChainProbe], data_converter=pydantic_data_converter)
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.name for p in HISTORIES])
@@ -46,6 +47,27 @@ async def test_fresh_repair_lifecycle_replays(temporal_client, valkey_url, redis
     """Open, approve from the chat, repair on Kubernetes, repeat, resolve (verified): replays."""
     history = await record_repair_lifecycle(temporal_client, valkey_url, task_queue, telegram, tmp_path)
     await _replayer().replay_workflow(history)
+
+
+async def test_fresh_probe_run_replays(temporal_client, valkey_url, redis, task_queue, telegram, sentry) -> None:
+    """An AlertChainProbe run and the probe incidents it caused (probe-alerts-v1) replay."""
+    histories = await record_probe_run(temporal_client, valkey_url, task_queue, telegram, sentry)
+    assert len(histories) == 3
+    for history in histories:
+        await _replayer().replay_workflow(history)
+
+
+async def record_probe_run(client, valkey_url, task_queue, telegram, sentry) -> list[WorkflowHistory]:
+    """The probe's own history first, then its Alertmanager and its Sentry incident."""
+    from tests.test_probe import PROBE_CHAT, chain, run_probe
+
+    async with chain(client, valkey_url, task_queue, telegram, sentry, telegram_probe_chat_id=PROBE_CHAT):
+        report = await run_probe(client, task_queue)
+        assert report.ok, report
+        executions = [e async for e in client.list_workflows(f'TaskQueue="{task_queue}"')]
+    order = {"AlertChainProbe": 0, "IncidentWorkflow": 1}
+    executions.sort(key=lambda e: (order[e.workflow_type], e.id))
+    return [await client.get_workflow_handle(e.id, run_id=e.run_id).fetch_history() for e in executions]
 
 
 async def record_repair_lifecycle(client, valkey_url, task_queue, telegram, tmp_path) -> WorkflowHistory:

@@ -22,6 +22,7 @@ from core import search_attributes as sa
 from core.metrics import Metrics
 from core.settings import Settings
 from starter.api import create_app
+from worker.sdk_metrics import SdkMetricsCollector, buffered_runtime
 from worker.wiring import (
     build_activities,
     build_api_deps,
@@ -109,12 +110,26 @@ async def _until_reachable(what: str, address: str, check: str, attempt, stop: a
             delay = min(delay * 2, 30.0)
 
 
+async def _probe_schedule(client: Client, settings: Settings) -> None:
+    """The alert-chain probe's schedule, brought up to date on every worker start."""
+    from starter.schedule import ensure_probe_schedule
+
+    try:
+        await ensure_probe_schedule(client, settings)
+    except RPCError as exc:  # a locked-down namespace: the worker still serves alerts
+        log.warning("could not create the probe schedule; run `awoooi schedule`", error=exc.status.name)
+
+
 async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Event,
                 metrics: Metrics | None = None, on_ready: Callable[[], None] | None = None) -> None:
     metrics = metrics or Metrics(CollectorRegistry())
+    runtime = None
+    if worker:
+        runtime, buffer = buffered_runtime()
+        metrics.registry.register(SdkMetricsCollector(buffer))
     client = await _until_reachable("Temporal", settings.temporal_address,
                                     "AWOOOI_TEMPORAL_ADDRESS, and that the Temporal frontend is up",
-                                    lambda: connect_temporal(settings), stop)
+                                    lambda: connect_temporal(settings, runtime), stop)
     if client is None:
         return
     await ensure_search_attributes(client)
@@ -133,8 +148,9 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
             start_http_server(settings.worker_metrics_port, addr=settings.api_host, registry=metrics.registry)
             log.info("worker metrics", url=f"http://{settings.api_host}:{settings.worker_metrics_port}/metrics")
         if worker:
-            temporal_worker = build_worker(client, settings, build_activities(settings, redis, http, metrics))
+            temporal_worker = build_worker(client, settings, build_activities(settings, redis, http, metrics, client))
             tasks.append(asyncio.create_task(temporal_worker.run(), name="worker"))
+            await _probe_schedule(client, settings)
             log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
         if api:
             deps = build_api_deps(settings, client, redis, http, metrics)

@@ -21,18 +21,22 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 _REDIS_TRANSIENT = [RedisConnectionError, RedisTimeoutError]
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.analysis import LlmAnalyzer, RuleAnalyzer
 from activities.analyze import AnalysisActivities
 from activities.chat_gate import ChatGate
+from activities.chain_checks import ChainChecks, ChainConfig, SentryReader
 from activities.incidents import IncidentActivities
 from activities.learning import LearningActivities
 from activities.notify import CardSettings, TelegramActivities
+from activities.probe import ProbeActivities
 from activities.redis_budget import RedisRepairBudget
 from activities.redis_counter import RedisAnomalyCounter
 from activities.redis_incidents import RedisIncidentRepository, RedisOccurrenceLog
 from activities.redis_learning import RedisLearningRepository
+from activities.redis_probe import RedisOutageStore
 from activities.redis_ledger import RedisLedger
 from activities.redis_spool import RedisSpool
 from activities.repair import DryRunExecutor, KubernetesExecutor, WebhookExecutor, connect_kubernetes
@@ -48,15 +52,18 @@ from starter.api import ApiDeps
 from starter.intake import Intake
 from starter.spool_drainer import SpoolDrainer
 from workflows.incident import IncidentWorkflow
+from workflows.probe import AlertChainProbe
 
-WORKFLOWS: Sequence[type] = (IncidentWorkflow,)
+WORKFLOWS: Sequence[type] = (IncidentWorkflow, AlertChainProbe)
 
 
-async def connect_temporal(settings: Settings) -> Client:
+async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
+    """``runtime``: the worker's, whose MetricBuffer feeds the SDK's metrics to /metrics."""
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        runtime=runtime,
     )
 
 
@@ -130,8 +137,20 @@ def spool_drainer(deps: ApiDeps) -> SpoolDrainer:
                         lease_seconds=deps.settings.spool_lease_seconds, concurrency=deps.settings.intake_concurrency)
 
 
+def chain_checks(settings: Settings, client: Client | None, http: httpx.AsyncClient) -> ChainChecks:
+    """The alert-chain checks, shared by the probe's activities and `awoooi probe`."""
+    secret = settings.sentry_client_secret.get_secret_value() if settings.sentry_client_secret else None
+    token = settings.webhook_token.get_secret_value() if settings.webhook_token else None
+    config = ChainConfig(api_base=settings.probe_api_base, webhook_token=token, sentry_client_secret=secret,
+                         chat_id=settings.telegram_chat_id, probe_chat_id=settings.telegram_probe_chat_id,
+                         sentry_org=settings.sentry_org)
+    sentry = (SentryReader(http, settings.sentry_api_url, settings.sentry_api_token.get_secret_value())
+              if settings.sentry_api_token is not None else None)
+    return ChainChecks(http, client, config, telegram_client(settings, http), sentry)
+
+
 def build_activities(
-    settings: Settings, redis: Redis, http: httpx.AsyncClient, metrics: Metrics
+    settings: Settings, redis: Redis, http: httpx.AsyncClient, metrics: Metrics, client: Client | None = None
 ) -> list[Callable[..., Any]]:
     counter = RedisAnomalyCounter(redis)
     ledger = RedisLedger(redis)
@@ -154,7 +173,8 @@ def build_activities(
     telegram = TelegramActivities(
         telegram_client(settings, http),
         ledger,
-        CardSettings(chat_id=settings.telegram_chat_id, locale=settings.locale, tz=settings.tz),
+        CardSettings(chat_id=settings.telegram_chat_id, locale=settings.locale, tz=settings.tz,
+                     probe_chat_id=settings.telegram_probe_chat_id),
         metrics,
         ChatGate(redis),
     )
@@ -162,6 +182,8 @@ def build_activities(
         sentry, ledger, CommentSettings(org=settings.sentry_org, locale=settings.locale, tz=settings.tz), metrics
     )
     learning = LearningActivities(RedisOccurrenceLog(redis))
+    probe = ProbeActivities(chain_checks(settings, client, http), RedisOutageStore(redis),
+                            telegram_client(settings, http), settings.telegram_chat_id, metrics)
     return [
         analysis.analyze,
         incidents.save,
@@ -175,6 +197,12 @@ def build_activities(
         repairs.budget,
         repairs.execute,
         repairs.record,
+        probe.api,
+        probe.alertmanager,
+        probe.sentry,
+        probe.telegram,
+        probe.sentry_api,
+        probe.report,
     ]
 
 

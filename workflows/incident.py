@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         RecommendedRepair,
         RepairAction,
     )
+    from core.probe import is_probe
     from core.repair import Decision, DecisionAnswer, RepairPhase, RepairState
 
 from workflows import retries
@@ -60,6 +61,9 @@ REPAIRS_PATCH = "repairs-v1"
 OCCURRENCE_PATCH = "occurrence-dedup-v1"
 # The RepairPhase search attribute, so `RepairPhase="awaiting_approval"` lists the approval queue (issue 9).
 CONSOLE_PATCH = "console-v1"
+# Alert-chain probe alerts (issue 7): no learning, no repair, no Sentry comment, card only to the
+# probe chat, closed without the resolve grace (docs/adr/0009-alert-chain-probe.md).
+PROBE_PATCH = "probe-alerts-v1"
 
 
 
@@ -90,6 +94,7 @@ class IncidentWorkflow:
         self._repairs = RepairFlow(self)
         self._repairs_enabled = False
         self._shown_phase: str | None = None
+        self._probe = False  # probe-alerts-v1
 
     @workflow.signal(name="deliver")
     def deliver(self, delivery: AlertDelivery) -> None:
@@ -146,7 +151,8 @@ class IncidentWorkflow:
                 continue
             state = self._state
             resolved = state is not None and state.status is IncidentStatus.RESOLVED
-            wait: float = inp.resolve_grace_seconds if resolved else inp.idle_timeout_seconds
+            grace = 0 if self._probe else inp.resolve_grace_seconds  # probe-alerts-v1
+            wait: float = grace if resolved else inp.idle_timeout_seconds
             why = "resolve grace (a flap re-opens the card)" if resolved else "idle expiry"
             deadline = self._repairs.seconds_to_deadline()
             if deadline is not None and deadline <= 0 and not self._inbox:
@@ -227,6 +233,7 @@ class IncidentWorkflow:
         inp = self.require_input()
         alert = delivery.alert
         self._repairs_enabled = workflow.patched(REPAIRS_PATCH)
+        self._probe = is_probe(alert) and workflow.patched(PROBE_PATCH)
         if alert.status is AlertStatus.RESOLVED:
             # A resolution for an incident whose workflow already ended: a late duplicate.
             seen = await workflow.execute_activity_method(
@@ -259,11 +266,11 @@ class IncidentWorkflow:
         if resolved:
             await self._set_status(IncidentStatus.RESOLVED)
         await self._save(delivery, count=True)
-        plan_repair = self._repairs_enabled and not resolved
+        plan_repair = self._repairs_enabled and not resolved and not self._probe
         if plan_repair:
             await self._repairs.plan()
         await self.show_card()
-        if not resolved:
+        if not resolved and not self._probe:
             # A resolution with nothing before it needs no advice on the Sentry issue.
             await self._comment()
         await self._record(delivery)
@@ -373,7 +380,8 @@ class IncidentWorkflow:
             if state.message_id is None:
                 state.message_id = await workflow.execute_activity_method(
                     TelegramActivities.post_card,
-                    CardInput(view=state.view(), card_key=self._card_key(), repair=state.repair),
+                    CardInput(view=state.view(), card_key=self._card_key(), repair=state.repair,
+                              probe=self._probe),
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=15),
                     retry_policy=retries.API,
@@ -383,7 +391,7 @@ class IncidentWorkflow:
                 replacement = await workflow.execute_activity_method(
                     TelegramActivities.edit_card,
                     EditCardInput(view=state.view(), message_id=state.message_id, card_key=self._card_key(),
-                                  repair=state.repair),
+                                  repair=state.repair, probe=self._probe),
                     start_to_close_timeout=timedelta(seconds=30),
                     schedule_to_close_timeout=timedelta(minutes=15),
                     retry_policy=retries.API,
@@ -416,6 +424,8 @@ class IncidentWorkflow:
             workflow.logger.error("sentry comment failed", extra={"error": str(exc.cause or exc)})
 
     async def _record(self, delivery: AlertDelivery) -> None:
+        if self._probe:
+            return  # probe-alerts-v1: a probe teaches nothing
         state = self.require_state()
         try:
             await workflow.execute_activity_method(

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 from tests.loopback import LoopbackServer, Response, decode_json, json_response
 
 _COMMENTS = re.compile(r"/api/0/organizations/([^/]+)/issues/([^/]+)/comments/")
+_ORGANIZATION = re.compile(r"/api/0/organizations/([^/]+)/")
 _DEPRECATED = re.compile(r"/api/0/issues/([^/]+)/comments/?")
 ALREADY_POSTED = ["You have already posted that comment."]
 NOT_FOUND = {"detail": "The requested resource does not exist"}
@@ -47,6 +48,17 @@ class SentryLoopback(LoopbackServer):
         with self._lock:
             self._after_post.append(hook)
 
+    def _organization(self, org: str, headers: dict[str, str]) -> Response:
+        """GET an organization (scope org:read): the probe's read call to check the token."""
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return json_response(401, {"detail": "Invalid token"})
+        if self._failures:
+            status, scripted, extra = self._failures.popleft()
+            return json_response(status, scripted, extra)
+        if org != self.org:
+            return json_response(404, NOT_FOUND)
+        return json_response(200, {"id": "1", "slug": org, "name": org})
+
     def handle(self, method: str, path: str, headers: dict[str, str], body: bytes) -> Response:
         url_path = urlsplit(path).path
         payload = decode_json(body)
@@ -55,6 +67,9 @@ class SentryLoopback(LoopbackServer):
             if _DEPRECATED.fullmatch(url_path):
                 self.violations.append(f"deprecated endpoint used: {url_path}")
                 return json_response(404, NOT_FOUND)
+            org_match = _ORGANIZATION.fullmatch(url_path)
+            if org_match and method == "GET":
+                return self._organization(unquote(org_match.group(1)), headers)
             match = _COMMENTS.fullmatch(url_path)
             if not match:
                 self.violations.append(f"unexpected path {url_path!r} (trailing slash required)")

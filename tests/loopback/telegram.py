@@ -28,7 +28,8 @@ _SIMPLE_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "tg-
 _ALLOWED_TAGS = _SIMPLE_TAGS | {"a", "code", "pre", "span"}
 _ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
 _ENTITY_VALUES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
-_METHODS = {m.lower(): m for m in ("sendMessage", "editMessageText", "getMe", "answerCallbackQuery", "setWebhook")}
+_METHODS = {m.lower(): m for m in ("sendMessage", "editMessageText", "getMe", "answerCallbackQuery", "setWebhook",
+                                           "getChatMember")}
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _WEBHOOK_PORTS = {None, 443, 80, 88, 8443}
 _BOT = {"id": 123456, "is_bot": True, "first_name": "awoooi", "username": "awoooi_test_bot"}
@@ -300,6 +301,12 @@ class TelegramLoopback(LoopbackServer):
 
     def _m_getme(self, params: dict[str, Any]) -> Response:
         return self._ok(dict(_BOT))
+
+    def _m_getchatmember(self, params: dict[str, Any]) -> Response:
+        if params.get("chat_id") in (None, "") or not isinstance(params.get("user_id"), int):
+            return self._bad("getChatMember", "chat_id and an integer user_id are required")
+        status = "administrator" if params["user_id"] == _BOT["id"] else "left"
+        return self._ok({"status": status, "user": dict(_BOT) if status != "left" else {"id": params["user_id"]}})
 
     def _m_sendmessage(self, params: dict[str, Any]) -> Response:
         if params.get("chat_id") in (None, ""):
