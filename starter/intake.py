@@ -49,6 +49,10 @@ from starter.parsers import ParsedAlert
 log = structlog.get_logger(__name__)
 
 WORKFLOW_TYPE = "IncidentWorkflow"
+# The spool is the fallback of a fallback: when Valkey does not answer within these, the sender is
+# told 503 at once (its retry is the last safe place left), instead of waiting out reconnects.
+SPOOL_CHECK_SECONDS = 0.25  # also bounds the ledger's fast duplicate check
+SPOOL_PUSH_SECONDS = 1.0
 DELIVER_SIGNAL = "deliver"
 
 
@@ -103,8 +107,8 @@ class Intake:
         if self._ledger is None:
             return False
         try:
-            return await self._ledger.seen(delivery_ledger_key(delivery_key))
-        except UpstreamError:
+            return await asyncio.wait_for(self._ledger.seen(delivery_ledger_key(delivery_key)), SPOOL_CHECK_SECONDS)
+        except (UpstreamError, TimeoutError):
             log.warning("ledger unavailable, leaving dedup to the workflow")
             return False
 
@@ -112,15 +116,16 @@ class Intake:
         if self._spool is None:
             return False
         try:
-            return await self._spool.depth() > 0
-        except UpstreamError:
+            return await asyncio.wait_for(self._spool.depth(), SPOOL_CHECK_SECONDS) > 0
+        except (UpstreamError, TimeoutError):
             return False  # Valkey is down: Temporal directly is the only way left
 
     async def _to_spool(self, ref: IncidentRef, delivery: AlertDelivery) -> None:
         assert self._spool is not None
+        item = SpooledDelivery(ref=ref, delivery=delivery, spooled_at=datetime.now(timezone.utc))
         try:
-            await self._spool.push(SpooledDelivery(ref=ref, delivery=delivery, spooled_at=datetime.now(timezone.utc)))
-        except UpstreamError as exc:
+            await asyncio.wait_for(self._spool.push(item), SPOOL_PUSH_SECONDS)
+        except (UpstreamError, TimeoutError) as exc:
             log.error("neither Temporal nor the spool took the delivery", workflow_id=ref.workflow_id,
                       detail=str(exc))
             raise IntakeUnavailable("Temporal and the Valkey spool are both unavailable") from exc

@@ -261,7 +261,7 @@ async def test_prometheus_alert_becomes_one_card(temporal_client, valkey_url, re
             assert len(found) == 1, [w.id for w in found]
             assert _attributes(found[0]) == {
                 "AlertName": "HostOutOfDiskSpace", "Severity": "critical", "Service": "checkout",
-                "Source": "alertmanager", "IncidentStatus": "open",
+                "Source": "alertmanager", "IncidentStatus": "open", "RepairPhase": "done",
             }
             handle = temporal_client.get_workflow_handle(found[0].id)
             assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING

@@ -126,19 +126,19 @@ async def test_a_group_of_2000_alerts_is_taken_whole_within_alertmanagers_patien
             assert response.status_code == 200, response.text[:500]
             statuses = [a["status"] for a in response.json()["alerts"]]
             assert len(statuses) == 2000 and set(statuses) <= {"started", "spooled"}, set(statuses)
-            assert elapsed < 10, f"2,000 alerts took {elapsed:.1f}s"
+            assert elapsed < 10, f"2,000 alerts took {elapsed:.1f}s: Alertmanager gives up after 10 s"
             print(f"\n2,000-alert group answered in {elapsed:.2f} s: {sorted(set(statuses))}")
 
             async def all_started() -> bool:
                 return (await client.count_workflows()).count == 2000 and await redis.xlen("awoooi:spool") == 0
 
-            await eventually(all_started, timeout=60, what="2,000 workflows")
+            await eventually(all_started, timeout=150, what="2,000 workflows")
             print(f"all started after {time.monotonic() - started:.1f} s")
             # Alertmanager's retry of the same group takes nothing twice: each alert updates its own.
             again = await app.api.post(ALERTMANAGER, content=raw, timeout=30)
             assert again.status_code == 200
             assert {a["status"] for a in again.json()["alerts"]} <= {"updated", "spooled"}
-            await eventually(all_started, timeout=60, what="still 2,000 workflows")
+            await eventually(all_started, timeout=150, what="still 2,000 workflows")
             print(f"retry taken after {time.monotonic() - started:.1f} s")
     finally:
         temporal.stop()

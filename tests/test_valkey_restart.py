@@ -32,14 +32,15 @@ async def test_same_clients_answer_at_once_after_a_valkey_restart(temporal_clien
         await ledger.put("restart:probe", "kept")
         await RedisAnomalyCounter(redis).record("Restart:svc", "occ-1", datetime.now(UTC))
         async with running(temporal_client, settings, worker=False) as app:
-            assert (await app.api.get("/api/v1/health")).status_code == 200
+            # No worker here, so health is "degraded" for that alone; Valkey's own answer is what counts.
+            assert (await app.api.get("/api/v1/health")).json()["valkey"] == "ok"
             before = (await app.api.get("/api/v1/learning/summary/Restart:svc", headers=AUTH)).json()
             await asyncio.sleep(1.5)  # appendfsync everysec: what is older than a second is on disk
             own_valkey.restart()
             # The first call on each client after the restart succeeds: no "fails once".
             health = await app.api.get("/api/v1/health")
-            assert health.status_code == 200, health.text
-            assert health.json()["valkey"] == "ok"
+            assert health.json()["valkey"] == "ok", health.text
+            assert health.json()["down"] == ["worker"], health.text
             summary = await app.api.get("/api/v1/learning/summary/Restart:svc", headers=AUTH)
             assert summary.status_code == 200, summary.text
             assert summary.json() == before
