@@ -93,7 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("dev", help="start everything on embedded defaults (Temporal dev server, Valkey, worker, API)")
     sub.add_parser("worker", help="run the Temporal worker (needs AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL)")
     sub.add_parser("api", help="serve the webhook API (needs AWOOOI_TEMPORAL_ADDRESS, AWOOOI_REDIS_URL)")
-    sub.add_parser("analyze", help="analyze alerts read on stdin (a payload, or JSON Lines); print JSON lines")
+    analyze = sub.add_parser("analyze", help="analyze alerts read on stdin (a payload, or JSON Lines); print JSON lines")
+    analyze.add_argument("--explain", action="store_true", help="also say which signals matched and why the entry won")
     for verb in ("approve", "reject"):
         decide = sub.add_parser(verb, help=f"{verb} the repair an incident is waiting on")
         decide.add_argument("incident_id", help="the incident id shown on the card, e.g. alertmanager-1a2b3c")
@@ -114,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "analyze":
         from starter.analyze_cli import analyze_stream
 
-        return asyncio.run(analyze_stream(sys.stdin, sys.stdout, sys.stderr))
+        return asyncio.run(analyze_stream(sys.stdin, sys.stdout, sys.stderr, explain=args.explain))
     if args.command in ("approve", "reject"):
         return asyncio.run(_decide(settings, args))
     if args.command in ("learning", "playbooks"):

@@ -192,6 +192,30 @@ def match(alert: Alert) -> Match | None:
     return None
 
 
+def explain(alert: Alert) -> dict[str, object]:
+    """Which signals the alert carried, what they identified, and which entry won and why."""
+    sig, found = identify(alert)
+    legacy = _legacy_match(alert, tuple(r for r in _candidates(alert) if not r.id.endswith("-other")))
+    won = match(alert)
+    return {
+        "signals": {
+            "name_words": sig.name_words,
+            "metrics": sig.metrics,
+            "functions": sorted(set(sig.functions)),
+            "labels": sig.labels,
+            "text": sig.text[:200],
+        },
+        "family": found.family.id if found.family else None,
+        "family_from": found.family_from or None,
+        "mode": found.mode.id if found.mode else None,
+        "mode_from": found.mode_from or None,
+        "hand_written_rule": legacy.rule.id if legacy else None,
+        "winner": won.rule.id if won else "generic",
+        "why": won.why if won else "no rule, family or failure mode matched: the generic analysis",
+        "evidence_tier": _TIER_NAMES[won.tier] if won else None,
+    }
+
+
 def _in_kubernetes(alert: Alert) -> bool:
     return bool(alert.labels.get("pod") and alert.labels.get("namespace"))
 

@@ -31,6 +31,7 @@ _PROMQL_WORDS = frozenset(
 )
 _DESCRIPTIVE_LABELS = ("job", "service", "service_name", "container", "app", "component", "exporter",
                        "db_system", "dataset", "aggregate", "query", "type", "reason", "pool", "area")
+_UP_IS_ZERO = re.compile(r"\b(?:up|\w+_up)\b(?:\{[^}]*\})?\s*(?:==\s*0|<\s*1)\b")
 _QUERY_KEYS = ("query", "expr", "expression", "promql", "rule_query")
 
 
@@ -53,6 +54,8 @@ class Signals:
             words.append("filling")
         if "changes" in self.functions and any("start_time" in m for m in self.metrics):
             words.append("restarts")
+        if any(_UP_IS_ZERO.search(e) for e in self.expressions):
+            words.append("down")
         return " ".join(words)
 
 
