@@ -55,7 +55,7 @@ MODES: tuple[Mode, ...] = (
          "abusive sources.",
          "Centralise secrets with rotation, alert on auth failure rates per client, rate-limit logins.",
          A.NOTIFY_TEAM, "security events need a human decision", _RESTARTS + (A.SCALE_UP,), "security"),
-    Mode("replication", _w(r"replication|replicas? lag|lag|lagging|isr|under ?replicated|sync|synced|unsynced|"
+    Mode("replication", _w(r"replication|replicas? lag|lag|lagging|isr|under ?replicated|synced|unsynced|"
                            r"behind|standby|slaves?|followers?|binlog|oplog|galera|wsrep|read ?only|in sync replica|"
                            r"headroom|out of sync|hints", "复制|同步|主从|积压|滞后"),
          "{name} replication or consumption is falling behind or broken: the replica/consumer is slower than "
@@ -78,9 +78,9 @@ MODES: tuple[Mode, ...] = (
          A.UPDATE_CONFIG, "configuration is fixed at its source", (A.SCALE_UP, A.SCALE_DOWN)),
     Mode("availability", _w(r"down|missing|absent|unavailable|unreachable|offline|not ready|notready|dead|crash\w*|"
                             r"restarts?|restarted|restarting|flapping|unhealthy|health|healthy|healthcheck|quorum|"
-                            r"leaders?|members?|state|status|stopped|no data|nodata|heartbeat|killed|evicted|"
+                            r"leaders?|members?|status|stopped|no data|nodata|heartbeat|killed|evicted|"
                             r"partition|split|election|not running|alive|sealed|not ok|no alive|not ingesting|"
-                            r"has not run|missed|not starting|red|yellow|insufficient|not enough|disappeared",
+                            r"has not run|missed|not starting|red|yellow|insufficient|not enough|disappeared|no connection|availability",
                             "宕机|不可用|离线|停止|存活|挂|重启|无法访问|不可达|失联"),
          "{name} (or part of it) is down, unreachable or unhealthy: the process crashed or was OOM-killed, its "
          "host/pod went away, a cluster lost members, or the exporter cannot reach it.",
@@ -94,7 +94,7 @@ MODES: tuple[Mode, ...] = (
                       r"dropped|dropping|drops?|exceptions?|refused|abort\w*|panics?|corrupt\w*|deadlock\w*|"
                       r"conflicts?|rollback|invalid|discard\w*|retry|retries|unroutable|throttles|throttled|"
                       r"dead jobs?|asserts?|assertions|servfail|xid|ecc|inconsistent|incomplete|halted|broken|"
-                      r"issues|tombstone|problems?|wearout|media errors", "错误|失败|异常|报错"),
+                      r"issues|tombstone|problems?|wearout|media errors|abnormal", "错误|失败|异常|报错"),
          "{name} reports a rising error rate: a recent deploy or configuration change, a failing dependency "
          "(database, network, disk), bad input, or a bug triggered by new traffic.",
          "Requests or operations fail for some users or jobs; retries may amplify load.",
@@ -103,7 +103,7 @@ MODES: tuple[Mode, ...] = (
          "Canary releases with automatic rollback on error-rate SLOs; alert on error ratios, not counts.",
          A.MANUAL_INTERVENTION, "errors have a cause to find first; a restart rarely fixes them"),
     Mode("latency", _w(r"latency|latencies|slow|slowing|response time|duration|durations|p99|p95|p90|p75|percentile|"
-                       r"delay|delayed|timeouts?|ttfb|took|lcp|apdex|pending|waiting|waits|too long|stuck|"
+                       r"delay|delayed|timeouts?|ttfb|took|lcp|apdex|pending|waiting|waits|waited|too long|stuck|"
                        r"relocating|initializing|slow ops|blocked|long", "延迟|慢|耗时|超时|响应时间"),
          "{name} is slow: it is saturated (CPU, I/O, connections, locks), a dependency is slow, or a change "
          "introduced expensive work (queries, payloads, GC pressure).",

@@ -1,7 +1,7 @@
 """Technology families: which system an alert is about, recognised from every signal it carries.
 
-A family is identified by the metric names in the alert's expression (the exporter prefix is the
-most reliable evidence of what is being measured), the alert name's first word, any word of the
+A family is identified by the alert name's first word (rules are named after their system), the
+metric names in the alert's expression (an exporter prefixes all its metrics), any word of the
 name, the ``job``/``service`` labels and finally the summary/description text. Each family carries
 what an operator checks first on that system, so an alert nobody wrote a rule for still gets the
 right commands (docs/adr/0012-knowledge-base-organisation.md).

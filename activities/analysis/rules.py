@@ -130,15 +130,17 @@ class Identified(NamedTuple):
 
 
 def _family(sig: Signals, alert: Alert) -> tuple[Family | None, str]:
+    """The name's first word (rules are named after their system: ThanosRule... on Prometheus
+    metrics), then the exporter prefix of the metrics, then any word of name, labels, text."""
+    for family in FAMILIES:
+        if sig.first_word and family.pattern.search(sig.first_word):
+            return family, f"name word '{sig.first_word}'"
     for metric in sig.metrics:
         if metric in NEUTRAL_METRICS:
             continue
         for family in FAMILIES:
             if metric.startswith(family.metric_prefixes):
                 return family, f"metric {metric}"
-    for family in FAMILIES:
-        if sig.first_word and family.pattern.search(sig.first_word):
-            return family, f"name word '{sig.first_word}'"
     for where, text in (("name", sig.name_words), ("labels", sig.labels), ("text", sig.text)):
         if not text:
             continue
