@@ -26,6 +26,7 @@ class LearningActivities:
             "confidence": inp.analysis.confidence,
             "recommended_action": inp.analysis.recommended_repair.action.value,
             "tier": inp.analysis.recommended_repair.tier,
+            "avoid_actions": [a.value for a in inp.analysis.avoid_actions],
             "occurrences": inp.occurrences,
             "at": inp.at.isoformat(),
         }

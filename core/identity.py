@@ -44,17 +44,42 @@ def workflow_id_for(incident: str) -> str:
     return WORKFLOW_ID_PREFIX + incident
 
 
+_UNSAFE_UNICODE = re.compile(r"[^\w.-]+")
+ANOMALY_PART_BYTES = 60  # per part, in UTF-8 bytes (Redis keys and Telegram callback data count bytes)
+
+
+def _readable(value: str) -> str:
+    """A key part that keeps non-ASCII words (``cpu使用率过高``) as UTF-8.
+
+    ASCII values take exactly the old path, so keys already holding learning data keep their
+    names. A short hash is added only when the value had to be cut to the byte bound or had no word
+    left, which is when two different values could otherwise share a key.
+    """
+    if value.isascii():
+        return _slug(value, ANOMALY_PART_BYTES)
+    cleaned = _UNSAFE_UNICODE.sub("_", value.strip()).strip("_")
+    encoded = cleaned.encode()
+    if cleaned and len(encoded) <= ANOMALY_PART_BYTES:
+        return cleaned
+    digest = hashlib.sha256(value.encode()).hexdigest()[:8]
+    head = encoded[: ANOMALY_PART_BYTES - 9].decode(errors="ignore").rstrip("_")
+    return f"{head}_{digest}" if head else digest
+
+
 def anomaly_key(alert: Alert) -> str:
     """``alertname:service``: what learning and frequency counting are keyed on.
 
-    Non-ASCII alert names (Alertmanager rules are often written in Chinese) are kept readable
-    with a short hash rather than collapsed, so two different rules never share a key.
+    Non-ASCII alert names (Alertmanager rules are often written in Chinese, as the seed's are)
+    keep their words as UTF-8 so the key stays readable (docs/adr/0012).
     """
     name = alert.alertname
-    slug = _slug(name, 60)
-    if slug.replace("_", "") == "" or not name.isascii():
-        slug = f"{slug}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
-    return f"{slug}:{_slug(alert.service, 60)}".lower()
+    if name.isascii():
+        slug = _slug(name, 60)
+        if slug.replace("_", "") == "":
+            slug = f"{slug}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    else:
+        slug = _readable(name)
+    return f"{slug}:{_readable(alert.service)}".lower()
 
 
 def incident_ref(alert: Alert) -> IncidentRef:

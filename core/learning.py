@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal, Protocol
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from core.models import RepairAction
 
@@ -74,7 +74,7 @@ class FixRecommendation(BaseModel):
     based_on: int
     avg_execution_seconds: float | None = None
     alternatives: list[Alternative] = Field(default_factory=list)
-    source: Literal["learning", "default"]
+    source: Literal["learning", "analysis", "default"]
 
 
 class Playbook(BaseModel):
@@ -97,6 +97,27 @@ class LearningSummary(BaseModel):
     best_action: RepairAction | None = None
     status: SummaryStatus
     blocked_actions: list[RepairAction] = Field(default_factory=list)
+
+    # The seed's get_learning_summary names, so clients written against the seed keep working.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_occurrences(self) -> int:
+        return self.occurrences
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_repair_attempts(self) -> int:
+        return self.repair_attempts
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def overall_success_rate(self) -> float:
+        return self.success_rate
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def learning_status(self) -> SummaryStatus:
+        return self.status
 
 
 class SmartRecommendation(BaseModel):

@@ -12,6 +12,10 @@ Why these formulas:
 - Qualifying actions are ranked by ``success_rate * ln(samples + 1)``: the logarithm lets a long
   track record outweigh a perfect but short one (0.9 over 20 beats 1.0 over 5), with diminishing
   returns for sheer volume. Ties go to the lower (less invasive) tier.
+- Without qualifying history the analysis decides: its recommended action and tier (passed in, or
+  the last analysis recorded for the key in the occurrence log), and the seed's restart_pod default
+  only when there is no analysis at all. Actions the analysis says do not help (a restart for a full
+  disk) are never recommended, however well they did elsewhere on the key.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from core.learning import (
     SummaryStatus,
 )
 from core.models import Analysis, RepairAction
+from core.ports import OccurrenceLog
 
 __all__ = ["LearningService", "from_analysis", "score"]
 
@@ -110,18 +115,47 @@ class _Knowledge:
     stats: list[ActionStats]
     blocked: list[RepairAction]
 
-    def qualifying(self) -> list[ActionStats]:
-        """Recommendable actions, best first."""
+    def qualifying(self, avoid: Sequence[RepairAction] = ()) -> list[ActionStats]:
+        """Recommendable actions, best first; never one the analysis says does not help."""
         ok = [
             s for s in self.stats
             if s.total >= MIN_SAMPLES and s.success_rate >= SUCCESS_RATE_THRESHOLD and s.action not in self.blocked
+            and s.action not in avoid
         ]
         return sorted(ok, key=_ranking_key)
 
 
+@dataclass(frozen=True)
+class _Hint:
+    """What the analysis recommends for a key, when learning has nothing qualifying."""
+
+    action: RepairAction
+    tier: int
+    confidence: float
+    avoid: tuple[RepairAction, ...] = ()
+
+    @classmethod
+    def of(cls, analysis: Analysis) -> _Hint:
+        repair = analysis.recommended_repair
+        return cls(repair.action, repair.tier, analysis.confidence, tuple(analysis.avoid_actions))
+
+    @classmethod
+    def from_record(cls, record: dict[str, object]) -> _Hint | None:
+        """An occurrence record (activities/learning.py); None when it is unreadable."""
+        try:
+            action = RepairAction(str(record["recommended_action"]))
+            avoid = tuple(RepairAction(str(a)) for a in record.get("avoid_actions") or ())  # type: ignore[union-attr]
+            confidence = float(record.get("confidence") or 0.0)  # type: ignore[arg-type]
+        except (KeyError, ValueError, TypeError):
+            return None
+        return cls(action, action.tier, confidence, avoid)
+
+
 class LearningService:
-    def __init__(self, repo: LearningRepository) -> None:
+    def __init__(self, repo: LearningRepository, occurrences: OccurrenceLog | None = None) -> None:
         self._repo = repo
+        # The occurrence log knows the last analysis of a key, for callers that have none (API, CLI).
+        self._occurrences = occurrences
 
     # ------------------------------------------------------------------------------------ writing
 
@@ -175,13 +209,21 @@ class LearningService:
     async def playbooks(self) -> list[Playbook]:
         return await self._repo.playbooks()
 
-    async def get_recommended_fix(self, anomaly_key: str) -> FixRecommendation:
-        return await self._recommend(anomaly_key, await self._knowledge(anomaly_key))
+    async def get_recommended_fix(self, anomaly_key: str, analysis: Analysis | None = None) -> FixRecommendation:
+        hint = _Hint.of(analysis) if analysis is not None else await self._last_analysis(anomaly_key)
+        return await self._recommend(anomaly_key, await self._knowledge(anomaly_key), hint)
 
-    async def _recommend(self, anomaly_key: str, knowledge: _Knowledge) -> FixRecommendation:
-        ranked = knowledge.qualifying()
+    async def _last_analysis(self, anomaly_key: str) -> _Hint | None:
+        if self._occurrences is None:
+            return None
+        for record in await self._occurrences.recent(anomaly_key, 1):
+            return _Hint.from_record(record)
+        return None
+
+    async def _recommend(self, anomaly_key: str, knowledge: _Knowledge, hint: _Hint | None = None) -> FixRecommendation:
+        ranked = knowledge.qualifying(hint.avoid if hint else ())
         if not ranked:
-            return _default(anomaly_key)
+            return _from_hint(anomaly_key, hint) if hint else _default(anomaly_key)
         best = ranked[0]
         return FixRecommendation(
             anomaly_key=anomaly_key,
@@ -223,13 +265,25 @@ class LearningService:
         """Learning when it is sure, learning's action with the analysis' explanation when it
         is less sure, the analysis alone when learning has nothing qualifying."""
         knowledge = await self._knowledge(anomaly_key)
-        fix = await self._recommend(anomaly_key, knowledge)
-        if fix.source == "default":
+        fix = await self._recommend(anomaly_key, knowledge, _Hint.of(analysis))
+        if fix.source != "learning":
             return from_analysis(anomaly_key, analysis, knowledge.blocked)
         if fix.confidence >= SMART_CONFIDENCE:
             playbook = await self._repo.get_playbook(anomaly_key)
             return _from_learning(fix, analysis, playbook, knowledge.blocked)
         return _merged(fix, analysis, knowledge.blocked)
+
+
+def _from_hint(anomaly_key: str, hint: _Hint) -> FixRecommendation:
+    """No qualifying history: the analysis' own action and tier, at the analysis' confidence."""
+    return FixRecommendation(
+        anomaly_key=anomaly_key,
+        action=hint.action,
+        confidence=hint.confidence,
+        tier=hint.tier,
+        based_on=0,
+        source="analysis",
+    )
 
 
 def _default(anomaly_key: str) -> FixRecommendation:

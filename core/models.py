@@ -142,6 +142,9 @@ class Analysis(BaseModel):
     analyzed_by: str
     recommended_repair: RecommendedRepair
     rule_id: str | None = None
+    # Actions the analysis says do not help (a restart does not free a full disk); learning and the
+    # repair plan never propose them for this alert.
+    avoid_actions: list[RepairAction] = Field(default_factory=list)
     # Set when an LLM was asked but its answer was not used (timeout, error, invalid answer), so the
     # card and the logs can say why the rule analysis stands.
     fallback_reason: str | None = None

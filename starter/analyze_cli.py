@@ -1,7 +1,8 @@
 """`awoooi analyze`: what the knowledge base says about alerts, before they fire.
 
 Reads one payload of any supported source (Alertmanager, SigNoz, Sentry) or JSON Lines with one
-payload or alert per line on stdin, and prints one JSON line per alert with its analysis.
+payload or alert per line on stdin, and prints one JSON line per alert with its analysis. With
+``--explain`` each line also says which signals matched, which entry won and why.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from activities.analysis import RuleAnalyzer
+from activities.analysis.rules import explain as explain_match
 from core.errors import PayloadError
 from core.identity import incident_ref
 from core.models import Alert
@@ -48,7 +50,9 @@ def alerts_in(document: Any) -> list[Alert]:
     return [p.alert for p in result.alerts]
 
 
-async def analyze_stream(stdin: TextIO, stdout: TextIO, stderr: TextIO, analyzer: Analyzer | None = None) -> int:
+async def analyze_stream(
+    stdin: TextIO, stdout: TextIO, stderr: TextIO, analyzer: Analyzer | None = None, *, explain: bool = False
+) -> int:
     analyzer = analyzer or RuleAnalyzer()
     failures = 0
     try:
@@ -75,5 +79,7 @@ async def analyze_stream(stdin: TextIO, stdout: TextIO, stderr: TextIO, analyzer
                 "incident_id": ref.incident_id,
                 "analysis": analysis.model_dump(mode="json"),
             }
+            if explain:
+                line["explain"] = explain_match(alert)
             print(json.dumps(line, ensure_ascii=False), file=stdout)
     return 1 if failures else 0

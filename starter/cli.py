@@ -213,8 +213,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                            help="only these (default: every running incident)")
     incidents.add_argument("--all", action="store_true", help="closed incidents too")
     incidents.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    sub.add_parser("analyze", help="analyze alerts read on stdin (a payload, or JSON Lines); print JSON lines",
-                   formatter_class=fmt, description=ANALYZE_HELP)
+    analyze = sub.add_parser("analyze", help="analyze alerts read on stdin (a payload, or JSON Lines); print JSON lines",
+                             formatter_class=fmt, description=ANALYZE_HELP)
+    analyze.add_argument("--explain", action="store_true", help="also say which signals matched and why the entry won")
     for verb in ("approve", "reject"):
         decide = sub.add_parser(verb, help=f"{verb} the repair an incident is waiting on")
         decide.add_argument("incident_id", help="the incident id shown on the card, e.g. alertmanager-1a2b3c")
@@ -242,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "analyze":
         from starter.analyze_cli import analyze_stream
 
-        return asyncio.run(analyze_stream(sys.stdin, sys.stdout, sys.stderr))
+        return asyncio.run(analyze_stream(sys.stdin, sys.stdout, sys.stderr, explain=args.explain))
     if args.command in ("approve", "reject"):
         return asyncio.run(_decide(settings, args))
     if args.command == "incidents":

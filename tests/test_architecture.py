@@ -239,7 +239,7 @@ ALLOWED_HOSTS = {
 LOOPBACK = {"127.0.0.1", "localhost"}
 # Human-readable advice in the knowledge base may point at public documentation; it is text shown
 # to an operator, never a URL awoooi calls.
-DOCUMENTATION_MODULES = {"activities/analysis/knowledge_base.py"}
+DOCUMENTATION_MODULES = {"activities/analysis/knowledge_base.py", "activities/analysis/families.py"}
 
 
 def _docstring_nodes(tree: ast.Module) -> set[int]:

@@ -396,3 +396,51 @@ async def test_blocked_actions_are_reported_even_when_learning_answers(
     smart = await service.smart_recommendation(KEY, analysis(SCALE_UP, tier=2))
     assert (smart.source, smart.action, smart.escalate) == ("learning", RESTART, False)
     assert smart.blocked_actions == [SCALE_UP]
+
+
+# ------------------------------------------------- no history: the analysis decides (issue 10)
+
+
+def full_disk() -> Analysis:
+    return analysis(RepairAction.MANUAL_INTERVENTION, tier=4, confidence=0.85).model_copy(
+        update={"avoid_actions": [RESTART, RESTART_CONTAINER, DELETE, SCALE_UP]}
+    )
+
+
+async def test_without_history_the_fix_follows_the_analysis(service: LearningService) -> None:
+    fix = await service.get_recommended_fix(KEY, full_disk())
+    assert (fix.source, fix.action, fix.tier, fix.confidence) == ("analysis", RepairAction.MANUAL_INTERVENTION, 4, 0.85)
+    assert RESTART not in [a.action for a in fix.alternatives]
+
+
+async def test_an_action_the_analysis_says_does_not_help_is_never_learned(
+    service: LearningService, repo: RedisLearningRepository
+) -> None:
+    await seed(repo, RESTART, successes=10)  # restarts "worked" before, but the disk stays full
+    smart = await service.smart_recommendation(KEY, full_disk())
+    assert (smart.source, smart.action) == ("analysis", RepairAction.MANUAL_INTERVENTION)
+    fix = await service.get_recommended_fix(KEY, full_disk())
+    assert fix.action is not RESTART
+
+
+async def test_without_an_analysis_the_last_recorded_one_decides(redis: Redis, repo: RedisLearningRepository) -> None:
+    from activities.redis_incidents import RedisOccurrenceLog
+
+    log = RedisOccurrenceLog(redis)
+    service = LearningService(repo, log)
+    assert (await service.get_recommended_fix(KEY)).source == "default"
+    record_ = {"recommended_action": "manual_intervention", "tier": 4, "confidence": 0.85,
+               "avoid_actions": ["restart_pod", "scale_up"]}
+    await log.append(KEY, "inc-1:d-1", record_)
+    await seed(repo, RESTART, successes=10)
+    fix = await service.get_recommended_fix(KEY)
+    assert (fix.source, fix.action, fix.tier) == ("analysis", RepairAction.MANUAL_INTERVENTION, 4)
+
+
+async def test_summary_has_the_seeds_field_names_too(service: LearningService) -> None:
+    await history(service, SCALE_UP, successes=3, failures=1)
+    body = (await service.get_learning_summary(KEY)).model_dump(mode="json")
+    assert body["total_repair_attempts"] == body["repair_attempts"] == 4
+    assert body["overall_success_rate"] == body["success_rate"] == 0.75
+    assert body["learning_status"] == body["status"] == "learning"
+    assert body["total_occurrences"] == body["occurrences"]

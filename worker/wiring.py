@@ -96,7 +96,7 @@ def telegram_client(settings: Settings, http: httpx.AsyncClient) -> TelegramClie
 
 
 def learning_service(redis: Redis) -> LearningService:
-    return LearningService(RedisLearningRepository(redis))
+    return LearningService(RedisLearningRepository(redis), RedisOccurrenceLog(redis))
 
 
 def repair_executor(settings: Settings, http: httpx.AsyncClient, ledger: RedisLedger) -> RepairExecutor:

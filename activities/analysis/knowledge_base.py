@@ -43,6 +43,9 @@ class Rule:
     # When the alert carries pod+namespace labels the workload runs in Kubernetes, where a pod
     # restart is a safe first step for a dead process; elsewhere a human has to look.
     action_in_k8s: RepairAction | None = field(default=None)
+    # Actions that do not help with this problem (a restart does not free a full disk): learning and
+    # the repair plan never propose them for it.
+    avoid: tuple[RepairAction, ...] = ()
 
 
 def _p(*regexes: str) -> tuple[re.Pattern[str], ...]:
@@ -1538,7 +1541,7 @@ _FAMILY_FALLBACKS: tuple[Rule, ...] = (
         confidence=0.45,
         action=A.MANUAL_INTERVENTION,
         reason="no specific knowledge for this PostgreSQL alert",
-        examples=("PostgresqlConfigurationChanged", "PgBouncerPoolsExhausted"),
+        examples=("PostgresqlCustomCheck", "PgBouncerCustomCheck"),
     ),
     Rule(
         id="mysql-other",
@@ -1552,7 +1555,7 @@ _FAMILY_FALLBACKS: tuple[Rule, ...] = (
         confidence=0.45,
         action=A.MANUAL_INTERVENTION,
         reason="no specific knowledge for this MySQL alert",
-        examples=("MysqlInnodbBufferPoolLow", "MariadbGaleraClusterSizeLow"),
+        examples=("MysqlCustomCheck", "MariadbCustomCheck"),
     ),
     Rule(
         id="redis-other",
@@ -1565,7 +1568,7 @@ _FAMILY_FALLBACKS: tuple[Rule, ...] = (
         confidence=0.45,
         action=A.MANUAL_INTERVENTION,
         reason="no specific knowledge for this Redis alert",
-        examples=("RedisKeyspaceMisses", "RedisSlowlogGrowing"),
+        examples=("RedisKeyspaceMisses", "RedisCustomCheck"),
     ),
     Rule(
         id="kafka-other",
@@ -1579,7 +1582,7 @@ _FAMILY_FALLBACKS: tuple[Rule, ...] = (
         confidence=0.45,
         action=A.MANUAL_INTERVENTION,
         reason="no specific knowledge for this Kafka alert",
-        examples=("KafkaTopicOffsetStuck", "ZookeeperSessionsHigh"),
+        examples=("KafkaCustomCheck",),
     ),
     Rule(
         id="kubernetes-other",
@@ -1594,7 +1597,7 @@ _FAMILY_FALLBACKS: tuple[Rule, ...] = (
         confidence=0.45,
         action=A.MANUAL_INTERVENTION,
         reason="no specific knowledge for this Kubernetes alert",
-        examples=("KubeVersionMismatch", "KubeStateMetricsListErrors"),
+        examples=("KubeCustomCheck", "KubernetesCustomCheck"),
     ),
 )
 

@@ -8,6 +8,12 @@ exception type), then labels and annotation texts, last the PromQL/runbook URLs.
 first rule in knowledge-base order wins. A name is the strongest evidence of what an alert is about,
 so a specific rule hit by the description never beats a rule hit by the name; matches found only in
 weaker tiers get a small confidence discount.
+
+Then every signal the alert carries is read (activities/analysis/signals.py): the technology family
+from metric names, name words, labels and text, the failure mode from the name, the expression and
+the text. A hand-written rule stands when it is about the identified family (or no family is
+identified); otherwise the family x failure-mode entry answers, so a Cassandra timeout gets
+Cassandra's checks instead of a generic "something is slow" (docs/adr/0012).
 """
 
 from __future__ import annotations
@@ -16,7 +22,13 @@ from typing import NamedTuple
 from urllib.parse import unquote_plus
 
 from core.learning import LearningSummary
+from activities.analysis import family_kb
+from activities.analysis.failure_modes import Mode
+from activities.analysis.failure_modes import identify as identify_mode
+from activities.analysis.families import BY_ID as FAMILIES_BY_ID
+from activities.analysis.families import FAMILIES, NEUTRAL_METRICS, UNIVERSAL_RULES, Family, rule_family
 from activities.analysis.knowledge_base import ALERT_RULES, EXCEPTION_RULES, Rule
+from activities.analysis.signals import Signals, extract
 from core.models import (
     Alert,
     Analysis,
@@ -41,9 +53,21 @@ _TARGET_LABELS = (
 _TIER_DISCOUNT = (0.0, 0.05, 0.1)
 
 
+# Hand-written family fallbacks (postgres-other, ...) answer only after the composed entries.
+_SPECIFIC_ALERT_RULES = tuple(r for r in ALERT_RULES if not r.id.endswith("-other"))
+_RESTARTS = (RepairAction.RESTART_POD, RepairAction.RESTART_CONTAINER, RepairAction.DELETE_POD)
+# Hand-written rules about full disks/volumes and certificates: restarting or scaling does not help.
+_LEGACY_AVOID: dict[str, tuple[RepairAction, ...]] = {
+    rule_id: _RESTARTS + (RepairAction.SCALE_UP,)
+    for rule_id in ("host-disk-space", "host-out-of-inodes", "kube-persistent-volume-filling",
+                    "certificate-expiry", "cert-manager-certificate", "kube-quota", "exc-disk-full")
+}
+
+
 class Match(NamedTuple):
     rule: Rule
     tier: int
+    why: str = ""  # one line for --explain: which signals chose this entry
 
 
 def _haystacks(alert: Alert) -> tuple[str, str, str]:
@@ -82,16 +106,116 @@ def _candidates(alert: Alert) -> tuple[Rule, ...]:
     return ALERT_RULES
 
 
-def match(alert: Alert) -> Match | None:
-    """The first rule that explains the alert, and the tier of text that matched it."""
-    candidates = _candidates(alert)
+def _legacy_match(alert: Alert, candidates: tuple[Rule, ...]) -> Match | None:
+    """The first hand-written rule that explains the alert, and the tier of text that matched it."""
     for tier, text in enumerate(_haystacks(alert)):
         if not text:
             continue
         for rule in candidates:
             if any(p.search(text) for p in rule.patterns):
-                return Match(rule, tier)
+                return Match(rule, tier, f"hand-written rule, pattern hit in {_TIER_NAMES[tier]}")
     return None
+
+
+_TIER_NAMES = ("the alert name", "labels/annotations", "URLs/PromQL")
+
+
+class Identified(NamedTuple):
+    """What the signals say, and which signal said it (for --explain and the confidence)."""
+
+    family: Family | None
+    family_from: str
+    mode: Mode | None
+    mode_from: str
+
+
+def _family(sig: Signals, alert: Alert) -> tuple[Family | None, str]:
+    """The name's first word (rules are named after their system: ThanosRule... on Prometheus
+    metrics), then the exporter prefix of the metrics, then any word of name, labels, text."""
+    for family in FAMILIES:
+        if sig.first_word and family.pattern.search(sig.first_word):
+            return family, f"name word '{sig.first_word}'"
+    for metric in sig.metrics:
+        if metric in NEUTRAL_METRICS:
+            continue
+        for family in FAMILIES:
+            if metric.startswith(family.metric_prefixes):
+                return family, f"metric {metric}"
+    for where, text in (("name", sig.name_words), ("labels", sig.labels), ("text", sig.text)):
+        if not text:
+            continue
+        for family in FAMILIES:
+            found = family.pattern.search(text)
+            if found:
+                return family, f"{where} word '{found.group(0)}'"
+    return None, ""
+
+
+def _mode(sig: Signals) -> tuple[Mode | None, str]:
+    for where, text in (("name", sig.name_words), ("expression", sig.metric_words()), ("text", sig.text)):
+        mode = identify_mode(text) if text else None
+        if mode is not None:
+            found = mode.pattern.search(text)
+            return mode, f"{where} word '{found.group(0) if found else ''}'"
+    return None, ""
+
+
+def identify(alert: Alert) -> tuple[Signals, Identified]:
+    sig = extract(alert)
+    family, family_from = _family(sig, alert)
+    mode, mode_from = _mode(sig)
+    return sig, Identified(family, family_from, mode, mode_from)
+
+
+def match(alert: Alert) -> Match | None:
+    """The entry that explains the alert best, and the tier of evidence it rests on."""
+    candidates = _candidates(alert)
+    if alert.source == Source.SENTRY and _exception_type(alert):
+        return _legacy_match(alert, candidates)  # exceptions: the exception rules only
+    legacy = _legacy_match(alert, tuple(r for r in candidates if not r.id.endswith("-other")))
+    _, found = identify(alert)
+    family = found.family
+    if legacy is not None:
+        owner = rule_family(legacy.rule.id)
+        if family is None or owner == family.id or (legacy.tier == 0 and (owner is not None or legacy.rule.id in UNIVERSAL_RULES)):
+            return legacy
+    if family is not None and found.mode is not None:
+        tier = 0 if found.mode_from.startswith("name") and not found.family_from.startswith("text") else 1
+        why = f"family {family.id} from {found.family_from}; mode {found.mode.id} from {found.mode_from}"
+        return Match(family_kb.ENTRIES[(family.id, found.mode.id)], tier, why)
+    if legacy is not None:
+        return legacy
+    if family is not None:
+        return Match(family_kb.FAMILY_ONLY[family.id], 0, f"family {family.id} from {found.family_from}; "
+                     "no failure mode recognised")
+    if found.mode is not None:
+        return Match(family_kb.MODE_ONLY[found.mode.id], 0, f"mode {found.mode.id} from {found.mode_from}; "
+                     "no technology recognised")
+    return None
+
+
+def explain(alert: Alert) -> dict[str, object]:
+    """Which signals the alert carried, what they identified, and which entry won and why."""
+    sig, found = identify(alert)
+    legacy = _legacy_match(alert, tuple(r for r in _candidates(alert) if not r.id.endswith("-other")))
+    won = match(alert)
+    return {
+        "signals": {
+            "name_words": sig.name_words,
+            "metrics": sig.metrics,
+            "functions": sorted(set(sig.functions)),
+            "labels": sig.labels,
+            "text": sig.text[:200],
+        },
+        "family": found.family.id if found.family else None,
+        "family_from": found.family_from or None,
+        "mode": found.mode.id if found.mode else None,
+        "mode_from": found.mode_from or None,
+        "hand_written_rule": legacy.rule.id if legacy else None,
+        "winner": won.rule.id if won else "generic",
+        "why": won.why if won else "no rule, family or failure mode matched: the generic analysis",
+        "evidence_tier": _TIER_NAMES[won.tier] if won else None,
+    }
 
 
 def _in_kubernetes(alert: Alert) -> bool:
@@ -139,6 +263,7 @@ def _from_rule(alert: Alert, found: Match, frequency: Frequency | None) -> Analy
         analyzed_by=RuleAnalyzer.name,
         recommended_repair=RecommendedRepair(action=action, tier=action.tier, reason=reason),
         rule_id=rule.id,
+        avoid_actions=[a for a in rule.avoid or _LEGACY_AVOID.get(rule.id, ()) if a is not action],
     )
 
 

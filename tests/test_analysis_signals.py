@@ -1,0 +1,96 @@
+"""Signals, technology families and failure modes (issue 10), and `awoooi analyze --explain`."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from activities.analysis import RuleAnalyzer
+from activities.analysis.family_kb import COMPOSED_RULES
+from activities.analysis.rules import explain, match
+from activities.analysis.signals import metrics_in, split_words
+from core.models import Alert, AlertStatus, Link, RepairAction, Source
+from starter.analyze_cli import analyze_stream
+
+analyzer = RuleAnalyzer()
+
+
+def alert(name: str, expr: str = "", **annotations: str) -> Alert:
+    links = [Link(title="Source", url=f"http://p:9090/graph?g0.expr={expr}")] if expr else []
+    return Alert(source=Source.ALERTMANAGER, fingerprint="fp-" + name, status=AlertStatus.FIRING, title=name,
+                 labels={"alertname": name}, annotations=annotations, links=links)
+
+
+def test_name_words() -> None:
+    assert split_words("HostOutOfDiskSpace") == ["host", "out", "of", "disk", "space"]
+    assert split_words("etcdGRPCRequestsSlow") == ["etcd", "grpc", "requests", "slow"]
+    assert split_words("kafka_consumer_lag") == ["kafka", "consumer", "lag"]
+    assert split_words("Redis内存使用率过高") == ["redis", "内存使用率过高"]
+
+
+def test_metric_names_from_promql() -> None:
+    metrics, functions = metrics_in(
+        'sum by (instance) (rate(node_cpu_seconds_total{mode="idle"}[5m])) / on(instance) node_load1 > 2'
+    )
+    assert metrics == ["node_cpu_seconds_total", "node_load1"]
+    assert "rate" in functions
+
+
+async def test_unknown_alert_of_a_known_family_gets_its_knowledge() -> None:
+    # Nobody wrote a rule for this: the expression says Cassandra, the name says latency.
+    analysis = await analyzer.analyze(alert("CassandraReadsSlow", "cassandra_table_read_latency_seconds+%3E+1"))
+    assert analysis.rule_id == "cassandra-latency"
+    assert "nodetool" in analysis.fix_suggestion
+    assert 0.5 <= analysis.confidence < 0.8
+
+
+async def test_family_from_the_expression_when_the_name_says_nothing() -> None:
+    analysis = await analyzer.analyze(alert("Alert17", "ceph_osd_up+%3D%3D+0"))
+    assert analysis.rule_id == "ceph-availability"
+    assert analysis.category == "availability"
+
+
+async def test_chinese_text_gives_the_mode() -> None:
+    analysis = await analyzer.analyze(alert("规则42", "minio_cluster_capacity_usable_free_bytes+%3C+1e9",
+                                            summary="MinIO 存储空间不足"))
+    assert analysis.rule_id == "minio-capacity"
+    assert RepairAction.RESTART_POD in analysis.avoid_actions
+    assert analysis.recommended_repair.action is not RepairAction.RESTART_POD
+
+
+async def test_confidence_says_how_specific_the_match_was() -> None:
+    full = await analyzer.analyze(alert("MinioDiskFull", "minio_cluster_capacity_usable_free_bytes"))
+    family_only = await analyzer.analyze(alert("MinioThing"))
+    mode_only = await analyzer.analyze(alert("FrobnicatorFlapping"))
+    assert (family_only.rule_id, mode_only.rule_id) == ("minio-other", "mode-availability")
+    assert full.confidence > family_only.confidence > mode_only.confidence > 0.2
+
+
+async def test_truly_unknown_stays_generic() -> None:
+    assert (await analyzer.analyze(alert("FrobnicatorWobbly"))).rule_id == "generic"
+
+
+def test_composed_entries_are_well_formed() -> None:
+    ids = [r.id for r in COMPOSED_RULES]
+    assert len(ids) == len(set(ids))
+    for rule in COMPOSED_RULES:
+        assert rule.root_cause and rule.fix_suggestion and 0 < rule.confidence < 0.8
+        assert rule.action not in rule.avoid
+
+
+def test_explain_names_signals_and_winner() -> None:
+    why = explain(alert("KafkaBrokerLagging", "kafka_consumergroup_lag+%3E+10"))
+    assert why["family"] == "kafka" and why["mode"] == "replication"
+    assert why["signals"]["metrics"] == ["kafka_consumergroup_lag"]  # type: ignore[index]
+    found = match(alert("KafkaBrokerLagging", "kafka_consumergroup_lag+%3E+10"))
+    assert found is not None and why["winner"] == found.rule.id
+
+
+async def test_analyze_cli_explain() -> None:
+    body = {"alerts": [{"status": "firing", "labels": {"alertname": "ZfsPoolDegraded"}, "annotations": {},
+                        "generatorURL": "http://p:9090/graph?g0.expr=node_zfs_zpool_state"}]}
+    out, err = io.StringIO(), io.StringIO()
+    assert await analyze_stream(io.StringIO(json.dumps(body)), out, err, explain=True) == 0
+    line = json.loads(out.getvalue())
+    assert line["explain"]["family"] == "zfs"
+    assert line["explain"]["winner"] == line["analysis"]["rule_id"]
