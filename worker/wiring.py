@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from redis.asyncio import Redis
 from temporalio.client import Client
+from temporalio.service import TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
@@ -44,11 +46,30 @@ from workflows.incident import IncidentWorkflow
 WORKFLOWS: Sequence[type] = (IncidentWorkflow,)
 
 
+def temporal_tls(settings: Settings) -> TLSConfig | bool:
+    """TLS for a production Temporal: mTLS from AWOOOI_TEMPORAL_TLS_CERT/_KEY, a private CA from
+    _TLS_CA, or system roots for Temporal Cloud's API key (Settings checked that the files exist)."""
+    if not settings.temporal_tls:
+        return False
+    if not (settings.temporal_tls_cert or settings.temporal_tls_ca):
+        return True
+
+    def read(path: Path | None) -> bytes | None:
+        return None if path is None else path.read_bytes()
+
+    return TLSConfig(server_root_ca_cert=read(settings.temporal_tls_ca),
+                     client_cert=read(settings.temporal_tls_cert),
+                     client_private_key=read(settings.temporal_tls_key))
+
+
 async def connect_temporal(settings: Settings) -> Client:
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        tls=temporal_tls(settings),
+        api_key=api_key,
     )
 
 
