@@ -24,7 +24,7 @@ TOKEN = "webhook-token-must-not-print"
 
 def _load(signoz: SigNozLoopback, **overrides: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ["PATH"], "SIGNOZ_URL": signoz.base_url, "SIGNOZ_API_KEY": signoz.api_key,
-           "SIGNOZ_AWOOOI_URL": "https://awoooi.example.com/", "AWOOOI_WEBHOOK_TOKEN": TOKEN, **overrides}
+           "SIGNOZ_WEBHOOK_BASE_URL": "https://awoooi.example.com/", "AWOOOI_WEBHOOK_TOKEN": TOKEN, **overrides}
     return subprocess.run([sys.executable, str(SIGNOZ / "load.py")], env=env, capture_output=True, text=True,
                           timeout=60, check=False)
 

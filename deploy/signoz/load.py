@@ -2,7 +2,7 @@
 """Load awoooi's SigNoz alert rules and its notification channel into a SigNoz instance.
 
     SIGNOZ_URL=https://signoz.example.com SIGNOZ_API_KEY=... \
-    SIGNOZ_AWOOOI_URL=https://awoooi.example.com AWOOOI_WEBHOOK_TOKEN=... \
+    SIGNOZ_WEBHOOK_BASE_URL=https://awoooi.example.com AWOOOI_WEBHOOK_TOKEN=... \
     python deploy/signoz/load.py
 
 Idempotent, so it can run from CD on every release: the channel ``awoooi`` and each rule (by its
@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 HERE = Path(__file__).resolve().parent
-REQUIRED = ("SIGNOZ_URL", "SIGNOZ_API_KEY", "SIGNOZ_AWOOOI_URL", "AWOOOI_WEBHOOK_TOKEN")
+REQUIRED = ("SIGNOZ_URL", "SIGNOZ_API_KEY", "SIGNOZ_WEBHOOK_BASE_URL", "AWOOOI_WEBHOOK_TOKEN")
 
 
 class LoadError(Exception):
@@ -40,7 +40,7 @@ def channel(awoooi_url: str, webhook_token: str) -> dict[str, Any]:
     text = (HERE / "channel.json").read_text()
     definition = json.loads(text)
     config = definition["webhook_configs"][0]
-    config["url"] = config["url"].replace("${SIGNOZ_AWOOOI_URL}", awoooi_url.rstrip("/"))
+    config["url"] = config["url"].replace("${SIGNOZ_WEBHOOK_BASE_URL}", awoooi_url.rstrip("/"))
     config["http_config"]["authorization"]["credentials"] = webhook_token
     return definition
 
@@ -84,7 +84,7 @@ def main(environ: dict[str, str] | None = None) -> int:
     timeout = httpx.Timeout(15.0, connect=5.0)
     try:
         with httpx.Client(base_url=environ["SIGNOZ_URL"].rstrip("/"), headers=headers, timeout=timeout) as client:
-            for line in load(client, environ["SIGNOZ_AWOOOI_URL"], environ["AWOOOI_WEBHOOK_TOKEN"]):
+            for line in load(client, environ["SIGNOZ_WEBHOOK_BASE_URL"], environ["AWOOOI_WEBHOOK_TOKEN"]):
                 print(line)
     except LoadError as exc:
         print(f"error: {exc}", file=sys.stderr)
