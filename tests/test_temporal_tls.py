@@ -34,7 +34,8 @@ async def test_mtls_with_private_ca_reaches_temporal(temporal_env: WorkflowEnvir
                             temporal_tls_key=pki.client_key, temporal_tls_ca=pki.ca)
         client = await connect_temporal(settings)
         await ensure_search_attributes(client)
-        assert [w async for w in client.list_workflows("WorkflowType='IncidentWorkflow'", limit=1)] is not None
+        count = await client.count_workflows("WorkflowType='IncidentWorkflow'")
+        assert count.count >= 0  # a real answer from the dev server, through TLS
         assert "awoooi-worker" in proxy.peers, "the client certificate was presented and verified"
 
 
