@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Locale = Literal["en", "zh-TW"]
@@ -31,6 +31,13 @@ class Settings(BaseSettings):
     temporal_address: str = ""
     temporal_namespace: str = "default"
     task_queue: str = "awoooi-alerts"
+    # Production Temporal: PEM file paths for mTLS (client cert + key, both or neither) and a CA for
+    # a server certificate no system root signs; an API key for Temporal Cloud (implies TLS).
+    # FilePath: a wrong path fails at start, naming the setting, not at the first reconnect.
+    temporal_tls_cert: FilePath | None = None
+    temporal_tls_key: FilePath | None = None
+    temporal_tls_ca: FilePath | None = None
+    temporal_api_key: SecretStr | None = None
 
     # Valkey / Redis. Empty means "start an embedded Valkey" (only `awoooi dev` does).
     redis_url: str = ""
@@ -163,6 +170,7 @@ class Settings(BaseSettings):
     @field_validator(
         "telegram_bot_token", "sentry_api_token", "webhook_token", "sentry_client_secret",
         "telegram_webhook_secret", "api_token", "repair_webhook_secret", "llm_api_key",
+        "temporal_api_key",
     )
     @classmethod
     def _blank_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
@@ -176,6 +184,17 @@ class Settings(BaseSettings):
             if name in _URL_FIELDS and isinstance(value, str):
                 value = _QUERY.sub("?***", _CREDENTIALS.sub(r"\1***@", value))
             yield name, value
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Settings:
+        """A client certificate without its key (or the reverse) is a typo, not a choice."""
+        if (self.temporal_tls_cert is None) != (self.temporal_tls_key is None):
+            raise ValueError("AWOOOI_TEMPORAL_TLS_CERT and AWOOOI_TEMPORAL_TLS_KEY go together")
+        return self
+
+    @property
+    def temporal_tls(self) -> bool:
+        return bool(self.temporal_tls_cert or self.temporal_tls_ca or self.temporal_api_key)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 # Retried on a fresh connection; every other RedisError (a script error, OOM) is not transient.
 _REDIS_TRANSIENT = [RedisConnectionError, RedisTimeoutError]
 from temporalio.client import Client
+from temporalio.service import TLSConfig
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
@@ -57,13 +59,32 @@ from workflows.probe import AlertChainProbe
 WORKFLOWS: Sequence[type] = (IncidentWorkflow, AlertChainProbe)
 
 
+def temporal_tls(settings: Settings) -> TLSConfig | bool:
+    """TLS for a production Temporal: mTLS from AWOOOI_TEMPORAL_TLS_CERT/_KEY, a private CA from
+    _TLS_CA, or system roots for Temporal Cloud's API key (Settings checked that the files exist)."""
+    if not settings.temporal_tls:
+        return False
+    if not (settings.temporal_tls_cert or settings.temporal_tls_ca):
+        return True
+
+    def read(path: Path | None) -> bytes | None:
+        return None if path is None else path.read_bytes()
+
+    return TLSConfig(server_root_ca_cert=read(settings.temporal_tls_ca),
+                     client_cert=read(settings.temporal_tls_cert),
+                     client_private_key=read(settings.temporal_tls_key))
+
+
 async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -> Client:
     """``runtime``: the worker's, whose MetricBuffer feeds the SDK's metrics to /metrics."""
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
         runtime=runtime,
+        tls=temporal_tls(settings),
+        api_key=api_key,
     )
 
 
