@@ -34,12 +34,32 @@ def _documents(text: str) -> Iterable[tuple[int, Any]]:
                 raise PayloadError(f"line {number}: not valid JSON ({exc})") from exc
 
 
+def _v2_alert(raw: Any, index: int) -> Any:
+    """An alert of Alertmanager's API v2 (/api/v2/alerts) in the webhook's shape: the API lists the
+    alerts it holds, which are firing (active, suppressed or unprocessed alike)."""
+    if not isinstance(raw, dict):
+        raise PayloadError(f"[{index}] must be a JSON object")
+    shaped = {k: raw[k] for k in ("labels", "annotations", "startsAt", "endsAt", "generatorURL", "fingerprint")
+              if k in raw}
+    return shaped | {"status": "firing", "endsAt": "0001-01-01T00:00:00Z"}
+
+
 def alerts_in(document: Any) -> list[Alert]:
-    """Recognise the payload's source by its shape, as the webhooks would by their path."""
+    """Recognise the payload's source by its shape, as the webhooks would by their path: a webhook
+    body of any source, a bare Alertmanager alert object, or an /api/v2/alerts array."""
+    if isinstance(document, list):
+        alerts = [_v2_alert(raw, i) for i, raw in enumerate(document)]
+        if not alerts:
+            return []
+        return [p.alert for p in parse_alertmanager({"status": "firing", "alerts": alerts}).alerts]
     if not isinstance(document, dict):
-        raise PayloadError("each payload must be a JSON object")
+        raise PayloadError("each payload must be a JSON object, or an /api/v2/alerts array")
     if "alerts" in document:
         return [p.alert for p in parse_alertmanager(document).alerts]
+    if isinstance(document.get("labels"), dict) and "alertname" not in document and "source" not in document:
+        # One alert object of an Alertmanager webhook, on its own.
+        bare = document if "status" in document else document | {"status": "firing"}
+        return [p.alert for p in parse_alertmanager({"alerts": [bare]}).alerts]
     if {"source", "fingerprint", "title", "status"} <= document.keys():
         return [Alert.model_validate(document)]
     if "alertname" in document:

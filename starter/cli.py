@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -243,7 +244,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "analyze":
         from starter.analyze_cli import analyze_stream
 
-        return asyncio.run(analyze_stream(sys.stdin, sys.stdout, sys.stderr, explain=args.explain))
+        try:
+            return asyncio.run(analyze_stream(sys.stdin, sys.stdout, sys.stderr, explain=args.explain))
+        except BrokenPipeError:
+            # `awoooi analyze | head`: the reader left; that is not an error of ours.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 0
     if args.command in ("approve", "reject"):
         return asyncio.run(_decide(settings, args))
     if args.command == "incidents":

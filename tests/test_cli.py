@@ -176,3 +176,44 @@ def test_analyze_an_invalid_normalised_alert_names_the_line(tmp_path: Path) -> N
     lines = _lines(result.stdout)
     assert len(lines) == 1 and lines[0]["source"] == "synthetic"
     _assert_analysis(lines[0])
+
+
+def test_version_and_every_subcommand_says_what_it_does() -> None:
+    version = awoooi("--version")
+    assert version.returncode == 0 and version.stdout.startswith("awoooi ")
+    for command, words in {"dev": "AWOOOI_DATA_DIR", "worker": "AWOOOI_TEMPORAL_ADDRESS",
+                           "api": "AWOOOI_WEBHOOK_TOKEN", "analyze": "/api/v2/alerts",
+                           "incidents": "awaiting-approval"}.items():
+        result = awoooi(command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert words in result.stdout, (command, result.stdout)
+
+
+def test_analyze_a_bare_alert_object_and_an_api_v2_alerts_array(tmp_path: Path) -> None:
+    group = json.loads((FIXTURES / "alertmanager_v4_firing_grouped.json").read_text())
+    bare = group["alerts"][0]
+    v2 = [{"labels": a["labels"], "annotations": a["annotations"], "startsAt": a["startsAt"],
+           "endsAt": "2030-01-01T00:00:00Z", "fingerprint": a["fingerprint"], "generatorURL": a["generatorURL"],
+           "status": {"state": "active", "silencedBy": [], "inhibitedBy": []}, "receivers": [{"name": "awoooi"}],
+           "updatedAt": a["startsAt"]} for a in group["alerts"]]
+    stdin = json.dumps(bare) + "\n" + json.dumps(v2) + "\n"
+    result = awoooi("analyze", stdin=stdin, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = _lines(result.stdout)
+    assert len(lines) == 4
+    assert {line["source"] for line in lines} == {"alertmanager"}
+    assert all(line["status"] == "firing" for line in lines)
+    assert lines[0]["incident_id"] == lines[1]["incident_id"], "the same alert, two shapes, one incident"
+    for line in lines:
+        _assert_analysis(line)
+
+
+def test_analyze_into_a_closed_pipe_exits_cleanly() -> None:
+    many = "\n".join(_compact("alertmanager_v4_firing_grouped.json") for _ in range(400))
+    reader = subprocess.Popen(["head", "-n", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    writer = subprocess.run([*_command(), "analyze"], input=many.encode(), stdout=reader.stdin,
+                            stderr=subprocess.PIPE, env=_env(), cwd=ROOT, timeout=120, check=False)
+    reader.stdin.close()  # type: ignore[union-attr]
+    reader.wait(10)
+    assert writer.returncode == 0, writer.stderr.decode()[-2000:]
+    assert b"Traceback" not in writer.stderr
