@@ -50,3 +50,9 @@ class Metrics:
             ["outcome", "via"],
             registry=registry,
         )
+        self.api_errors = Counter(
+            "awoooi_api_errors_total",
+            "Requests a route failed on with an unexpected exception (answered 500), by route template.",
+            ["route", "code"],
+            registry=registry,
+        )
