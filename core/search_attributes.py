@@ -6,9 +6,11 @@ operators with `temporal operator search-attribute create` (see README).
 
 from __future__ import annotations
 
+import json
+
 from temporalio.common import SearchAttributeKey
 
-from core.text import cut_utf8
+from core.text import replace_surrogates
 
 ALERT_NAME = SearchAttributeKey.for_keyword("AlertName")
 SEVERITY = SearchAttributeKey.for_keyword("Severity")
@@ -18,14 +20,30 @@ INCIDENT_STATUS = SearchAttributeKey.for_keyword("IncidentStatus")
 
 ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS)
 
-# Temporal refuses a Keyword value over 2,048 bytes (the limit is in UTF-8 bytes, not characters).
+# Temporal refuses a Keyword value whose encoded payload is over 2,048 bytes. The payload is the
+# value as JSON: quotes included, and every non-ASCII character escaped (``"\u78c1"``, 6 bytes;
+# an emoji 12), so 700 Chinese characters are 4,202 bytes although they are 2,100 in UTF-8.
 MAX_KEYWORD_BYTES = 2048
 
 
-def cut_to_bytes(value: str, limit: int = MAX_KEYWORD_BYTES) -> str:
-    """``value`` cut to Temporal's keyword limit in UTF-8 bytes, on a character boundary.
+def encoded_size(value: str) -> int:
+    """What Temporal counts against the limit: the JSON payload's bytes (ASCII-escaped, the largest
+    of the encodings a converter may use)."""
+    return len(json.dumps(value))
 
-    A 700-character Chinese alert name is 2,100 bytes: a cut by characters lets it through and
-    Temporal then refuses the whole start, so the sender would retry forever.
+
+def cut_to_bytes(value: str, limit: int = MAX_KEYWORD_BYTES) -> str:
+    """``value`` cut on a character boundary so its encoded payload fits Temporal's keyword limit.
+
+    A cut by characters (the old ``[:250]``) lets a long non-ASCII name through, Temporal refuses
+    the whole start with INVALID_ARGUMENT, and the sender is told 503 and retries forever.
     """
-    return cut_utf8(value, limit)
+    value = replace_surrogates(value)
+    if encoded_size(value) <= limit:
+        return value
+    size, end = 2, 0  # the two quotes
+    for end, char in enumerate(value):
+        size += encoded_size(char) - 2
+        if size > limit:
+            return value[:end]
+    return value

@@ -82,7 +82,7 @@ class RequestErrors:
         if source is not None:
             self.metrics.webhook_requests.labels(source=source, code="500").inc()
         self.metrics.api_errors.labels(route=route, code="500").inc()
-        log.error("unhandled error", path=path, method=scope.get("method"), route=route,
+        log.error("unhandled error", path=path, request_id=scope["state"]["request_id"], method=scope.get("method"), route=route,
                   error=type(exc).__name__,
                   traceback="".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from core.errors import PayloadError
 from core.identity import labels_fingerprint, resolved_delivery_id
 from core.models import Alert, AlertStatus, Link, Source
@@ -47,7 +49,7 @@ def parse_alertmanager(body: object, *, source: Source = Source.ALERTMANAGER) ->
             parsed.append(parse_alert_object(
                 raw, where=where, source=source, default_status=group_status, external_url=external_url,
             ))
-        except PayloadError as exc:
+        except (PayloadError, ValidationError) as exc:
             # One bad alert must not cost the group its good ones: it becomes an "unreadable
             # alert" incident and its answer says "rejected", naming the field.
             parsed.append(unreadable_alert(raw, problem=str(exc), source=source, where=where))

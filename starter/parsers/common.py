@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from core.models import Alert, AlertStatus, Severity, Source
-from core.text import cut_utf8
+from core.text import cut_utf8, replace_surrogates
 
 # Bounds in UTF-8 bytes for what an alert carries into Temporal, the store and the card.
 MAX_TEXT_BYTES = 16 * 1024
@@ -159,7 +159,7 @@ def infer_service(labels: Mapping[str, str]) -> str:
 def to_str(value: object) -> str:
     """A label value as text: senders send numbers and booleans where Alertmanager sends strings."""
     if isinstance(value, str):
-        return value
+        return replace_surrogates(value)  # pydantic (and every UTF-8 encoder) refuses lone surrogates
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int) and abs(value) >= 10**MAX_INT_DIGITS:
@@ -167,14 +167,14 @@ def to_str(value: object) -> str:
     if isinstance(value, int | float):
         return str(value)
     try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+        return replace_surrogates(json.dumps(value, ensure_ascii=False, sort_keys=True, default=str))
     except (ValueError, RecursionError):  # huge ints inside, nesting deeper than json can walk
         return "<unreadable value>"
 
 
 def str_dict(value: Mapping[object, object]) -> dict[str, str]:
     """Coerce a label/annotation mapping to ``dict[str, str]``, dropping null values."""
-    return {str(k): to_str(v) for k, v in value.items() if v is not None}
+    return {to_str(k): to_str(v) for k, v in value.items() if v is not None}
 
 
 def is_http_url(value: object) -> bool:
