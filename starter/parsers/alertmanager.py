@@ -52,10 +52,12 @@ def parse_alertmanager(body: object, *, source: Source = Source.ALERTMANAGER) ->
         except (PayloadError, ValidationError) as exc:
             # One bad alert must not cost the group its good ones: it becomes an "unreadable
             # alert" incident and its answer says "rejected", naming the field.
-            parsed.append(unreadable_alert(raw, problem=str(exc), source=source, where=where))
+            problem = str(exc) if isinstance(exc, PayloadError) else f"{where}: {exc}"
+            parsed.append(unreadable_alert(raw, problem=problem, source=source, where=where))
     problems = [p.problem for p in parsed if p.problem]
     if len(problems) == len(parsed):  # nothing usable: the sender's config is wrong, say so (422)
-        raise PayloadError("; ".join(problems[:5]) + ("" if len(problems) <= 5 else f"; and {len(problems) - 5} more"))
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise PayloadError("; ".join(problems[:5]) + more)
     return ParseResult(alerts=parsed, truncated=_truncated(body.get("truncatedAlerts")))
 
 
