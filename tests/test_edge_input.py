@@ -24,7 +24,7 @@ from starter.api import create_app
 from starter.json_body import loads_bounded
 from starter.parsers import parse_alertmanager, parse_sentry
 from starter.parsers.common import MAX_TEXT_BYTES, UNREADABLE_TITLE, is_http_url, parse_time
-from tests.harness import running, settings_for
+from tests.harness import eventually, running, settings_for
 from worker.wiring import build_api_deps
 
 ALERTMANAGER = "/api/v1/webhooks/alertmanager"
@@ -248,3 +248,21 @@ async def test_every_answer_carries_a_request_id(temporal_client, valkey_url, re
         unsafe = await app.api.get("/api/v1/health", headers={"x-request-id": "bad id\twith spaces"})
     assert sentry_id.headers["x-request-id"] == "sentry-abc"
     assert unsafe.headers["x-request-id"] != "bad id\twith spaces"
+
+
+async def test_an_unreadable_alert_becomes_a_visible_card(temporal_client, valkey_url, redis, task_queue,
+                                                          telegram, sentry) -> None:
+    """End to end with the worker: the bad alert of a group gets its own card saying what was wrong,
+    beside the good alert's card, so nothing a sender delivered is lost silently."""
+    good = am_alert(labels={"alertname": "DiskFull", "service": "db"})
+    bad = am_alert(startsAt="9999-12-31T23:59:59-14:00", labels={"alertname": "BadClock", "service": "db"})
+    async with running(temporal_client, settings_for(valkey_url, task_queue, telegram, sentry)) as app:
+        response = await app.api.post(ALERTMANAGER, content=group(good, bad),
+                                      headers={"content-type": "application/json"})
+        assert [a["status"] for a in response.json()["alerts"]] == ["started", "rejected"]
+        await eventually(lambda: len(telegram.sent) >= 2, what="two cards")
+    texts = [m["text"] for m in telegram.sent]
+    unreadable = next(t for t in texts if UNREADABLE_TITLE in t)
+    assert "alerts[1].startsAt" in unreadable
+    assert any("DiskFull" in t for t in texts)
+
