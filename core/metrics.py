@@ -67,6 +67,12 @@ class Metrics:
             "Spooled deliveries Temporal refused for good (logged whole, then removed).",
             registry=registry,
         )
+        self.api_errors = Counter(
+            "awoooi_api_errors_total",
+            "Requests a route failed on with an unexpected exception (answered 500), by route template.",
+            ["route", "code"],
+            registry=registry,
+        )
 
     def _chain_metrics(self, registry: CollectorRegistry, version: str) -> None:
         """The seed's alert-chain metrics (F-4), named as the seed's rules expect them."""

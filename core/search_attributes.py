@@ -6,7 +6,11 @@ operators with `temporal operator search-attribute create` (see README).
 
 from __future__ import annotations
 
+import json
+
 from temporalio.common import SearchAttributeKey
+
+from core.text import replace_surrogates
 
 ALERT_NAME = SearchAttributeKey.for_keyword("AlertName")
 SEVERITY = SearchAttributeKey.for_keyword("Severity")
@@ -17,3 +21,31 @@ INCIDENT_STATUS = SearchAttributeKey.for_keyword("IncidentStatus")
 REPAIR_PHASE = SearchAttributeKey.for_keyword("RepairPhase")
 
 ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS, REPAIR_PHASE)
+
+# Temporal refuses a Keyword value whose encoded payload is over 2,048 bytes. The payload is the
+# value as JSON: quotes included, and every non-ASCII character escaped (``"\u78c1"``, 6 bytes;
+# an emoji 12), so 700 Chinese characters are 4,202 bytes although they are 2,100 in UTF-8.
+MAX_KEYWORD_BYTES = 2048
+
+
+def encoded_size(value: str) -> int:
+    """What Temporal counts against the limit: the JSON payload's bytes (ASCII-escaped, the largest
+    of the encodings a converter may use)."""
+    return len(json.dumps(value))
+
+
+def cut_to_bytes(value: str, limit: int = MAX_KEYWORD_BYTES) -> str:
+    """``value`` cut on a character boundary so its encoded payload fits Temporal's keyword limit.
+
+    A cut by characters (the old ``[:250]``) lets a long non-ASCII name through, Temporal refuses
+    the whole start with INVALID_ARGUMENT, and the sender is told 503 and retries forever.
+    """
+    value = replace_surrogates(value)
+    if encoded_size(value) <= limit:
+        return value
+    size, end = 2, 0  # the two quotes
+    for end, char in enumerate(value):
+        size += encoded_size(char) - 2
+        if size > limit:
+            return value[:end]
+    return value

@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
 
     webhook_token: SecretStr | None = None
+    # Request bodies over this many bytes get 413 before they are read (starter/body_limit.py).
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     sentry_client_secret: SecretStr | None = None
 
     # Incident lifecycle. An open incident with no delivery for this long is closed as expired;

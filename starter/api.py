@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,6 +40,9 @@ from core.ports import DeliveryLedger, DeliverySpool, TelegramApi
 from core.repair import Decision
 from core.settings import Settings
 from starter.approvals import send_decision
+from starter.body_limit import BodyLimit
+from starter.json_body import loads_bounded
+from starter.request_errors import RequestErrors
 from starter.auth import check_telegram_secret, check_token, require_api_token, verify_sentry_signature
 from starter.health import workers_polling
 from starter.http_metrics import HttpMetricsMiddleware
@@ -48,8 +52,8 @@ from starter.parsers import ParseResult, parse_alertmanager, parse_sentry, parse
 
 log = structlog.get_logger(__name__)
 
-MAX_BODY_BYTES = 1024 * 1024
 HEALTH_TIMEOUT_SECONDS = 3.0
+_INCIDENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")  # what core.identity.incident_id produces
 
 
 @dataclass
@@ -70,15 +74,10 @@ def _error(status: int, detail: str) -> JSONResponse:
 
 
 async def _read_json(request: Request) -> tuple[bytes, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadError(f"body larger than {MAX_BODY_BYTES} bytes")
+    raw = await request.body()  # bounded by BodyLimit (AWOOOI_MAX_BODY_BYTES) before it is read
     if not raw.strip():
         raise PayloadError("body is empty; expected a JSON object")
-    try:
-        return raw, json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
-        raise PayloadError(f"body is not valid JSON: {exc}") from exc
+    return raw, loads_bounded(raw)
 
 
 async def _take_all(deps: ApiDeps, source: Source, result: ParseResult) -> JSONResponse:
@@ -103,6 +102,14 @@ async def _take_all(deps: ApiDeps, source: Source, result: ParseResult) -> JSONR
             metrics.alerts.labels(source=source.value, status=alert.status.value, result="rejected").inc()
             answers.append({"fingerprint": alert.fingerprint, "alert_status": alert.status.value,
                             "status": "rejected", "reason": str(outcome)})
+            continue
+        if parsed.problem is not None and not isinstance(outcome, BaseException):
+            # Taken as an "unreadable alert" incident; the sender is told which field was wrong.
+            metrics.alerts.labels(source=source.value, status=alert.status.value, result="rejected").inc()
+            answers.append({"fingerprint": alert.fingerprint, "alert_status": alert.status.value,
+                            "workflow_id": outcome.ref.workflow_id, "incident_id": outcome.ref.incident_id,
+                            "anomaly_key": outcome.ref.anomaly_key, "status": "rejected",
+                            "reason": parsed.problem})
             continue
         if isinstance(outcome, BaseException):
             failed += 1
@@ -143,6 +150,9 @@ def create_app(deps: ApiDeps) -> FastAPI:
     app.state.deps = deps
     app.add_middleware(HttpMetricsMiddleware, counter=deps.metrics.http_requests)
     settings = deps.settings
+    # Added first, so BodyLimit runs inside RequestErrors: a 413 also carries the request id.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestErrors, metrics=deps.metrics)
 
     async def handle(request: Request, source: Source, parse) -> Response:  # noqa: ANN001
         structlog.contextvars.bind_contextvars(source=source.value, path=request.url.path)
@@ -216,8 +226,10 @@ def create_app(deps: ApiDeps) -> FastAPI:
     async def decide(request: Request, incident_id: str, approve: bool) -> Response:
         try:
             require_api_token(request.headers, settings.api_token)
+            if not _INCIDENT_ID.match(incident_id):  # Temporal would refuse it as a workflow id: 503
+                raise PayloadError("incident_id is not an awoooi incident id (like alertmanager-3f2a...)")
             raw = await request.body()
-            body = json.loads(raw) if raw.strip() else {}
+            body = loads_bounded(raw) if raw.strip() else {}
             if not isinstance(body, dict) or not isinstance(body.get("by", "api"), str):
                 raise PayloadError("body must be a JSON object like {\"by\": \"alice\", \"note\": \"...\"}")
             # "by" is whatever the token holder says: the card shows it marked as coming from the API.

@@ -166,9 +166,9 @@ class Intake:
         encode_search_attributes(
             TypedSearchAttributes(
                 [
-                    SearchAttributePair(sa.ALERT_NAME, alert.alertname[:250]),
+                    SearchAttributePair(sa.ALERT_NAME, sa.cut_to_bytes(alert.alertname)),
                     SearchAttributePair(sa.SEVERITY, alert.severity.value),
-                    SearchAttributePair(sa.SERVICE, alert.service[:250]),
+                    SearchAttributePair(sa.SERVICE, sa.cut_to_bytes(alert.service)),
                     SearchAttributePair(sa.SOURCE, alert.source.value),
                     SearchAttributePair(sa.INCIDENT_STATUS, IncidentStatus.OPEN.value),
                     SearchAttributePair(sa.REPAIR_PHASE, PHASE_NONE),

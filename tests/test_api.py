@@ -272,8 +272,10 @@ MALFORMED_GROUPED = [
     pytest.param(lambda: (b'"text"', []), ["object"], id="string"),
     pytest.param(lambda: (b'{"alerts": []}', []), ["alerts"], id="no-alerts"),
     pytest.param(lambda: (b'{"alerts": {}}', []), ["alerts"], id="alerts-not-a-list"),
-    pytest.param(_bogus_status, ["alerts[1].status", "firing", "resolved"], id="bogus-status"),
-    pytest.param(_without_alertname, ["alerts[2]", "alertname"], id="no-alertname"),
+    pytest.param(lambda: (b'{"alerts": [{"status": "bogus", "labels": {"alertname": "A"}}]}', []),
+                 ["alerts[0].status", "firing", "resolved"], id="bogus-status"),
+    pytest.param(lambda: (b'{"alerts": [{"status": "firing", "labels": {}}]}', []),
+                 ["alerts[0]", "alertname"], id="no-alertname"),
     pytest.param(lambda: (b"\xff\xfe{", []), ["JSON"], id="not-utf8"),
     pytest.param(lambda: (b"[" * 100_000 + b"]" * 100_000, []), ["JSON"], id="deeply-nested"),
 ]
@@ -298,12 +300,33 @@ def _far_future_start() -> tuple[bytes, list[str]]:
     return json.dumps(payload).encode(), ids
 
 
-async def test_an_out_of_range_epoch_time_is_422(temporal_client, valkey_url, redis, task_queue) -> None:
-    raw, ids = _far_future_start()
+GROUP_WITH_A_BAD_ALERT = [
+    pytest.param(_bogus_status, 1, ["alerts[1].status", "firing", "resolved"], id="bogus-status"),
+    pytest.param(_without_alertname, 2, ["alerts[2]", "alertname"], id="no-alertname"),
+    pytest.param(_far_future_start, 0, ["alerts[0].startsAt"], id="epoch-out-of-range"),
+]
+
+
+@pytest.mark.parametrize(("body", "bad", "words"), GROUP_WITH_A_BAD_ALERT)
+async def test_a_group_with_one_bad_alert_takes_the_good_ones(temporal_client, valkey_url, redis, task_queue,
+                                                              body, bad, words) -> None:
+    """The bad alert is answered "rejected" naming its field, and still becomes a visible
+    "unreadable alert" incident with a raw excerpt; the good ones are started as usual."""
+    raw, _ = body()
     async with running(temporal_client, settings_for(valkey_url, task_queue), worker=False) as app:
         response = await app.api.post(ALERTMANAGER, content=raw, headers=JSON)
-        assert_error(response, 422, "alerts[0].startsAt")
-        await assert_not_started(app.client, task_queue, ids)
+        assert response.status_code == 200, response.text
+        answers = response.json()["alerts"]
+        assert [a["status"] for a in answers] == ["rejected" if i == bad else "started" for i in range(len(answers))]
+        rejected = answers[bad]
+        assert all(word in rejected["reason"] for word in words), rejected
+        assert rejected["incident_id"].startswith("alertmanager-unreadable-")
+        history = await app.client.get_workflow_handle(rejected["workflow_id"]).fetch_history()
+        signal = next(e for e in history.events if e.HasField("workflow_execution_signaled_event_attributes"))
+        payload = signal.workflow_execution_signaled_event_attributes.input.payloads[0].data.decode()
+        assert "unreadable alert" in payload and "raw_excerpt" in payload and words[0] in payload
+        again = await app.api.post(ALERTMANAGER, content=raw, headers=JSON)  # the sender's retry
+        assert again.json()["alerts"][bad]["workflow_id"] == rejected["workflow_id"]
 
 
 def _sentry_without_title() -> tuple[bytes, list[str]]:

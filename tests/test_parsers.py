@@ -242,11 +242,8 @@ def test_mixed_group_missing_fingerprint_numbers_and_truncation() -> None:
         ("alerts", "body must be a JSON object"),
         ({"alerts": []}, "alerts must be a non-empty list"),
         ({"status": "firing"}, "alerts must be a non-empty list"),
-        ({"alerts": [_am_alert(), "x"]}, "alerts[1] must be a JSON object"),
-        (
-            {"alerts": [_am_alert(), _am_alert(), _am_alert(status="pending")]},
-            "alerts[2].status must be 'firing' or 'resolved'",
-        ),
+        ({"alerts": ["x"]}, "alerts[0] must be a JSON object"),
+        ({"alerts": [_am_alert(status="pending")]}, "alerts[0].status must be 'firing' or 'resolved'"),
         ({"alerts": [_am_alert(labels={"severity": "critical"})]}, "alerts[0].labels.alertname is required"),
         ({"alerts": [_am_alert(labels=None)]}, "alerts[0].labels must be a JSON object"),
         ({"alerts": [_am_alert(annotations=["x"])]}, "alerts[0].annotations must be a JSON object"),

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from core.errors import PayloadError
 from core.identity import firing_occurrence_id, labels_fingerprint, resolved_delivery_id
 from core.models import Alert, AlertStatus, Link, Source
@@ -22,10 +24,13 @@ from starter.parsers.common import (
     is_http_url,
     normalize_severity,
     parse_time,
+    safe_alert,
     str_dict,
+    unreadable_alert,
 )
 
 _STATUSES = {s.value: s for s in AlertStatus}
+MAX_TRUNCATED = 2**31  # a count, not an amount: anything larger is garbage (and overflows a float)
 
 
 def parse_alertmanager(body: object, *, source: Source = Source.ALERTMANAGER) -> ParseResult:
@@ -37,16 +42,22 @@ def parse_alertmanager(body: object, *, source: Source = Source.ALERTMANAGER) ->
         raise PayloadError("alerts must be a non-empty list")
     group_status = body.get("status")
     external_url = body.get("externalURL")
-    parsed = [
-        parse_alert_object(
-            raw,
-            where=f"alerts[{i}]",
-            source=source,
-            default_status=group_status,
-            external_url=external_url,
-        )
-        for i, raw in enumerate(raw_alerts)
-    ]
+    parsed: list[ParsedAlert] = []
+    for i, raw in enumerate(raw_alerts):
+        where = f"alerts[{i}]"
+        try:
+            parsed.append(parse_alert_object(
+                raw, where=where, source=source, default_status=group_status, external_url=external_url,
+            ))
+        except (PayloadError, ValidationError) as exc:
+            # One bad alert must not cost the group its good ones: it becomes an "unreadable
+            # alert" incident and its answer says "rejected", naming the field.
+            problem = str(exc) if isinstance(exc, PayloadError) else f"{where}: {exc}"
+            parsed.append(unreadable_alert(raw, problem=problem, source=source, where=where))
+    problems = [p.problem for p in parsed if p.problem]
+    if len(problems) == len(parsed):  # nothing usable: the sender's config is wrong, say so (422)
+        more = f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
+        raise PayloadError("; ".join(problems[:5]) + more)
     return ParseResult(alerts=parsed, truncated=_truncated(body.get("truncatedAlerts")))
 
 
@@ -97,6 +108,7 @@ def parse_alert_object(
     )
     # A resolution happens once, so a re-sent one is recognisable as a duplicate; a firing alert is
     # re-sent on every retry and repeat_interval, each re-send news of the same occurrence.
+    alert = safe_alert(alert)
     delivery_key = resolved_delivery_id(alert) if status is AlertStatus.RESOLVED else None
     return ParsedAlert(alert=alert, delivery_key=delivery_key, occurrence_key=firing_occurrence_id(alert))
 
@@ -130,6 +142,6 @@ def _truncated(value: object) -> int:
     if isinstance(value, bool):
         return 0
     try:
-        return max(int(value), 0)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
+        return min(max(int(value), 0), MAX_TRUNCATED)  # type: ignore[call-overload]
+    except (TypeError, ValueError, OverflowError):  # "many", 1e999 (inf), NaN
         return 0

@@ -28,6 +28,7 @@ from starter.parsers.common import (
     is_http_url,
     normalize_severity,
     parse_time,
+    safe_alert,
     to_str,
 )
 
@@ -92,7 +93,7 @@ def _infer_resource(body: Mapping[str, Any]) -> str:
 
 
 def _one(parsed: ParsedAlert) -> ParseResult:
-    return ParseResult(alerts=[parsed])
+    return ParseResult(alerts=[ParsedAlert(alert=safe_alert(parsed.alert), delivery_key=parsed.delivery_key)])
 
 
 def _ignored(reason: str) -> ParseResult:
@@ -129,7 +130,7 @@ def _parse_event(body: Mapping[str, Any], *, key: str, request_id: str | None) -
         rule=clean_str(body["data"].get("triggered_rule")) if key == "event" else None,
         message=clean_str(event.get("message")),
         starts_at=_time(event.get("datetime") or event.get("timestamp"), f"{where}.datetime"),
-        web_url=web_url,
+        web_url=web_url if is_http_url(web_url) else None,
         org_slug=_org_slug(web_url) or (api_match.group(1) if api_match else None),
         event_id=event_id,
     )
@@ -405,7 +406,10 @@ def _org_slug(url: str | None) -> str | None:
     match = _ORG_IN_WEB_URL.search(url)
     if match:
         return match.group(1)
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # "http://[": not a URL, so no organisation in it
+        return None
     if host.endswith(".sentry.io"):
         sub = host.removesuffix(".sentry.io")
         if sub and "." not in sub and sub not in _NOT_ORG_SUBDOMAINS:
