@@ -221,6 +221,11 @@ async def test_fuzz_learning(app: Running, kind: str, key: str) -> None:
 @given(query=st.text(max_size=50), request_id=st.text(max_size=200).filter(lambda t: t.isascii() and t.isprintable()))
 async def test_fuzz_health(app: Running, query: str, request_id: str) -> None:
     response = await app.api.get(f"/api/v1/health?{quote(query)}", headers={"x-request-id": request_id})
+    if response.status_code == 503:
+        # This app runs no worker, and health says exactly that: the one 503 that is an answer, not a fault.
+        assert response.json()["down"] == ["worker"], response.text
+        RESULTS["health"]["503 (no worker, by design)"] += 1
+        return
     check("health", response)
     assert response.headers["x-request-id"]
 
