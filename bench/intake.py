@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from temporalio.contrib.pydantic import pydantic_data_converter  # noqa: E402
+from core.converter import data_converter  # noqa: E402
 from temporalio.testing import WorkflowEnvironment  # noqa: E402
 
 from core import search_attributes as sa  # noqa: E402
@@ -79,7 +79,7 @@ async def main(alerts: int, group: int, concurrency: int, timeout: float) -> Non
         valkey.start()
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=venv_binary("temporal"), search_attributes=list(sa.ALL),
-            data_converter=pydantic_data_converter, ui=False)
+            data_converter=data_converter, ui=False)
         try:
             with TelegramLoopback() as telegram:
                 settings = settings_for(f"redis://127.0.0.1:{port}/0", f"bench-{run}", telegram)

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from core.converter import data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes as sa
@@ -67,7 +67,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=venv_binary("temporal"),
         search_attributes=list(sa.ALL),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         ui=False,
         dev_server_log_level="error",
     )
@@ -85,7 +85,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
     )
     await ensure_search_attributes(env.client)
     try:

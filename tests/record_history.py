@@ -13,7 +13,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from temporalio.contrib.pydantic import pydantic_data_converter
+from core.converter import data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes as sa
@@ -31,7 +31,7 @@ async def main(name: str, kind: str) -> None:
         try:
             env = await WorkflowEnvironment.start_local(
                 dev_server_existing_path=venv_binary("temporal"), search_attributes=list(sa.ALL),
-                data_converter=pydantic_data_converter, ui=False)
+                data_converter=data_converter, ui=False)
             try:
                 with TelegramLoopback() as telegram, SentryLoopback() as sentry:
                     url, queue = f"redis://127.0.0.1:{port}/0", f"record-{uuid.uuid4()}"

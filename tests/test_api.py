@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from core.converter import data_converter
 from temporalio.service import RPCError, RPCStatusCode
 
 from core.identity import anomaly_key, incident_id, workflow_id
@@ -137,7 +137,7 @@ def assert_error(response, status: int, *words: str) -> None:  # noqa: ANN001
 
 async def dead_temporal() -> Client:
     """A client for a port nothing listens on; lazy, so building it does not fail."""
-    return await Client.connect(f"127.0.0.1:{free_port()}", lazy=True, data_converter=pydantic_data_converter)
+    return await Client.connect(f"127.0.0.1:{free_port()}", lazy=True, data_converter=data_converter)
 
 
 @asynccontextmanager

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from core.converter import data_converter
 
 from tests.conftest import fixture_bytes
 from tests.harness import eventually, running, settings_for
@@ -35,7 +35,7 @@ async def test_the_sdk_metrics_reach_the_same_registry(temporal_env, valkey_url,
                                                        telegram) -> None:
     runtime, buffer = buffered_runtime()
     client = await Client.connect(temporal_env.client.service_client.config.target_host,
-                                  data_converter=pydantic_data_converter, runtime=runtime)
+                                  data_converter=data_converter, runtime=runtime)
     registry = CollectorRegistry()
     registry.register(SdkMetricsCollector(buffer))
     async with running(client, settings_for(valkey_url, task_queue, telegram)) as app:

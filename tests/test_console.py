@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from core.converter import data_converter
 
 from core.console import current_details, static_summary
 from starter.embedded import free_port, temporal_dev_server
@@ -83,7 +83,7 @@ async def test_web_ui_lists_incidents_by_name_and_phase(tmp_path, valkey_url, re
     temporal = temporal_dev_server(tmp_path / "temporal", port=port, ui_port=ui_port)
     temporal.start()
     try:
-        client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter)
         settings = repair_settings(valkey_url, f"ui-{uuid.uuid4()}", telegram, None, tmp_path)
         async with running(client, settings) as app:
             workflow_id, _ = await _open(app, telegram, alertmanager(HPA_ALERT, fingerprint=uuid.uuid4().hex[:16]))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
+from core.converter import data_converter
 from temporalio.worker import Replayer
 
 from tests.conftest import fixture_bytes
@@ -23,7 +23,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def _replayer() -> Replayer:
-    return Replayer(workflows=[IncidentWorkflow, AlertChainProbe], data_converter=pydantic_data_converter)
+    return Replayer(workflows=[IncidentWorkflow, AlertChainProbe], data_converter=data_converter)
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.name for p in HISTORIES])

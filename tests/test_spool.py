@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 import pytest
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
+from core.converter import data_converter
 
 from activities.redis_spool import RedisSpool
 from core.errors import UpstreamError
@@ -77,7 +77,7 @@ async def test_deliveries_spooled_while_temporal_is_down_start_in_order_when_it_
     temporal = temporal_dev_server(tmp_path / "temporal", port=port, ui_port=None)
     temporal.start()
     try:
-        client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter)
         settings = settings_for(valkey_url, f"spool-{uuid.uuid4()}", telegram)
         async with running(client, settings) as app:
             temporal.stop()
@@ -111,7 +111,7 @@ async def test_a_group_of_2000_alerts_is_taken_whole_within_alertmanagers_patien
     temporal = temporal_dev_server(tmp_path / "temporal", port=port, ui_port=None)
     temporal.start()
     try:
-        client = await Client.connect(f"127.0.0.1:{port}", data_converter=pydantic_data_converter)
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter)
         template = json.loads(_group("big"))
         one = template["alerts"][0]
         # Small alerts, so the group stays under AWOOOI_MAX_BODY_BYTES (1 MiB) as a real one would.

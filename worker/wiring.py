@@ -22,7 +22,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 _REDIS_TRANSIENT = [RedisConnectionError, RedisTimeoutError]
 from temporalio.client import Client
 from temporalio.service import TLSConfig
-from temporalio.contrib.pydantic import pydantic_data_converter
+from core.converter import data_converter
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
@@ -81,7 +81,7 @@ async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter,
         runtime=runtime,
         tls=temporal_tls(settings),
         api_key=api_key,
