@@ -31,8 +31,8 @@ def _load(signoz: SigNozLoopback, **overrides: str) -> subprocess.CompletedProce
 
 def test_seed_rules_are_all_there() -> None:
     rules = {r["alert"]: r for r in json.loads((SIGNOZ / "rules.json").read_text())}
-    expected = {"SigNozApiErrorRateHigh": ("1", 5), "SigNozLatencyP99High": ("1", 2000),
-                "SigNozLatencyP95High": ("1", 1000), "SigNozNoTraces": ("3", 0), "SigNozSpanDropRateHigh": ("1", 1)}
+    expected = {"ApiErrorRateHigh": ("1", 5), "ApiLatencyP99High": ("1", 2000),
+                "ApiLatencyP95High": ("1", 1000), "SigNozNoTraces": ("3", 0), "SpanDropRateHigh": ("1", 1)}
     assert {name: (r["condition"]["op"], r["condition"]["target"]) for name, r in rules.items()} == expected
     no_traces = rules["SigNozNoTraces"]["condition"]
     assert no_traces["alertOnAbsent"] is True and no_traces["absentFor"] == 15

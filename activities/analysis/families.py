@@ -211,7 +211,8 @@ _RULE_FAMILY_PREFIXES: tuple[tuple[str, str], ...] = (
 
 # Cross-technology rules that stand whenever the alert's name hits them: a certificate expiry or a
 # failed probe is the same problem whatever serves it.
-UNIVERSAL_RULES = frozenset({"certificate-expiry", "blackbox-probe-failed", "target-down", "watchdog", "info-inhibitor"})
+UNIVERSAL_RULES = frozenset({"certificate-expiry", "blackbox-probe-failed", "target-down", "watchdog", "info-inhibitor",
+                             "awoooi-pipeline"})
 
 
 def rule_family(rule_id: str) -> str | None:

@@ -1076,6 +1076,47 @@ _TRACING: tuple[Rule, ...] = (
                   "otelcol_exporter_send_failed_spans > 0", "SpansDropped"),
     ),
     Rule(
+        id="awoooi-pipeline",
+        category="alerting",
+        patterns=_p(r"awoooi", r"alert[\s_-]*chain", r"no[\s_-]*alerts[\s_-]*received"),
+        root_cause="awoooi, the alert pipeline itself, is degraded: alerts stop arriving (a sender's "
+        "webhook URL or credentials changed), a link of the chain fails (worker not polling, Temporal or "
+        "Valkey down, Telegram or Sentry refusing the token), or deliveries are refused or truncated.",
+        impact="Alerts may not reach the chat: the thing that would tell people about an outage is the "
+        "thing that is broken.",
+        fix_suggestion="Run `awoooi probe` to see which link is red; check `/api/v1/health` (Temporal, "
+        "Valkey, worker, spool depth), the API and worker logs, `awoooi_webhook_requests_total` by code "
+        "and the senders' webhook configuration (URL path, token).",
+        prevention="Keep the alert-chain probe schedule running and its dead man's switch routed outside "
+        "awoooi; roll out with the CD probe step (deploy/ci/).",
+        confidence=0.75,
+        action=A.MANUAL_INTERVENTION,
+        reason="the repair tooling depends on the pipeline that is broken",
+        examples=("AlertChainBroken_Alertmanager", "AlertChainProbeFailing", "NoAlertsReceivedLong",
+                  "AwoooiWebhookUnavailable", "AwoooiAbsent"),
+    ),
+    Rule(
+        id="traces-missing",
+        category="tracing",
+        patterns=_p(r"no\w*(traces?|spans?)", r"(traces?|spans?)\w*(missing|absent|stopped)",
+                    r"missing\w*(traces?|spans?)", r"没有\s*(链路|追踪)"),
+        root_cause="A service that normally sends traces has sent none for a while: the service is down "
+        "or idle, its tracing SDK/exporter is broken or misconfigured after a deploy, or the collector "
+        "between it and the backend stopped forwarding.",
+        impact="Requests of that service are no longer traced; latency and error alerts built on spans go "
+        "silent, so an outage can look like calm.",
+        fix_suggestion="Check that the service is up and receiving traffic; read its logs for exporter "
+        "errors (OTLP endpoint, auth, TLS); check the collector's receiver counts "
+        "(`otelcol_receiver_accepted_spans`) and export failures; compare with the last deploy's tracing "
+        "config.",
+        prevention="Alert on span absence per service (as here) and on collector send failures; keep the "
+        "OTLP endpoint in one shared config; test tracing in the deploy pipeline.",
+        confidence=0.7,
+        action=A.MANUAL_INTERVENTION,
+        reason="find out whether the service or its tracing path is what stopped",
+        examples=("SigNozNoTraces", "NoTracesReceived", "NoTracesFor15Min", "TracesMissing"),
+    ),
+    Rule(
         id="tracing-backend",
         category="tracing",
         patterns=_p(r"jaeger\w*", r"tempo(Distributor|Ingester|Compactor|Querier|Request|Discarded)\w*",
