@@ -265,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "dev":
         from starter.dev import run_dev
 
-        return run_dev(settings)
+        _exit_now(run_dev(settings))
     _require(settings, "temporal_address", "redis_url")
     from worker.service import ApiCannotListen
 
@@ -273,8 +273,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_until_signalled(settings, worker=args.command == "worker", api=args.command == "api"))
     except ApiCannotListen as exc:
         print(f"awoooi {args.command}: {exc}", file=sys.stderr)
-        return 1
-    return 0
+        _exit_now(1)
+    _exit_now(0)
+    return 0  # not reached
+
+
+def _exit_now(code: int) -> None:
+    """End a long-running command once it has shut down in order (the worker drained, the API
+    closed), without the interpreter's finalization: the Temporal SDK's native threads can still
+    call into Python then and abort the process (seen: SIGABRT "PyGILState_Release ... finalizing"
+    after a clean SIGTERM drain), which Kubernetes would report as a crash."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
