@@ -16,6 +16,7 @@ import json
 import os
 import time
 import uuid
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -106,6 +107,19 @@ class Sender:
         await self.http.aclose()
 
 
+@asynccontextmanager
+async def running_stack(tmp_path: Path, telegram: TelegramLoopback, sentry: SentryLoopback):  # noqa: ANN201
+    """The four processes started, a sender pointed at the API; everything stopped afterwards."""
+    stack = Stack(tmp_path, telegram, sentry)
+    stack.start()
+    sender = Sender(stack.base_url)
+    try:
+        yield stack, sender
+    finally:
+        await sender.close()
+        stack.stop()
+
+
 @pytest.fixture
 def stack_servers():
     with TelegramLoopback() as telegram, SentryLoopback() as sentry:
@@ -132,11 +146,8 @@ def _report(name: str, **figures: Any) -> None:
 async def test_worker_restarts_lose_nothing(tmp_path: Path, stack_servers, how: str) -> None:
     """Worker SIGTERM x10 (a rollout) or kill -9 x10 (a crash) during 200 alerts and 20 Sentry issues."""
     telegram, sentry = stack_servers
-    stack = Stack(tmp_path, telegram, sentry)
-    stack.start()
-    sender = Sender(stack.base_url)
     kills = 10
-    try:
+    async with running_stack(tmp_path, telegram, sentry) as (stack, sender):
         sending = asyncio.create_task(_send_all(sender, alert_groups(20, 10), sentry_issues(20), pace=0.5))
         for _ in range(kills):
             await asyncio.sleep(1.5)
@@ -164,18 +175,12 @@ async def test_worker_restarts_lose_nothing(tmp_path: Path, stack_servers, how: 
             assert duplicates == 0, cards.most_common(5)
         else:
             assert duplicates <= kills, f"at most one card per chat per kill: {cards.most_common(5)}"
-    finally:
-        await sender.close()
-        stack.stop()
 
 
 async def test_valkey_kill9_and_restart_loses_nothing(tmp_path: Path, stack_servers) -> None:
     """Valkey kill -9 mid-run and back 6 s later from its AOF: no card lost or doubled, counters kept."""
     telegram, sentry = stack_servers
-    stack = Stack(tmp_path, telegram, sentry)
-    stack.start()
-    sender = Sender(stack.base_url)
-    try:
+    async with running_stack(tmp_path, telegram, sentry) as (stack, sender):
         sending = asyncio.create_task(_send_all(sender, alert_groups(10, 10), [], pace=0.6))
         await asyncio.sleep(2.5)
         kill9(stack.valkey)
@@ -201,18 +206,12 @@ async def test_valkey_kill9_and_restart_loses_nothing(tmp_path: Path, stack_serv
         assert set(cards) >= expected and duplicates == 0, cards.most_common(5)
         assert sum(counts) == len(expected), "every occurrence counted once, none lost with the AOF"
         assert all(records), "every incident record survived"
-    finally:
-        await sender.close()
-        stack.stop()
 
 
 async def test_temporal_stopped_deliveries_are_spooled_then_started(tmp_path: Path, stack_servers) -> None:
     """Temporal stopped for a minute: every delivery answered 200 "spooled" within 1 s, all started after."""
     telegram, sentry = stack_servers
-    stack = Stack(tmp_path, telegram, sentry)
-    stack.start()
-    sender = Sender(stack.base_url)
-    try:
+    async with running_stack(tmp_path, telegram, sentry) as (stack, sender):
         await asyncio.to_thread(stack.temporal.stop)
         groups, issues = alert_groups(10, 5), sentry_issues(10)
         started = time.monotonic()
@@ -232,6 +231,3 @@ async def test_temporal_stopped_deliveries_are_spooled_then_started(tmp_path: Pa
         assert sender.retries == 0 and slowest < 1.0
         assert len(expected) == 60 and set(cards) >= expected
         assert all(n == 1 for n in cards.values())
-    finally:
-        await sender.close()
-        stack.stop()
