@@ -116,10 +116,22 @@ async def test_web_ui_lists_incidents_by_name_and_phase(tmp_path, valkey_url, re
         temporal.stop()
 
 
-def test_console_texts_are_deterministic_functions_of_the_view() -> None:
-    from core.models import Alert, AlertStatus, Source
+def test_console_texts_are_functions_of_the_view() -> None:
+    from datetime import datetime, timezone
+
+    from core.console import repair_phase
+    from core.models import Alert, AlertStatus, IncidentStatus, IncidentView, Source
+    from workflows.incident import fallback_analysis
 
     alert = Alert(source=Source.ALERTMANAGER, fingerprint="f", status=AlertStatus.FIRING, title="DiskFull",
                   service="db", labels={"alertname": "DiskFull"})
     assert static_summary(alert) == "[warning] DiskFull · db"
-    assert callable(current_details)
+    at = datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
+    view = IncidentView(incident_id="alertmanager-f", anomaly_key="diskfull:db", status=IncidentStatus.RESOLVED,
+                        alert=alert, analysis=fallback_analysis("test"), occurrences=3, first_seen=at, last_seen=at)
+    details = current_details(view, None)
+    assert details == current_details(view, None), "the same view gives the same text (replay-safe)"
+    assert "**Status:** resolved (in its grace period" in details
+    assert "**Occurrences:** 3" in details and "**Repair phase:** none" in details
+    assert "2026-12-01T10:00:00+00:00" in details
+    assert repair_phase(None) == "none"
