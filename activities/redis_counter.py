@@ -37,6 +37,28 @@ return added
 """
 
 
+# The batch form: every id ZADD NX, the count raised once by how many were new (INCRBY N).
+_RECORD_MANY = """
+local added = 0
+for i = 3, #ARGV do
+  added = added + redis.call('ZADD', KEYS[2], 'NX', ARGV[1], ARGV[i])
+end
+if added > 0 then
+  redis.call('HINCRBY', KEYS[1], 'count', added)
+  local first = redis.call('HGET', KEYS[1], 'first_seen')
+  if (not first) or tonumber(ARGV[1]) < tonumber(first) then
+    redis.call('HSET', KEYS[1], 'first_seen', ARGV[1])
+  end
+  local last = redis.call('HGET', KEYS[1], 'last_seen')
+  if (not last) or tonumber(ARGV[1]) > tonumber(last) then
+    redis.call('HSET', KEYS[1], 'last_seen', ARGV[1])
+  end
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[1]) - tonumber(ARGV[2]))
+return added
+"""
+
+
 def _ts(value: str | None) -> datetime | None:
     return datetime.fromtimestamp(float(value), tz=timezone.utc) if value else None
 
@@ -45,6 +67,7 @@ class RedisAnomalyCounter:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._record = redis.register_script(_RECORD)
+        self._record_many = redis.register_script(_RECORD_MANY)
 
     async def record(self, anomaly_key: str, occurrence_id: str, at: datetime) -> Frequency:
         keys = [redis_keys.anomaly_hash(anomaly_key), redis_keys.anomaly_occurrences(anomaly_key)]
@@ -52,6 +75,16 @@ class RedisAnomalyCounter:
             await self._record(keys=keys, args=[occurrence_id, at.timestamp(), RETENTION.total_seconds()])
         except RedisError as exc:
             raise UpstreamError(f"redis: counting occurrence failed ({type(exc).__name__})", retryable=True) from exc
+        return await self.frequency(anomaly_key, at)
+
+    async def record_many(self, anomaly_key: str, occurrence_ids: list[str], at: datetime) -> Frequency:
+        if occurrence_ids:
+            keys = [redis_keys.anomaly_hash(anomaly_key), redis_keys.anomaly_occurrences(anomaly_key)]
+            try:
+                await self._record_many(keys=keys, args=[at.timestamp(), RETENTION.total_seconds(), *occurrence_ids])
+            except RedisError as exc:
+                raise UpstreamError(f"redis: counting occurrences failed ({type(exc).__name__})",
+                                    retryable=True) from exc
         return await self.frequency(anomaly_key, at)
 
     async def frequency(self, anomaly_key: str, now: datetime) -> Frequency:

@@ -25,6 +25,17 @@ class RedisLedger:
     async def seen(self, key: str) -> bool:
         return await self._call("exists", redis_keys.ledger(key)) == 1
 
+    async def seen_many(self, keys: list[str]) -> list[bool]:
+        if not keys:
+            return []
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys:
+                    pipe.exists(redis_keys.ledger(key))
+                return [found == 1 for found in await pipe.execute()]
+        except RedisError as exc:
+            raise UpstreamError(f"redis: ledger seen_many failed ({type(exc).__name__})", retryable=True) from exc
+
     async def remember(self, key: str, value: str = "1") -> bool:
         return bool(await self._call("set", redis_keys.ledger(key), value, nx=True, ex=self._ttl))
 
@@ -33,6 +44,17 @@ class RedisLedger:
 
     async def put(self, key: str, value: str) -> None:
         await self._call("set", redis_keys.ledger(key), value, ex=self._ttl)
+
+    async def put_many(self, items: dict[str, str]) -> None:
+        if not items:
+            return
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key, value in items.items():
+                    pipe.set(redis_keys.ledger(key), value, ex=self._ttl)
+                await pipe.execute()
+        except RedisError as exc:
+            raise UpstreamError(f"redis: ledger put_many failed ({type(exc).__name__})", retryable=True) from exc
 
     async def forget(self, key: str) -> None:
         await self._call("delete", redis_keys.ledger(key))

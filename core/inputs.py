@@ -30,6 +30,11 @@ class IncidentState(IncidentView):
     seen_occurrences: list[str] = Field(default_factory=list)
     handled: int = 0
     repair: RepairState | None = None
+    # storm-v1: a count-only change edits the card at most every card_edit_interval_seconds.
+    card_dirty: bool = False
+    card_edited_at: datetime | None = None
+    # storm-v1: the digest message holding this incident's line while it has no card of its own.
+    digest_message_id: int | None = None
 
     def view(self) -> IncidentView:
         return IncidentView.model_validate(self.model_dump(include=set(IncidentView.model_fields)))
@@ -48,6 +53,12 @@ class IncidentWorkflowInput(BaseModel):
     policy: RepairPolicy = Field(default_factory=RepairPolicy)
     # The analyze activity's start-to-close: long enough for the LLM's own bounded timeout.
     analysis_timeout_seconds: float = 60.0
+    # storm-v1: a count-only change edits the card at most this often (state changes go at once).
+    card_edit_interval_seconds: float = 10.0
+    # storm-v1: the quick Valkey steps (save, record) and, without an LLM, the rule analysis run as
+    # local activities (AWOOOI_LOCAL_STEPS; docs/adr/0003-local-activities.md).
+    local_steps: bool = False
+    llm_enabled: bool = False
 
 
 class IncidentOutcome(BaseModel):
@@ -77,6 +88,18 @@ class SaveIncidentInput(BaseModel):
     at: datetime
 
 
+class SaveBatchInput(BaseModel):
+    """storm-v1: a batch of deliveries folded into one save: counted ones (INCRBY N in one script)
+    and merely seen ones (re-sent firings), all marked handled in the ledger in one pipeline."""
+
+    view: IncidentView
+    workflow_id: str
+    lifecycle_id: str
+    counted: list[str] = Field(default_factory=list)
+    seen: list[str] = Field(default_factory=list)
+    at: datetime
+
+
 class CardInput(BaseModel):
     view: IncidentView
     card_key: str
@@ -93,6 +116,9 @@ class EditCardInput(BaseModel):
     card_key: str = ""
     repair: RepairState | None = None
     probe: bool = False
+    # storm-v1: only counts changed; when Telegram's pacing cannot admit it soon it is skipped
+    # (ApplicationError type "Paced") and the workflow tries again at its next interval.
+    best_effort: bool = False
 
 
 class SentryCommentInput(BaseModel):

@@ -209,6 +209,17 @@ class IncidentView(BaseModel):
     resolved_at: datetime | None = None
 
 
+class DeliveryBatch(BaseModel):
+    """Deliveries for one incident that reached the intake together: one ``deliver_batch`` signal.
+
+    The intake's group commit (starter/group_commit.py) sends what arrived for an incident while its
+    previous signal was in flight as one signal, so a storm of repeats costs Temporal one history
+    event and one workflow task per batch instead of one per delivery. Order is arrival order.
+    """
+
+    deliveries: list[AlertDelivery]
+
+
 class SpooledDelivery(BaseModel):
     """A delivery the API took while Temporal was slow or down, waiting in the spool to be started."""
 

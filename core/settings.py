@@ -84,8 +84,15 @@ class Settings(BaseSettings):
     # (answered 200 "spooled", started by the drainer once Temporal answers): senders give up after
     # about 1 s (Sentry) or 10 s (Alertmanager), so this stays well under a second.
     intake_direct_timeout_seconds: float = Field(default=0.5, gt=0, le=30)
-    # Alerts of one delivery handed to Temporal at once (a 2,000-alert group must not open 2,000 calls).
+    # Signals in flight to Temporal at once, per API process. A batch that finds none free within
+    # intake_overflow_wait_ms goes to the durable spool instead of queueing in memory (issue 8).
     intake_concurrency: int = Field(default=32, ge=1, le=1024)
+    intake_overflow_wait_ms: float = Field(default=20.0, ge=0, le=5000)
+    # Group commit (docs/adr/0015-group-commit-intake.md): deliveries for one incident that arrive
+    # within this window, or while its previous signal is in flight, are one signal; spool writes
+    # within it are one fsync.
+    intake_batch_window_ms: float = Field(default=2.0, ge=0, le=100)
+    intake_batch_max: int = Field(default=200, ge=1, le=1000)
     # The drain lease: a replica that died holding it is replaced after this long.
     spool_lease_seconds: float = Field(default=10.0, ge=1, le=300)
 
@@ -98,6 +105,11 @@ class Settings(BaseSettings):
     # Seconds (or an ISO 8601 duration such as PT30M).
     approval_timeout: timedelta = Field(default=timedelta(minutes=30), gt=timedelta(0))
     verify_window: timedelta = Field(default=timedelta(minutes=10), gt=timedelta(0))
+    # A count-only change edits an incident's card at most this often; a state change (resolve,
+    # re-open, approval) goes out at once (issue 8). Seconds or ISO 8601.
+    card_edit_interval: timedelta = Field(default=timedelta(seconds=10), ge=timedelta(0))
+    # The quick Valkey steps and the rule analysis as local activities (docs/adr/0003-local-activities.md).
+    local_steps: bool = True
     # Telegram user ids allowed to approve or reject (comma-separated).
     telegram_approver_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # The secret_token given to setWebhook; Telegram sends it in X-Telegram-Bot-Api-Secret-Token.
@@ -150,7 +162,7 @@ class Settings(BaseSettings):
                 raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
 
-    @field_validator("approval_timeout", "verify_window", mode="before")
+    @field_validator("approval_timeout", "verify_window", "card_edit_interval", mode="before")
     @classmethod
     def _plain_seconds(cls, value: object) -> object:
         """An environment variable of plain digits means seconds (pydantic wants ISO 8601 otherwise)."""

@@ -1,7 +1,8 @@
 """Hand one parsed alert to its incident workflow, durably, and say what happened.
 
-Signal-with-start: the ``deliver`` signal and, when needed, the workflow start are one atomic
-server call, recorded in history before we answer the sender ("started" / "updated").
+Signal-with-start: the ``deliver_batch`` signal and, when needed, the workflow start are one atomic
+server call, recorded in history before we answer the sender ("started" / "updated"). Deliveries
+for one incident that arrive together share that call (starter/group_commit.py).
 
 When Temporal is slow or down the delivery is not refused: after AWOOOI_INTAKE_DIRECT_TIMEOUT_SECONDS
 it goes to the durable spool in Valkey (fsynced before we answer "spooled"), and the drainer
@@ -40,20 +41,18 @@ from core.console import PHASE_NONE, static_details, static_summary
 from core.errors import IntakeUnavailable, PayloadError, UpstreamError
 from core.identity import delivery_ledger_key, incident_ref
 from core.inputs import IncidentWorkflowInput
-from core.models import AlertDelivery, IncidentRef, IncidentStatus, SpooledDelivery
+from core.models import AlertDelivery, DeliveryBatch, IncidentRef, IncidentStatus
 from core.ports import DeliveryLedger, DeliverySpool
 from core.repair import RepairPolicy
 from core.settings import Settings
+from starter.group_commit import SPOOL_CHECK_SECONDS, GroupCommit, SpoolState, SpoolWriter
 from starter.parsers import ParsedAlert
 
 log = structlog.get_logger(__name__)
 
 WORKFLOW_TYPE = "IncidentWorkflow"
-# The spool is the fallback of a fallback: when Valkey does not answer within these, the sender is
-# told 503 at once (its retry is the last safe place left), instead of waiting out reconnects.
-SPOOL_CHECK_SECONDS = 0.25  # also bounds the ledger's fast duplicate check
-SPOOL_PUSH_SECONDS = 1.0
-DELIVER_SIGNAL = "deliver"
+# storm-v1: one signal carries every delivery of a group commit (the old "deliver" carried one).
+DELIVER_SIGNAL = "deliver_batch"
 
 
 def repair_policy(settings: Settings) -> RepairPolicy:
@@ -78,8 +77,17 @@ class Intake:
         self._client = client
         self._settings = settings
         self._ledger = ledger
-        self._spool = spool
-        self._slots = asyncio.Semaphore(settings.intake_concurrency)
+        state = SpoolState(spool)
+        window = settings.intake_batch_window_ms / 1000
+        self._commit = GroupCommit(
+            self._send_direct,
+            SpoolWriter(spool, state, window=window) if spool is not None else None,
+            state,
+            window=window,
+            max_batch=settings.intake_batch_max,
+            max_in_flight=settings.intake_concurrency,
+            overflow_wait=settings.intake_overflow_wait_ms / 1000,
+        )
 
     async def take(self, parsed: ParsedAlert, received_at: datetime) -> IntakeResult:
         alert = parsed.alert
@@ -89,18 +97,11 @@ class Intake:
             return IntakeResult(ref, "duplicate", delivery_id, reason="delivery already handled")
         delivery = AlertDelivery(delivery_id=delivery_id, alert=alert, received_at=received_at,
                                  occurrence_id=parsed.occurrence_key)
-        async with self._slots:
-            if not await self._spool_in_use():
-                try:
-                    started = await self.deliver(ref, delivery, timeout=self._settings.intake_direct_timeout_seconds)
-                    return IntakeResult(ref, "started" if started else "updated", delivery_id)
-                except IntakeUnavailable as exc:
-                    if self._spool is None:
-                        raise
-                    log.warning("temporal did not take the delivery in time; spooling it",
-                                workflow_id=ref.workflow_id, reason=str(exc))
-            await self._to_spool(ref, delivery)
-        return IntakeResult(ref, "spooled", delivery_id, reason="Temporal is slow or down; started once it answers")
+        result = await self._commit.submit(ref, delivery)
+        if result == "spooled":
+            return IntakeResult(ref, result, delivery_id, reason="Temporal is busy, slow or down; started from the "
+                                                                 "durable spool once it answers")
+        return IntakeResult(ref, result, delivery_id)
 
     async def already_handled(self, delivery_key: str) -> bool:
         """A fast answer for a sender's retry. Best effort: the workflow dedups authoritatively."""
@@ -112,26 +113,19 @@ class Intake:
             log.warning("ledger unavailable, leaving dedup to the workflow")
             return False
 
-    async def _spool_in_use(self) -> bool:
-        if self._spool is None:
-            return False
-        try:
-            return await asyncio.wait_for(self._spool.depth(), SPOOL_CHECK_SECONDS) > 0
-        except (UpstreamError, TimeoutError):
-            return False  # Valkey is down: Temporal directly is the only way left
+    async def handled(self, delivery_ids: list[str]) -> list[bool]:
+        """``already_handled`` for a batch in one round trip (the drainer); raises UpstreamError."""
+        if self._ledger is None:
+            return [False] * len(delivery_ids)
+        return await self._ledger.seen_many([delivery_ledger_key(d) for d in delivery_ids])
 
-    async def _to_spool(self, ref: IncidentRef, delivery: AlertDelivery) -> None:
-        assert self._spool is not None
-        item = SpooledDelivery(ref=ref, delivery=delivery, spooled_at=datetime.now(timezone.utc))
-        try:
-            await asyncio.wait_for(self._spool.push(item), SPOOL_PUSH_SECONDS)
-        except (UpstreamError, TimeoutError) as exc:
-            log.error("neither Temporal nor the spool took the delivery", workflow_id=ref.workflow_id,
-                      detail=str(exc))
-            raise IntakeUnavailable("Temporal and the Valkey spool are both unavailable") from exc
+    async def _send_direct(self, ref: IncidentRef, deliveries: list[AlertDelivery]) -> bool:
+        return await self.deliver(ref, deliveries, timeout=self._settings.intake_direct_timeout_seconds)
 
-    async def deliver(self, ref: IncidentRef, delivery: AlertDelivery, *, timeout: float) -> bool:
-        """Signal-with-start one delivery; True when it started the workflow. Raises IntakeUnavailable."""
+    async def deliver(self, ref: IncidentRef, deliveries: list[AlertDelivery], *, timeout: float) -> bool:
+        """Signal-with-start a batch of one incident's deliveries, in order; True when it started the
+        workflow. Raises IntakeUnavailable, or PayloadError when Temporal refuses it for good."""
+        delivery = deliveries[0]
         client = self._client
         converter = client.data_converter
         workflow_input = IncidentWorkflowInput(
@@ -142,6 +136,9 @@ class Intake:
             policy=repair_policy(self._settings),
             analysis_timeout_seconds=max(60.0, self._settings.llm_timeout_seconds + 30.0)
             if self._settings.llm_enabled else 60.0,
+            card_edit_interval_seconds=self._settings.card_edit_interval.total_seconds(),
+            local_steps=self._settings.local_steps,
+            llm_enabled=self._settings.llm_enabled,
         )
         alert = delivery.alert
         request = SignalWithStartWorkflowExecutionRequest(
@@ -151,10 +148,10 @@ class Intake:
             task_queue=TaskQueue(name=self._settings.task_queue),
             input=Payloads(payloads=await converter.encode([workflow_input])),
             signal_name=DELIVER_SIGNAL,
-            signal_input=Payloads(payloads=await converter.encode([delivery])),
+            signal_input=Payloads(payloads=await converter.encode([DeliveryBatch(deliveries=deliveries)])),
             identity=client.identity,
-            # The same id on every attempt of this delivery, so the server can tell a repeat.
-            request_id=str(uuid.uuid5(uuid.NAMESPACE_URL, delivery.delivery_id)),
+            # The same id on every attempt of this batch, so the server can tell a repeat.
+            request_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join(d.delivery_id for d in deliveries))),
             workflow_id_reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
             workflow_id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
             # What the Web UI's list and detail page show before anyone opens the history.

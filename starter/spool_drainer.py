@@ -27,7 +27,8 @@ from starter.intake import Intake
 
 log = structlog.get_logger(__name__)
 
-BATCH = 100
+# Entries read per round; one incident's entries in a round are one signal (storm-v1).
+BATCH = 1000
 IDLE_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 5.0
 
@@ -92,29 +93,33 @@ class SpoolDrainer:
             self._metrics.spool_depth.set(await self._spool.depth())
 
     async def _start_in_order(self, entries: list[tuple[str, SpooledDelivery]]) -> int:
-        """Start one incident's entries oldest first; stop at the first that Temporal did not take."""
-        started = 0
-        async with self._slots:
-            for entry_id, item in entries:
-                started += await self._start_one(entry_id, item)
-        return started
+        """Start one incident's entries, oldest first, as one batch signal; then remove them.
 
-    async def _start_one(self, entry_id: str, item: SpooledDelivery) -> int:
-        """Start one entry (1) or drop it (0), then remove it; raises when Temporal did not take it."""
-        delivery = item.delivery
-        bound = log.bind(workflow_id=item.ref.workflow_id, delivery_id=delivery.delivery_id)
-        started = 0
-        if await self._intake.already_handled(delivery.delivery_id):
-            bound.info("spooled delivery already handled; dropped")
-        else:
-            try:
-                await self._intake.deliver(item.ref, delivery, timeout=self._rpc_timeout)
-            except PayloadError as exc:
-                bound.error("Temporal refused a spooled delivery for good; removed from the spool",
-                            detail=str(exc), delivery=item.model_dump_json()[:4000])
-                self._metrics.spool_refused.inc()
-            else:
-                started = 1
-                self._metrics.spool_started.inc()
-        await self._spool.remove(entry_id)
-        return started
+        Entries whose delivery the worker already recorded are dropped without sending. Raises when
+        Temporal did not take them (they stay, in order, for the next round)."""
+        async with self._slots:
+            ref = entries[0][1].ref
+            bound = log.bind(workflow_id=ref.workflow_id)
+            handled = await self._intake.handled([item.delivery.delivery_id for _, item in entries])
+            fresh = [(entry_id, item) for (entry_id, item), done in zip(entries, handled, strict=True) if not done]
+            if len(fresh) < len(entries):
+                bound.info("spooled deliveries already handled; dropped", count=len(entries) - len(fresh))
+            started = await self._start(fresh, bound) if fresh else 0
+            await self._spool.remove_many([entry_id for entry_id, _ in entries])
+            return started
+
+    async def _start(self, entries: list[tuple[str, SpooledDelivery]], bound: structlog.BoundLogger) -> int:
+        try:
+            await self._intake.deliver(entries[0][1].ref, [item.delivery for _, item in entries],
+                                       timeout=self._rpc_timeout)
+        except PayloadError as exc:
+            if len(entries) > 1:
+                # Find the one Temporal refuses; the others go on, still in order.
+                return sum([await self._start([entry], bound) for entry in entries])
+            entry_id, item = entries[0]
+            bound.error("Temporal refused a spooled delivery for good; removed from the spool",
+                        detail=str(exc), delivery=item.model_dump_json()[:4000])
+            self._metrics.spool_refused.inc()
+            return 0
+        self._metrics.spool_started.inc(len(entries))
+        return len(entries)

@@ -39,6 +39,8 @@ def settings_for(
         "redis_url": valkey_url,
         "task_queue": task_queue,
         "resolve_grace_seconds": 0,
+        # Every count change on the card at once, as before storm-v1; tests/test_storm.py checks the bound.
+        "card_edit_interval": 0,
     }
     if telegram is not None:
         values |= {"telegram_bot_token": telegram.token, "telegram_chat_id": CHAT_ID,

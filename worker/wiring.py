@@ -208,6 +208,7 @@ def build_activities(
     return [
         analysis.analyze,
         incidents.save,
+        incidents.save_batch,
         incidents.delivery_seen,
         telegram.post_card,
         telegram.edit_card,

@@ -13,10 +13,12 @@ I/O in activities. Changes after release go behind ``workflow.patched`` (tests/t
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.analyze import AnalysisActivities
@@ -35,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         IncidentState,
         IncidentWorkflowInput,
         LearningRecordInput,
+        SaveBatchInput,
         SaveIncidentInput,
         SentryCommentInput,
     )
@@ -42,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         AlertDelivery,
         AlertStatus,
         Analysis,
+        DeliveryBatch,
         IncidentStatus,
         RecommendedRepair,
         RepairAction,
@@ -64,7 +68,21 @@ CONSOLE_PATCH = "console-v1"
 # Alert-chain probe alerts (issue 7): no learning, no repair, no Sentry comment, card only to the
 # probe chat, closed without the resolve grace (docs/adr/0009-alert-chain-probe.md).
 PROBE_PATCH = "probe-alerts-v1"
+# Storms (issue 8): deliveries arrive in batches (``deliver_batch``) and the whole inbox is drained at
+# once: N repeats are one save (INCRBY N), one learning record and at most one card edit; count-only
+# edits wait for AWOOOI_CARD_EDIT_INTERVAL; the quick Valkey steps and the rule analysis run as local
+# activities (docs/adr/0003-local-activities.md, docs/adr/0015-group-commit-intake.md).
+STORM_PATCH = "storm-v1"
 
+
+
+@dataclass
+class _Fold:
+    """storm-v1: the deliveries of one drained inbox that only add to an open incident."""
+
+    counted: list[str] = field(default_factory=list)
+    seen: list[str] = field(default_factory=list)
+    last: AlertDelivery | None = None
 
 
 def fallback_analysis(reason: str) -> Analysis:
@@ -95,6 +113,11 @@ class IncidentWorkflow:
         self._repairs_enabled = False
         self._shown_phase: str | None = None
         self._probe = False  # probe-alerts-v1
+        self._storm = False  # storm-v1
+
+    @workflow.signal(name="deliver_batch")
+    def deliver_batch(self, batch: DeliveryBatch) -> None:
+        self._inbox.extend(batch.deliveries)
 
     @workflow.signal(name="deliver")
     def deliver(self, delivery: AlertDelivery) -> None:
@@ -138,6 +161,7 @@ class IncidentWorkflow:
     @workflow.run
     async def run(self, inp: IncidentWorkflowInput) -> IncidentOutcome:
         self._input = inp
+        self._storm = workflow.patched(STORM_PATCH)
         self._shown_phase = workflow.info().typed_search_attributes.get(sa.REPAIR_PHASE)
         # ``handled`` counts per run: it decides when to continue as new.
         self._state = inp.state.model_copy(update={"handled": 0}) if inp.state else None
@@ -162,6 +186,12 @@ class IncidentWorkflow:
                 return self._outcome()
             if deadline is not None and 0 < deadline < wait:
                 wait, why = deadline, self._repairs.deadline_name()
+            card_due = self._card_due()  # storm-v1: count changes the card does not show yet
+            if card_due is not None and card_due <= 0 and not self._inbox:
+                await self.show_card(best_effort=True)
+                continue
+            if card_due is not None and card_due < wait:
+                wait, why = card_due, "count changes wait for the next card edit"
             try:
                 await workflow.wait_condition(
                     lambda: bool(self._inbox) or self._decision is not None, timeout=timedelta(seconds=wait),
@@ -171,6 +201,10 @@ class IncidentWorkflow:
                 if self._repairs.seconds_to_deadline() == 0:
                     await self._repairs.on_deadline()
                     continue
+                card_due = self._card_due()
+                if card_due is not None and card_due <= 0:
+                    await self.show_card(best_effort=True)
+                    continue
                 if state is None:
                     return IncidentOutcome(incident_id=inp.incident_id, status="empty")
                 if state.status is IncidentStatus.OPEN:
@@ -178,8 +212,11 @@ class IncidentWorkflow:
                 return self._outcome()
             if not self._inbox:
                 continue  # woken by a decision
-            delivery = self._inbox.pop(0)
-            finished = await self._handle(delivery)
+            if self._storm:
+                batch, self._inbox = self._inbox, []
+                finished = await self._handle_batch(batch)
+            else:
+                finished = await self._handle(self._inbox.pop(0))
             if finished:
                 return self._outcome()
             if self._should_continue_as_new() and self._decision is None:
@@ -203,6 +240,13 @@ class IncidentWorkflow:
         if self._is_resent_firing(delivery):
             await self._resent_firing(delivery)
             return False
+        await self._apply(delivery)
+        return False
+
+    async def _apply(self, delivery: AlertDelivery) -> None:
+        """A delivery that changes the incident: counted, re-opened or resolved."""
+        state = self.require_state()
+        log = workflow.logger
         state.alert = delivery.alert.model_copy(update={"links": delivery.alert.links or state.alert.links})
         now = workflow.now()
         if delivery.alert.status is AlertStatus.FIRING:
@@ -223,11 +267,93 @@ class IncidentWorkflow:
         else:
             # A second resolution of an already resolved incident: nothing changed.
             await self._save(delivery, count=False)
-            return False
+            return
         await self._save(delivery, count=delivery.alert.status is AlertStatus.FIRING)
         await self.show_card()
         await self._record(delivery)
+
+    async def _handle_batch(self, deliveries: list[AlertDelivery]) -> bool:
+        """storm-v1: drain the inbox at once. Repeats of an open incident fold into one save, one
+        record and at most one card edit; a state change (re-open, resolve) is applied in its place
+        in the order, after what came before it. True when the run should end."""
+        fold = _Fold()
+        for delivery in deliveries:
+            state = self._state
+            if state is None:
+                if await self._open(delivery):
+                    return True
+                continue
+            if delivery.delivery_id in state.seen_deliveries:
+                workflow.logger.info("duplicate delivery dropped", extra={"delivery_id": delivery.delivery_id})
+                continue
+            self._remember(delivery.delivery_id)
+            if self._is_resent_firing(delivery):
+                if state.status is IncidentStatus.OPEN:
+                    state.last_seen = workflow.now()
+                    fold.seen.append(delivery.delivery_id)
+                continue  # after a resolution: a late retry of the firing that was resolved
+            if delivery.alert.status is AlertStatus.FIRING and state.status is IncidentStatus.OPEN:
+                state.alert = delivery.alert.model_copy(update={"links": delivery.alert.links or state.alert.links})
+                self._remember_occurrence(delivery)
+                state.occurrences += 1
+                state.last_seen = workflow.now()
+                fold.counted.append(delivery.delivery_id)
+                fold.last = delivery
+                continue
+            await self._flush(fold)
+            fold = _Fold()
+            await self._apply(delivery)
+        await self._flush(fold)
         return False
+
+    async def _flush(self, fold: _Fold) -> None:
+        """One save for everything folded; the count shows on the card at its bounded rate."""
+        if not fold.counted and not fold.seen:
+            return
+        state = self.require_state()
+        try:
+            state.frequency = await self._quick_step(
+                IncidentActivities.save_batch,
+                SaveBatchInput(view=state.view(), workflow_id=workflow.info().workflow_id,
+                               lifecycle_id=state.lifecycle_id, counted=fold.counted, seen=fold.seen,
+                               at=workflow.now()),
+                summary=f"save the incident ({len(fold.counted)} counted, {len(fold.seen)} re-sent)",
+            )
+        except ActivityError as exc:
+            workflow.logger.error("incident record not saved", extra={"error": str(exc.cause or exc)})
+        if fold.last is None:
+            workflow.set_current_details(current_details(state.view(), state.repair))
+            return
+        state.card_dirty = True
+        due = self._card_due()
+        if due is not None and due <= 0:
+            await self.show_card(best_effort=True)
+        else:
+            workflow.set_current_details(current_details(state.view(), state.repair))
+        await self._record(fold.last)
+
+    def _card_due(self) -> float | None:
+        """Seconds until a count-only change may edit the card (<= 0: now); None when nothing waits."""
+        state = self._state
+        if not self._storm or state is None or not state.card_dirty:
+            return None
+        if state.card_edited_at is None:
+            return 0.0
+        interval = self.require_input().card_edit_interval_seconds
+        return interval - (workflow.now() - state.card_edited_at).total_seconds()
+
+    async def _quick_step(self, activity: Any, arg: Any, *, summary: str) -> Any:
+        """A Valkey step of milliseconds: a local activity under storm-v1 when the workflow input asks
+        for it (no extra workflow task per step), else a regular one (ADR 0003)."""
+        if self._storm and self.require_input().local_steps:
+            return await workflow.execute_local_activity_method(
+                activity, arg, start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=10), retry_policy=retries.API, summary=summary,
+            )
+        return await workflow.execute_activity_method(
+            activity, arg, start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=10), retry_policy=retries.API, summary=summary,
+        )
 
     async def _open(self, delivery: AlertDelivery) -> bool:
         inp = self.require_input()
@@ -331,7 +457,18 @@ class IncidentWorkflow:
 
     async def _analyze(self, delivery: AlertDelivery) -> Analysis:
         attempt = self.require_input().analysis_timeout_seconds if self._repairs_enabled else 60
+        inp = self.require_input()
         try:
+            if self._storm and inp.local_steps and not inp.llm_enabled:
+                # The rule analysis is CPU for a millisecond: no task round trip for it (ADR 0003).
+                return await workflow.execute_local_activity_method(
+                    AnalysisActivities.analyze,
+                    AnalyzeInput(alert=delivery.alert, anomaly_key=inp.anomaly_key),
+                    start_to_close_timeout=timedelta(seconds=attempt),
+                    schedule_to_close_timeout=timedelta(seconds=max(300, 3 * attempt)),
+                    retry_policy=retries.QUICK,
+                    summary="analyze the alert (rules)",
+                )
             return await workflow.execute_activity_method(
                 AnalysisActivities.analyze,
                 AnalyzeInput(alert=delivery.alert, anomaly_key=self.require_input().anomaly_key),
@@ -350,6 +487,18 @@ class IncidentWorkflow:
     async def _save(self, delivery: AlertDelivery | None, *, count: bool) -> None:
         state = self.require_state()
         delivery_id = delivery.delivery_id if delivery else f"{state.lifecycle_id}:{state.status.value}"
+        if self._storm:
+            try:
+                state.frequency = await self._quick_step(
+                    IncidentActivities.save,
+                    SaveIncidentInput(view=state.view(), workflow_id=workflow.info().workflow_id,
+                                      lifecycle_id=state.lifecycle_id, delivery_id=delivery_id,
+                                      count_occurrence=count, at=workflow.now()),
+                    summary="save the incident",
+                )
+            except ActivityError as exc:
+                workflow.logger.error("incident record not saved", extra={"error": str(exc.cause or exc)})
+            return
         try:
             state.frequency = await workflow.execute_activity_method(
                 IncidentActivities.save,
@@ -370,12 +519,16 @@ class IncidentWorkflow:
             # The card matters more than the record: go on, and say so in the log.
             workflow.logger.error("incident record not saved", extra={"error": str(exc.cause or exc)})
 
-    async def show_card(self) -> None:
+    async def show_card(self, *, best_effort: bool = False) -> None:
         """Post the card once, then edit it in place (with Approve/Reject while a repair waits).
 
-        Every visible change passes here, so the Web UI's view of the incident follows too."""
+        Every visible change passes here, so the Web UI's view of the incident follows too.
+        ``best_effort``: only counts changed (storm-v1); Telegram's pacing may skip it."""
         state = self.require_state()
         self._publish()
+        if self._storm:
+            await self._show_paced(best_effort)
+            return
         try:
             if state.message_id is None:
                 state.message_id = await workflow.execute_activity_method(
@@ -403,6 +556,46 @@ class IncidentWorkflow:
             # Never fail the incident because the chat is down; the next update tries again.
             workflow.logger.error("telegram card failed", extra={"error": str(exc.cause or exc)})
 
+    async def _show_paced(self, best_effort: bool) -> None:
+        """storm-v1: every card call is stamped, so count-only edits keep AWOOOI_CARD_EDIT_INTERVAL;
+        one that fails or is paced out leaves the card dirty and is tried again at the next interval."""
+        state = self.require_state()
+        state.card_edited_at = workflow.now()
+        try:
+            if state.message_id is None:
+                state.message_id = await workflow.execute_activity_method(
+                    TelegramActivities.post_card,
+                    CardInput(view=state.view(), card_key=self._card_key(), repair=state.repair,
+                              probe=self._probe),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    schedule_to_close_timeout=timedelta(minutes=15),
+                    retry_policy=retries.API,
+                    summary="post card",
+                )
+            else:
+                replacement = await workflow.execute_activity_method(
+                    TelegramActivities.edit_card,
+                    EditCardInput(view=state.view(), message_id=state.message_id, card_key=self._card_key(),
+                                  repair=state.repair, probe=self._probe, best_effort=best_effort),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    # A count edit that cannot go soon is overtaken by the next one.
+                    schedule_to_close_timeout=timedelta(minutes=1 if best_effort else 15),
+                    retry_policy=retries.API,
+                    summary="edit card (count)" if best_effort else "edit card",
+                )
+                if replacement is not None:
+                    state.message_id = replacement
+            state.card_dirty = False
+        except ActivityError as exc:
+            state.card_dirty = True
+            cause = exc.cause
+            paced = isinstance(cause, ApplicationError) and cause.type == "Paced"
+            if paced:
+                workflow.logger.info("count edit paced out; next interval", extra={"incident_id": state.incident_id})
+            else:
+                workflow.logger.error("telegram card failed; tried again at the next interval",
+                                      extra={"error": str(cause or exc)})
+
     async def _comment(self) -> None:
         state = self.require_state()
         ref = state.alert.sentry
@@ -427,18 +620,22 @@ class IncidentWorkflow:
         if self._probe:
             return  # probe-alerts-v1: a probe teaches nothing
         state = self.require_state()
+        record = LearningRecordInput(
+            incident_id=state.incident_id,
+            anomaly_key=state.anomaly_key,
+            delivery_id=delivery.delivery_id,
+            status=state.status,
+            analysis=state.analysis,
+            occurrences=state.occurrences,
+            at=workflow.now(),
+        )
         try:
+            if self._storm:
+                await self._quick_step(LearningActivities.record, record, summary="record for learning")
+                return
             await workflow.execute_activity_method(
                 LearningActivities.record,
-                LearningRecordInput(
-                    incident_id=state.incident_id,
-                    anomaly_key=state.anomaly_key,
-                    delivery_id=delivery.delivery_id,
-                    status=state.status,
-                    analysis=state.analysis,
-                    occurrences=state.occurrences,
-                    at=workflow.now(),
-                ),
+                record,
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=10),
                 retry_policy=retries.API,
