@@ -11,6 +11,9 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -e '.[test]'
+	# Bytecode even where PYTHONDONTWRITEBYTECODE is set: the worker's sandbox imports the workflow
+	# modules for every new workflow, and compiling them from source each time showed in its profile.
+	$(BIN)/python -m compileall -q core activities workflows worker starter
 	touch $@
 
 dev: $(VENV)/.installed

@@ -14,6 +14,8 @@ from temporalio.client import WorkflowHistory
 from core.converter import data_converter
 from temporalio.worker import Replayer
 
+from worker.wiring import workflow_runner
+
 from tests.conftest import fixture_bytes
 from tests.harness import eventually, running, settings_for
 from workflows.incident import IncidentWorkflow
@@ -23,7 +25,9 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 
 def _replayer() -> Replayer:
-    return Replayer(workflows=[IncidentWorkflow, AlertChainProbe], data_converter=data_converter)
+    # The worker's own sandbox configuration: replay checks what production runs.
+    return Replayer(workflows=[IncidentWorkflow, AlertChainProbe], data_converter=data_converter,
+                    workflow_runner=workflow_runner())
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.name for p in HISTORIES])

@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.service import TLSConfig
 from core.converter import data_converter
 from temporalio.runtime import Runtime
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 from temporalio.worker import Worker
 
 from activities.analysis import LlmAnalyzer, RuleAnalyzer
@@ -228,11 +229,23 @@ def build_activities(
     ]
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with our deterministic helper modules imported once instead of per workflow.
+
+    The sandbox re-imports a workflow's non-passthrough modules for every new workflow instance; in
+    a storm of new incidents that was a fifth of the worker's CPU (bench/storm.py, py-spy). The
+    helpers hold no state and only call ``workflow.*`` at run time, so sharing them is safe."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows.retries", "workflows.repair_flow")
+    )
+
+
 def build_worker(client: Client, settings: Settings, activities: list[Callable[..., Any]]) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
+        workflow_runner=workflow_runner(),
         activities=activities,
         # Card edits of one incident must not race; a small pool keeps Telegram's flood limits.
         max_concurrent_activities=20,
