@@ -30,7 +30,7 @@ api: $(VENV)/.installed
 	$(BIN)/awoooi api
 
 bench: $(VENV)/.installed
-	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/storm.py
 
 clean:
 	rm -rf $(VENV) *.egg-info

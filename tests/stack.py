@@ -1,9 +1,10 @@
-"""awoooi as production runs it, for fault tests: four separate processes on free ports.
+"""awoooi as production runs it, for fault tests and benches: separate processes on free ports.
 
-Temporal (the dev server, SQLite on disk), Valkey (AOF on disk), `awoooi worker` and `awoooi api`,
-each a child process this test started, stopped or killed by its own PID, restarted on the same
-port with the same data. Telegram and Sentry are the loopback servers of the test process, so the
-cards and comments that really went out can be counted there.
+Temporal (the dev server, SQLite on disk), Valkey (AOF on disk), `awoooi worker` and `awoooi api`
+(one of each by default, more for scale-out: ``Stack(..., apis=2, workers=2)`` or ``add_api()`` /
+``add_worker()`` on a running stack), each a child process this test started, stopped or killed by
+its own PID, restarted on the same port with the same data. Telegram and Sentry are the loopback
+servers of the test process, so the cards and comments that really went out can be counted there.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class Stack:
     telegram: TelegramLoopback
     sentry: SentryLoopback
     extra_env: dict[str, str] = field(default_factory=dict)
+    apis: int = 1
+    workers: int = 1
+    task_queue: str = "faults"
 
     def __post_init__(self) -> None:
         self.temporal_port, self.valkey_port = free_port(), free_port()
@@ -44,7 +48,7 @@ class Stack:
         settings = {
             "temporal_address": f"127.0.0.1:{self.temporal_port}",
             "redis_url": self.redis_url,
-            "task_queue": "faults",
+            "task_queue": self.task_queue,
             "api_port": self.api_port,
             "worker_metrics_port": self.worker_port,
             "data_dir": self.tmp / "data",
@@ -64,6 +68,10 @@ class Stack:
         self.env = env
         self.worker = self._child("worker", self.worker_port)
         self.api = self._child("api", self.api_port)
+        # Every worker and API process, first ones included; the extra ones on their own ports.
+        self.worker_processes = [self.worker, *(self._child("worker", free_port(), n)
+                                               for n in range(2, self.workers + 1))]
+        self.api_processes = [self.api, *(self._child("api", free_port(), n) for n in range(2, self.apis + 1))]
 
     @property
     def redis_url(self) -> str:
@@ -73,18 +81,41 @@ class Stack:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
-    def _child(self, command: str, port: int) -> Process:
-        return Process(command, [sys.executable, "-m", "starter.cli", command], port,
-                       self.tmp / f"{command}.log", env=self.env)
+    @property
+    def base_urls(self) -> list[str]:
+        """Every API process's address, the first one first."""
+        return [f"http://127.0.0.1:{api.port}" for api in self.api_processes]
+
+    def _child(self, command: str, port: int, number: int = 1) -> Process:
+        env = dict(self.env)
+        env["AWOOOI_API_PORT" if command == "api" else "AWOOOI_WORKER_METRICS_PORT"] = str(port)
+        name = command if number == 1 else f"{command}-{number}"
+        return Process(name, [sys.executable, "-m", "starter.cli", command], port, self.tmp / f"{name}.log", env=env)
+
+    def add_worker(self) -> Process:
+        """One more `awoooi worker` on the same Temporal, Valkey and task queue, started."""
+        worker = self._child("worker", free_port(), len(self.worker_processes) + 1)
+        self.worker_processes.append(worker)
+        worker.start(timeout=90)
+        return worker
+
+    def add_api(self) -> Process:
+        """One more `awoooi api` on the same Temporal and Valkey, started; its address is base_urls[-1]."""
+        api = self._child("api", free_port(), len(self.api_processes) + 1)
+        self.api_processes.append(api)
+        api.start(timeout=90)
+        return api
 
     def start(self) -> None:
         self.valkey.start()
         self.temporal.start()
-        self.worker.start(timeout=90)
-        self.api.start(timeout=90)
+        for worker in self.worker_processes:
+            worker.start(timeout=90)
+        for api in self.api_processes:
+            api.start(timeout=90)
 
     def stop(self) -> None:
-        for process in (self.api, self.worker, self.temporal, self.valkey):
+        for process in (*self.api_processes, *self.worker_processes, self.temporal, self.valkey):
             process.stop()
 
     def cards_per_incident(self) -> Counter[str]:

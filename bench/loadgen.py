@@ -1,0 +1,106 @@
+"""The load generator, run as its own process so it shares no GIL with anything measured.
+
+    python bench/loadgen.py SPEC.json OUT.json
+
+SPEC: {"targets": [base_url, ...], "path": "/api/v1/webhooks/alertmanager", "headers": {...},
+"concurrency": 64, "bodies_file": "bodies.jsonl", "copies": 1, "duration": null, "deadline": 120,
+"retries": 20}. Each body (one per line) is one delivery; delivery k goes to targets[k % n], and with
+copies=2 at the same moment to targets[(k + 1) % n] too (Alertmanager HA: every instance sends).
+A 5xx or a broken connection is retried after 0.2 s, as Alertmanager does; a 4xx is final.
+``duration`` stops taking new deliveries after that many seconds; ``deadline`` stops everything.
+
+OUT: {"started": t, "ended": t, "timed_out": bool, "results": [[k, copy, t_sent, seconds, status,
+attempts, [alert statuses]], ...]}; times are time.monotonic(), which every process on the machine
+shares, so they compare with the loopback's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.rawhttp import Connection, HttpError  # noqa: E402
+
+
+def _statuses(raw: bytes) -> list[str]:
+    try:
+        return [a.get("status", "?") for a in json.loads(raw).get("alerts", [])]
+    except (ValueError, AttributeError):
+        return []
+
+
+async def _send(conn: Connection, path: str, body: bytes, retries: int, stop_at: float) -> tuple[int, int, bytes]:
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            status, answer = await conn.post(path, body)
+        except HttpError:
+            status, answer = 0, b""
+        if 200 <= status < 500 or attempts > retries or time.monotonic() > stop_at:
+            return status, attempts, answer
+        await asyncio.sleep(0.2)
+
+
+async def run(spec: dict[str, Any], bodies: list[bytes]) -> dict[str, Any]:
+    targets: list[str] = spec["targets"]
+    copies = int(spec.get("copies", 1))
+    retries = int(spec.get("retries", 20))
+    path = spec.get("path", "/api/v1/webhooks/alertmanager")
+    started = time.monotonic()
+    stop_taking = started + spec["duration"] if spec.get("duration") else float("inf")
+    stop_at = started + float(spec.get("deadline", 120))
+    queue = deque(enumerate(bodies))
+    results: list[list[Any]] = []
+
+    async def sender() -> None:
+        conns = [Connection(t, spec.get("headers")) for t in targets]
+        try:
+            while queue and time.monotonic() < min(stop_taking, stop_at):
+                k, raw = queue.popleft()
+
+                async def one(copy: int) -> None:
+                    t0 = time.monotonic()
+                    status, attempts, answer = await _send(conns[(k + copy) % len(conns)], path, raw, retries,
+                                                           stop_at)
+                    results.append([k, copy, t0, time.monotonic() - t0, status, attempts, _statuses(answer)])
+
+                if copies == 1:
+                    await one(0)
+                else:
+                    await asyncio.gather(*(one(c) for c in range(copies)))
+        finally:
+            for conn in conns:
+                await conn.close()
+
+    tasks = [asyncio.create_task(sender()) for _ in range(int(spec.get("concurrency", 16)))]
+    done, pending = await asyncio.wait(tasks, timeout=max(stop_at - time.monotonic(), 0.1))
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    return {"started": started, "ended": time.monotonic(), "timed_out": bool(pending), "results": results,
+            "unsent": len(queue)}
+
+
+def main() -> None:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    bodies = [line.encode() for line in Path(spec["bodies_file"]).read_text().splitlines() if line]
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    out = asyncio.run(run(spec, bodies))
+    Path(sys.argv[2]).write_text(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
