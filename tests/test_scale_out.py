@@ -1,0 +1,108 @@
+"""Scale-out (issue 8): two API processes and two workers, one Temporal and one Valkey, one storm.
+
+Alertmanager in HA sends every notification from each replica, here to different APIs; each API
+has its own group-commit lanes, and both workers take the same incidents' tasks. Nothing may be
+duplicated: exactly one incident and one card per alert, every occurrence counted once, every
+resolution shown. Separate processes (tests/stack.py), Telegram counted at the loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import uuid
+
+import httpx
+from redis.asyncio import Redis
+
+from activities import redis_keys
+from tests.harness import eventually
+from tests.loopback.sentry import SentryLoopback
+from tests.loopback.telegram import TelegramLoopback
+from tests.stack import WEBHOOK_TOKEN, Stack
+
+AUTH = {"authorization": f"Bearer {WEBHOOK_TOKEN}", "content-type": "application/json"}
+ALERTS = 30
+ROUNDS = 8
+
+
+def _body(run: str, i: int, n: int, status: str = "firing") -> bytes:
+    alert = {"status": status, "fingerprint": f"{run}{i:04d}",
+             "labels": {"alertname": "ScaleOutStorm", "instance": f"node-{run}-{i}", "severity": "warning"},
+             "annotations": {"summary": "storm against two APIs"},
+             "startsAt": f"2026-12-02T08:00:{n:02d}Z",
+             "endsAt": "2026-12-02T09:00:00Z" if status == "resolved" else "0001-01-01T00:00:00Z"}
+    return json.dumps({"version": "4", "status": status, "receiver": "awoooi", "groupKey": f"{run}{i}",
+                       "alerts": [alert], "truncatedAlerts": 0}).encode()
+
+
+async def _post_all(clients: list[httpx.AsyncClient], bodies: list[bytes]) -> list[dict]:
+    """Every body to every API (Alertmanager HA), 16 senders; a 5xx is retried like Alertmanager does."""
+    jobs = [(client, body) for body in bodies for client in clients]
+    random.Random(7).shuffle(jobs)
+    answers: list[dict] = []
+
+    async def sender() -> None:
+        while jobs:
+            client, body = jobs.pop()
+            for _ in range(20):
+                response = await client.post("/api/v1/webhooks/alertmanager", content=body, headers=AUTH)
+                if response.status_code < 500:
+                    break
+                await asyncio.sleep(0.5)
+            assert response.status_code == 200, response.text
+            answers.extend(response.json()["alerts"])
+
+    await asyncio.gather(*(sender() for _ in range(16)))
+    return answers
+
+
+async def test_two_apis_and_two_workers_take_one_storm_without_a_duplicate(tmp_path) -> None:
+    run = uuid.uuid4().hex[:6]
+    with TelegramLoopback() as telegram, SentryLoopback() as sentry:
+        stack = Stack(tmp_path, telegram, sentry, apis=2, workers=2, task_queue=f"scale-{run}",
+                      extra_env={"AWOOOI_CARD_EDIT_INTERVAL": "1"})
+        stack.start()
+        clients = [httpx.AsyncClient(base_url=url, timeout=15) for url in stack.base_urls]
+        redis = Redis.from_url(stack.redis_url, decode_responses=True)
+        try:
+            firing = [_body(run, i, n) for n in range(ROUNDS) for i in range(ALERTS)]
+            answers = await _post_all(clients, firing)
+            assert len(answers) == 2 * ALERTS * ROUNDS
+            assert {a["status"] for a in answers} <= {"started", "updated", "spooled", "duplicate"}
+            incidents = {a["incident_id"] for a in answers}
+            assert len(incidents) == ALERTS
+
+            async def all_counted() -> bool:
+                for incident_id in incidents:
+                    record = await redis.hgetall(redis_keys.incident(incident_id))
+                    if record.get("occurrences") != str(ROUNDS):
+                        return False
+                return True
+
+            await eventually(all_counted, timeout=90, what=f"{ROUNDS} occurrences per incident, each once")
+            await _post_all(clients, [_body(run, i, ROUNDS - 1, "resolved") for i in range(ALERTS)])
+
+            async def all_resolved() -> bool:
+                records = [await redis.hgetall(redis_keys.incident(i)) for i in incidents]
+                return all(r.get("status") == "resolved" for r in records)
+
+            await eventually(all_resolved, timeout=90, what="every resolution reflected")
+            await eventually(lambda: sum(1 for texts in telegram.messages.values()
+                                         if "RESOLVED" in texts[-1].upper()) == ALERTS,
+                             timeout=60, what="every card shows its resolution")
+            cards = stack.cards_per_incident()
+            assert set(cards) == incidents, "one card per incident"
+            assert set(cards.values()) == {1}, f"duplicate cards: {[k for k, v in cards.items() if v > 1]}"
+            for instance in range(ALERTS):
+                label = re.compile(rf"node-{run}-{instance}(?!\d)")
+                showing = [m for m, texts in telegram.messages.items() if label.search(texts[-1])]
+                assert len(showing) == 1, f"{label} shown in {len(showing)} messages"
+            assert await redis.xlen("awoooi:spool") == 0
+        finally:
+            await redis.aclose()
+            for client in clients:
+                await client.aclose()
+            stack.stop()
