@@ -118,3 +118,29 @@ async def record_lifecycle(client, valkey_url, task_queue, telegram) -> Workflow
         handle = client.get_workflow_handle(workflow_id)
         await handle.result()
         return await handle.fetch_history()
+
+
+async def record_storm_lifecycle(client, valkey_url, task_queue, telegram) -> WorkflowHistory:
+    """storm-v1: a burst of new firings and re-sends arrives as batch signals, folds into one save,
+    the count edit waits for its interval (a timer), and the resolution edits at once."""
+    import asyncio
+    import json
+
+    settings = settings_for(valkey_url, task_queue, telegram, card_edit_interval=1, intake_batch_window_ms=5)
+    async with running(client, settings) as app:
+        first = await app.api.post("/api/v1/webhooks/signoz", content=fixture_bytes("signoz_alert.json"))
+        workflow_id = first.json()["alerts"][0]["workflow_id"]
+        await eventually(lambda: len(telegram.sent) == 1, what="card")
+        bodies = []
+        for minute in range(1, 11):
+            again = json.loads(fixture_bytes("signoz_alert.json"))
+            again["alerts"][0]["startsAt"] = f"2022-04-25T10:{minute:02d}:00Z"
+            bodies += [json.dumps(again).encode()] * 2  # each new firing and its re-send
+        await asyncio.gather(*(app.api.post("/api/v1/webhooks/signoz", content=body) for body in bodies))
+        await eventually(lambda: telegram.edits, timeout=15, what="the paced count edit")
+        resolved = json.loads(fixture_bytes("signoz_alert.json"))
+        resolved["alerts"][0] |= {"status": "resolved", "endsAt": "2022-04-25T10:15:00Z"}
+        await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(resolved).encode())
+        handle = client.get_workflow_handle(workflow_id)
+        await handle.result()
+        return await handle.fetch_history()
