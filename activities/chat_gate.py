@@ -12,8 +12,9 @@ that window instead of pretending to close it:
   removed once the outcome is known, so the retry that finds it can say on the card that it may
   repeat an earlier one.
 
-The storm issue's pacing (about 1 msg/s per chat, 20/min in a group, 30/s overall, PROTOCOLS.md)
-belongs in :meth:`ChatGate._admit`, which runs while the chat's lock is held.
+Telegram's pacing (about 1 msg/s per chat, 20/min in a group, 30/s overall, PROTOCOLS.md) runs in
+:meth:`ChatGate._admit` while the chat's lock is held, and in :meth:`ChatGate.pace` for edits
+(activities/telegram_pacing.py).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from activities import redis_keys
+from activities.telegram_pacing import TelegramPacer
 from core.errors import UpstreamError
 
 __all__ = ["ChatGate"]
@@ -62,8 +64,9 @@ def _failed(what: str, exc: RedisError) -> UpstreamError:
 
 class ChatGate:
     def __init__(self, redis: Redis, *, hold: timedelta = DEFAULT_HOLD, wait: timedelta = DEFAULT_WAIT,
-                 poll_seconds: float = 0.05) -> None:
+                 poll_seconds: float = 0.05, pacer: TelegramPacer | None = None) -> None:
         self._redis = redis
+        self._pacer = pacer
         self._hold_ms = int(hold.total_seconds() * 1000)
         self._wait = wait.total_seconds()
         self._poll = poll_seconds
@@ -77,9 +80,10 @@ class ChatGate:
         reached: nothing was sent, so the activity's retry is safe."""
         key = redis_keys.chat_sender(chat_id)
         token = uuid.uuid4().hex
+        started = time.monotonic()
         await self._acquire(key, token)
         try:
-            await self._admit(chat_id)
+            await self._admit(chat_id, budget=max(self._wait - (time.monotonic() - started), 0.0))
             yield
         finally:
             try:
@@ -118,5 +122,20 @@ class ChatGate:
                 raise UpstreamError("telegram: chat busy (another card is being sent); will retry", retryable=True)
             await asyncio.sleep(self._poll * (0.5 + random.random()))  # noqa: S311 - jitter, not crypto
 
-    async def _admit(self, chat_id: str) -> None:
-        """Where a per-chat and global rate limiter goes (the storm issue); admits at once today."""
+    async def _admit(self, chat_id: str, *, budget: float) -> None:
+        """Telegram's limits (activities/telegram_pacing.py), urgently: a send waits for its slot
+        within what is left of the gate's wait, else raises a retryable error with nothing sent."""
+        if self._pacer is not None:
+            await self._pacer.admit(chat_id, urgent=True, budget=budget)
+
+    async def pace(self, chat_id: str, *, urgent: bool) -> bool:
+        """A slot for a call that needs no sender lock (an edit). False: a best-effort call found
+        none soon; urgent ones wait up to the gate's wait and then raise a retryable error."""
+        if self._pacer is None:
+            return True
+        return await self._pacer.admit(chat_id, urgent=urgent, budget=self._wait)
+
+    async def rate_limited(self, chat_id: str, retry_after: float) -> None:
+        """Telegram answered 429: hold the chat for every worker."""
+        if self._pacer is not None:
+            await self._pacer.hold(chat_id, retry_after)

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.chat_gate import ChatGate
 from activities.failures import to_application_error
@@ -79,6 +80,8 @@ class TelegramActivities:
             except UpstreamError as exc:
                 if _refused(exc):
                     await self._gate.settled(key)
+                if isinstance(exc, RateLimited):
+                    await self._gate.rate_limited(chat_id, exc.retry_after)
                 raise
             try:
                 await self._ledger.put(key, str(message_id))
@@ -133,8 +136,14 @@ class TelegramActivities:
         text = render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz, repair=inp.repair)
         markup = approval_keyboard(inp.repair, locale=self._settings.locale)
         try:
+            if not await self._gate.pace(chat, urgent=not inp.best_effort):
+                self._metrics.telegram_messages.labels(kind="paced").inc()
+                # Non-retryable: the workflow keeps the card dirty and edits at its next interval.
+                raise ApplicationError("telegram paced: count edit skipped", type="Paced", non_retryable=True)
             await self._api.edit_message(chat, inp.message_id, text, reply_markup=markup)
         except UpstreamError as exc:
+            if isinstance(exc, RateLimited):
+                await self._gate.rate_limited(chat, exc.retry_after)
             if inp.card_key and not inp.probe and exc.status_code == 400 and _MESSAGE_GONE in str(exc).lower():
                 return await self._replace(inp)
             self._metrics.telegram_messages.labels(kind="failed").inc()

@@ -79,3 +79,18 @@ def probe_outage() -> str:
     """Hash of the alert chain's current outage (since, links, announced): absent while all is well,
     so the direct message goes out once per outage and the recovery message once after it."""
     return f"{PREFIX}:probe:outage"
+
+
+def telegram_next(chat_id: str) -> str:
+    """When the next Telegram call to this chat may go (ms, Valkey time): spacing and 429 holds."""
+    return f"{PREFIX}:tg:{chat_id}:next"
+
+
+def telegram_window(chat_id: str) -> str:
+    """The calls to this group chat in the last minute (ZSET scored by ms)."""
+    return f"{PREFIX}:tg:{chat_id}:window"
+
+
+def telegram_global() -> str:
+    """Every Telegram call in the last second, all chats (ZSET scored by ms)."""
+    return f"{PREFIX}:tg:global"

@@ -39,6 +39,15 @@ class Metrics:
         self.telegram_messages = Counter(
             "awoooi_telegram_messages_total", "Telegram card operations.", ["kind"], registry=registry
         )
+        self.telegram_paced_seconds = Histogram(
+            "awoooi_telegram_paced_seconds", "How long a Telegram call waited for a slot under Telegram's limits.",
+            ["priority"], buckets=(0.01, 0.1, 0.5, 1, 2, 5, 10, 30), registry=registry,
+        )
+        self.telegram_paced_skipped = Counter(
+            "awoooi_telegram_paced_skipped_total",
+            "Count-only card edits skipped because Telegram's limits left no slot soon (shown at the next interval).",
+            registry=registry,
+        )
         self.sentry_comments = Counter(
             "awoooi_sentry_comments_total", "Sentry comment outcomes.", ["outcome"], registry=registry
         )

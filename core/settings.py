@@ -108,6 +108,11 @@ class Settings(BaseSettings):
     # A count-only change edits an incident's card at most this often; a state change (resolve,
     # re-open, approval) goes out at once (issue 8). Seconds or ISO 8601.
     card_edit_interval: timedelta = Field(default=timedelta(seconds=10), ge=timedelta(0))
+    # Telegram's flood limits, kept by all workers together through Valkey (activities/telegram_pacing.py).
+    telegram_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
+    telegram_group_per_minute: int = Field(default=20, ge=1, le=10_000)
+    telegram_global_per_second: int = Field(default=30, ge=1, le=10_000)
+    telegram_best_effort_wait_seconds: float = Field(default=1.0, ge=0, le=30)
     # The quick Valkey steps and the rule analysis as local activities (docs/adr/0003-local-activities.md).
     local_steps: bool = True
     # Telegram user ids allowed to approve or reject (comma-separated).

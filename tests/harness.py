@@ -41,6 +41,10 @@ def settings_for(
         "resolve_grace_seconds": 0,
         # Every count change on the card at once, as before storm-v1; tests/test_storm.py checks the bound.
         "card_edit_interval": 0,
+        # Telegram's limits off (every test shares one chat and one Valkey); tests/test_telegram_pacing.py keeps them.
+        "telegram_chat_interval_seconds": 0,
+        "telegram_group_per_minute": 10_000,
+        "telegram_global_per_second": 10_000,
     }
     if telegram is not None:
         values |= {"telegram_bot_token": telegram.token, "telegram_chat_id": CHAT_ID,

@@ -32,6 +32,7 @@ from activities.analyze import AnalysisActivities
 from activities.chat_gate import ChatGate
 from activities.chain_checks import ChainChecks, ChainConfig, SentryReader
 from activities.incidents import IncidentActivities
+from activities.telegram_pacing import PacingLimits, TelegramPacer
 from activities.learning import LearningActivities
 from activities.notify import CardSettings, TelegramActivities
 from activities.probe import ProbeActivities
@@ -198,7 +199,7 @@ def build_activities(
         CardSettings(chat_id=settings.telegram_chat_id, locale=settings.locale, tz=settings.tz,
                      probe_chat_id=settings.telegram_probe_chat_id),
         metrics,
-        ChatGate(redis),
+        ChatGate(redis, pacer=TelegramPacer(redis, pacing_limits(settings), metrics)),
     )
     comments = SentryActivities(
         sentry, ledger, CommentSettings(org=settings.sentry_org, locale=settings.locale, tz=settings.tz), metrics
@@ -227,6 +228,13 @@ def build_activities(
         probe.sentry_api,
         probe.report,
     ]
+
+
+def pacing_limits(settings: Settings) -> PacingLimits:
+    return PacingLimits(chat_interval_seconds=settings.telegram_chat_interval_seconds,
+                        group_per_minute=settings.telegram_group_per_minute,
+                        global_per_second=settings.telegram_global_per_second,
+                        best_effort_wait_seconds=settings.telegram_best_effort_wait_seconds)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
