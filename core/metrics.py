@@ -39,6 +39,12 @@ class Metrics:
         self.telegram_messages = Counter(
             "awoooi_telegram_messages_total", "Telegram card operations.", ["kind"], registry=registry
         )
+        self.digest_lines = Counter(
+            "awoooi_digest_lines_total",
+            "Storm digest line changes (added/updated/removed: the incident got its own card).",
+            ["change"],
+            registry=registry,
+        )
         self.sentry_comments = Counter(
             "awoooi_sentry_comments_total", "Sentry comment outcomes.", ["outcome"], registry=registry
         )
