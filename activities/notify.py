@@ -7,6 +7,9 @@ raising would send it again). The one window left is a crash between Telegram's 
 write: the chat gate holds one send per chat at a time, so a crash repeats at most one card per
 chat, and the retry says on the card that it may repeat an earlier one
 (docs/adr/0004-side-effect-idempotency.md, docs/adr/0011-chat-gate.md).
+
+In a storm of distinct alerts, place_card shows an incident as a line of the chat's digest
+message instead of its own card (activities/digest.py, docs/adr/0016-digest-cards.md).
 """
 
 from __future__ import annotations
@@ -20,12 +23,17 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.chat_gate import ChatGate
+from activities.digest import Digest, Want
+from activities.digest_show import DigestShows
 from activities.failures import to_application_error
 from activities.render import approval_keyboard, render_card, render_escalation
+from activities.render_digest import render_digest_line
 from core.errors import RateLimited, UpstreamError
-from core.inputs import CardInput, EditCardInput, EscalateInput
+from core.inputs import CardInput, CardPlacement, EditCardInput, EscalateInput, PlaceCardInput
 from core.metrics import Metrics
+from core.models import IncidentView
 from core.ports import DeliveryLedger, TelegramApi
+from core.repair import RepairPhase, RepairState
 
 log = structlog.get_logger(__name__)
 
@@ -56,13 +64,18 @@ def _refused(exc: UpstreamError) -> bool:
 class TelegramActivities:
     def __init__(
         self, api: TelegramApi | None, ledger: DeliveryLedger, settings: CardSettings, metrics: Metrics,
-        gate: ChatGate,
+        gate: ChatGate, digest: Digest | None = None,
     ) -> None:
         self._api = api
         self._ledger = ledger
         self._settings = settings
         self._metrics = metrics
         self._gate = gate
+        # None: every card is its own (no storm digest).
+        self._digest = digest
+        self._shows = (DigestShows(digest, api, ledger, metrics, self._send_digest_once, getattr(gate, "pace", None),
+                                   locale=settings.locale)
+                       if digest is not None and api is not None else None)
 
     async def _send_once(self, chat_id: str, key: str, render: Callable[[bool], str],
                          send: Callable[[str], Awaitable[int]], bound: structlog.BoundLogger) -> tuple[int, bool]:
@@ -104,17 +117,21 @@ class TelegramActivities:
             log.info("telegram not configured, card skipped", incident_id=inp.view.incident_id)
             self._metrics.telegram_messages.labels(kind="skipped").inc()
             return None
+        return await self._own_card(chat, inp.view, inp.card_key, inp.repair)
+
+    async def _own_card(self, chat: str, view: IncidentView, card_key: str, repair: RepairState | None) -> int:
+        assert self._api is not None
         api = self._api
-        bound = log.bind(incident_id=inp.view.incident_id)
-        markup = approval_keyboard(inp.repair, locale=self._settings.locale)
+        bound = log.bind(incident_id=view.incident_id)
+        markup = approval_keyboard(repair, locale=self._settings.locale)
 
         def render(may_repeat: bool) -> str:
-            return render_card(inp.view, locale=self._settings.locale, tz=self._settings.tz, repair=inp.repair,
+            return render_card(view, locale=self._settings.locale, tz=self._settings.tz, repair=repair,
                                may_repeat=may_repeat)
 
         try:
             message_id, sent = await self._send_once(
-                chat, card_ledger_key(inp.card_key), render,
+                chat, card_ledger_key(card_key), render,
                 lambda text: api.send_message(chat, text, reply_markup=markup), bound)
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()
@@ -125,6 +142,46 @@ class TelegramActivities:
         self._metrics.telegram_messages.labels(kind="sent").inc()
         bound.info("card sent", message_id=message_id)
         return message_id
+
+    @activity.defn(name="place_card")
+    async def place_card(self, inp: PlaceCardInput) -> CardPlacement:
+        """Show the incident once in its chat: its own card (as post_card), or in a storm its line in
+        the chat's digest message (docs/adr/0016-digest-cards.md).
+
+        Own card: on demand (``force_own``), for a probe, while a repair awaits approval (its
+        buttons), or when the workflow wants one and the chat is not in a storm. Getting its own
+        card takes the incident's line out of its digest. A line is stored before anything is
+        sent, so a retry (e.g. after "digest not shown yet") only waits for the next render."""
+        chat = self._chat(inp.probe)
+        if self._api is None or not chat:
+            log.info("telegram not configured, card skipped", incident_id=inp.view.incident_id)
+            self._metrics.telegram_messages.labels(kind="skipped").inc()
+            return CardPlacement()
+        if inp.probe or self._digest is None or self._shows is None:
+            return CardPlacement(message_id=await self._own_card(chat, inp.view, inp.card_key, inp.repair))
+        awaiting = inp.repair is not None and inp.repair.phase is RepairPhase.AWAITING_APPROVAL
+        want = Want.FORCE if inp.force_own or awaiting else Want.OWN if inp.own_card else Want.LINE
+        try:
+            own = await self._digest.place(chat, inp.card_key, want)
+        except UpstreamError as exc:
+            raise to_application_error(exc) from exc
+        bound = log.bind(incident_id=inp.view.incident_id, card_key=inp.card_key)
+        if own:
+            message_id = await self._own_card(chat, inp.view, inp.card_key, inp.repair)
+            await self._shows.unlist(chat, inp.card_key, bound)
+            return CardPlacement(message_id=message_id)
+        line = render_digest_line(inp.view, locale=self._settings.locale, max_bytes=self._digest.max_line_bytes)
+        try:
+            digest_id = await self._shows.show_line(chat, inp.card_key, line, bound)
+        except UpstreamError as exc:
+            raise to_application_error(exc) from exc
+        return CardPlacement(digest_message_id=digest_id)
+
+    async def _send_digest_once(self, chat: str, key: str, render: Callable[[bool], str],
+                                bound: structlog.BoundLogger) -> tuple[int, bool]:
+        assert self._api is not None
+        api = self._api
+        return await self._send_once(chat, key, render, lambda text: api.send_message(chat, text), bound)
 
     @activity.defn(name="edit_card")
     async def edit_card(self, inp: EditCardInput) -> int | None:

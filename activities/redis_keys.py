@@ -94,3 +94,52 @@ def telegram_window(chat_id: str) -> str:
 def telegram_global() -> str:
     """Every Telegram call in the last second, all chats (ZSET scored by ms)."""
     return f"{PREFIX}:tg:global"
+# -- storm digest (activities/digest.py, docs/adr/0016-digest-cards.md) -------------------------------
+
+
+def digest_placements(chat_id: str) -> str:
+    """ZSET ``card_key -> ms`` (Valkey TIME) of the incidents placed in the chat within the storm
+    window: its size says whether the chat is in a storm."""
+    return f"{PREFIX}:digest:{chat_id}:placed"
+
+
+def digest_own(card_key: str) -> str:
+    """Set once an incident was given its own card: every later placement keeps it there."""
+    return f"{PREFIX}:digest:own:{card_key}"
+
+
+def digest_seq(chat_id: str) -> str:
+    """The chat's digest slot counter. Never expires: a slot number must never be reused, since
+    its ledger entry (the digest's message id) outlives the digest's own keys."""
+    return f"{PREFIX}:digest:{chat_id}:seq"
+
+
+def digest_current(chat_id: str) -> str:
+    """The slot new digest lines of the chat go into."""
+    return f"{PREFIX}:digest:{chat_id}:current"
+
+
+def digest_where(chat_id: str) -> str:
+    """HASH ``card_key -> slot``: the one digest message that holds each incident's line."""
+    return f"{PREFIX}:digest:{chat_id}:where"
+
+
+def digest_slot(chat_id: str, slot: int | str) -> str:
+    """HASH of one digest message: version, rendered (the version a send/edit showed), bytes,
+    added_ms, edited_ms."""
+    return f"{PREFIX}:digest:{chat_id}:{slot}"
+
+
+def digest_lines(chat_id: str, slot: int | str) -> str:
+    """HASH ``card_key -> line`` of one digest message."""
+    return f"{PREFIX}:digest:{chat_id}:{slot}:lines"
+
+
+def digest_order(chat_id: str, slot: int | str) -> str:
+    """ZSET ``card_key -> n``: the order lines were added in (the order they are shown)."""
+    return f"{PREFIX}:digest:{chat_id}:{slot}:order"
+
+
+def digest_editing(chat_id: str, slot: int | str) -> str:
+    """Short-TTL lock of the one worker editing a digest message now (edits are coalesced)."""
+    return f"{PREFIX}:digest:{chat_id}:{slot}:editing"

@@ -84,6 +84,11 @@ _PHASE_EMOJI = {
 _MAX_OPERATIONS = 3
 
 
+def status_emoji(view: IncidentView) -> str:
+    """The emoji a card (and its digest line) starts with: the status once closed, else the severity."""
+    return _STATUS_EMOJI.get(view.status, SEVERITY_EMOJI.get(view.alert.severity, "🔵"))
+
+
 def labels(locale: str) -> dict[str, str]:
     """The label table for ``locale``; unknown locales fall back to English."""
     return LABELS.get(locale, LABELS["en"])
@@ -207,7 +212,7 @@ def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str
     """Assemble the card from escaped ``free`` text; every other dynamic piece has a fixed cap."""
     alert, analysis, freq = view.alert, view.analysis, view.frequency
     repair = analysis.recommended_repair
-    emoji = _STATUS_EMOJI.get(view.status, SEVERITY_EMOJI.get(alert.severity, "🔵"))
+    emoji = status_emoji(view)
 
     def row(label: str, value: str) -> str:
         return f"<b>{html.escape(text[label], quote=False)}:</b> {value}"

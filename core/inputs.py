@@ -109,6 +109,30 @@ class CardInput(BaseModel):
     probe: bool = False
 
 
+class PlaceCardInput(BaseModel):
+    """Show the incident in its chat: its own card, or its line in the chat's storm digest
+    (docs/adr/0016-digest-cards.md). Placed again, the same ``card_key`` updates the same line."""
+
+    view: IncidentView
+    # "{incident_id}:{lifecycle_id}", as for post_card: the ledger key of the own card.
+    card_key: str
+    repair: RepairState | None = None
+    # Probe cards go to the probe chat and are never digested.
+    probe: bool = False
+    # The workflow would like its own card now (first placement, a state change); in a storm the
+    # incident's digest line is updated instead.
+    own_card: bool = True
+    # On demand: its own card whatever the storm.
+    force_own: bool = False
+
+
+class CardPlacement(BaseModel):
+    """Where the incident is shown: its own card, or the digest message holding its line."""
+
+    message_id: int | None = None
+    digest_message_id: int | None = None
+
+
 class EditCardInput(BaseModel):
     view: IncidentView
     message_id: int

@@ -48,6 +48,12 @@ class Metrics:
             "Count-only card edits skipped because Telegram's limits left no slot soon (shown at the next interval).",
             registry=registry,
         )
+        self.digest_lines = Counter(
+            "awoooi_digest_lines_total",
+            "Storm digest line changes (added/updated/removed: the incident got its own card).",
+            ["change"],
+            registry=registry,
+        )
         self.sentry_comments = Counter(
             "awoooi_sentry_comments_total", "Sentry comment outcomes.", ["outcome"], registry=registry
         )

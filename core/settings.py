@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     telegram_chat_id: str | None = None
     telegram_api_base: str = "https://api.telegram.org"
 
+    # A storm of distinct alerts: past this many new incidents in a chat within a minute, further ones
+    # are lines of one digest message, edited at most every edit interval (docs/adr/0016).
+    digest_threshold: int = Field(default=10, ge=1)
+    digest_edit_interval_seconds: float = Field(default=3.0, gt=0, le=60)
+
     sentry_api_url: str = "https://sentry.io"
     sentry_org: str | None = None
     sentry_api_token: SecretStr | None = None

@@ -30,6 +30,7 @@ from temporalio.worker import Worker
 from activities.analysis import LlmAnalyzer, RuleAnalyzer
 from activities.analyze import AnalysisActivities
 from activities.chat_gate import ChatGate
+from activities.digest import Digest
 from activities.chain_checks import ChainChecks, ChainConfig, SentryReader
 from activities.incidents import IncidentActivities
 from activities.telegram_pacing import PacingLimits, TelegramPacer
@@ -200,6 +201,8 @@ def build_activities(
                      probe_chat_id=settings.telegram_probe_chat_id),
         metrics,
         ChatGate(redis, pacer=TelegramPacer(redis, pacing_limits(settings), metrics)),
+        Digest(redis, threshold=settings.digest_threshold,
+               edit_interval=timedelta(seconds=settings.digest_edit_interval_seconds)),
     )
     comments = SentryActivities(
         sentry, ledger, CommentSettings(org=settings.sentry_org, locale=settings.locale, tz=settings.tz), metrics
@@ -213,6 +216,7 @@ def build_activities(
         incidents.save_batch,
         incidents.delivery_seen,
         telegram.post_card,
+        telegram.place_card,
         telegram.edit_card,
         telegram.escalate,
         comments.post_comment,

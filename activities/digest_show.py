@@ -1,0 +1,167 @@
+"""Getting a digest line into the chat: one send per digest message, then coalesced edits.
+
+The activity that stores a line (activities/digest.py) returns only once a send or an edit that
+contains its line has gone out: its own, or another worker's whose snapshot was taken after the
+line was stored (each slot keeps the highest version a render showed). At most one worker renders
+a slot at a time, edits at most every ``edit_interval``; the others poll Valkey, not Telegram.
+
+The first message of a slot goes through the same exactly-once path as a card (``_send_once``:
+chat gate, in-flight marker, ledger key ``digest:{chat}:{slot}``), so a retry or a crash never
+sends a second message for the same slot (docs/adr/0011, docs/adr/0016).
+
+Time: an activity starts a send or edit only in its first ``start_within`` seconds (a send may
+then wait 10 s for the chat gate and take 10 s), and waits for another worker's render at most
+``wait`` seconds; both stay inside place_card's 30 s start-to-close. Past ``wait`` it raises a
+retryable error: the line is stored, so the retry just waits for the next render.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from activities.digest import Digest
+from activities.render_digest import render_digest
+from core.errors import UpstreamError
+from core.metrics import Metrics
+from core.ports import DeliveryLedger, TelegramApi
+
+__all__ = ["DigestShows", "digest_ledger_key"]
+
+# (chat, ledger key, render(may_repeat), logger) -> (message id, sent by this call)
+SendOnce = Callable[[str, str, Callable[[bool], str], Any], Awaitable[tuple[int, bool]]]
+
+_MESSAGE_GONE = "message to edit not found"
+
+
+def digest_ledger_key(chat_id: str, slot: int) -> str:
+    """The ledger key of one digest message's id (slot numbers are never reused in a chat)."""
+    return f"digest:{chat_id}:{slot}"
+
+
+class DigestShows:
+    def __init__(self, digest: Digest, api: TelegramApi, ledger: DeliveryLedger, metrics: Metrics,
+                 send_once: SendOnce, pace: Callable[..., Awaitable[Any]] | None, *, locale: str,
+                 start_within: timedelta = timedelta(seconds=5), wait: timedelta = timedelta(seconds=12),
+                 poll_seconds: float = 0.1) -> None:
+        self._digest = digest
+        self._api = api
+        self._ledger = ledger
+        self._metrics = metrics
+        self._send_once = send_once
+        # The chat gate's pacing hook (``pace(chat_id, urgent=...)``), when it has one.
+        self._pace = pace
+        self._locale = locale
+        self._start_within = start_within.total_seconds()
+        self._wait = wait.total_seconds()
+        self._poll = poll_seconds
+
+    async def show_line(self, chat_id: str, card_key: str, line: str, bound: structlog.BoundLogger) -> int:
+        """Store the incident's line and return the digest message id once the chat shows it."""
+        change = await self._digest.upsert(chat_id, card_key, line)
+        if change.change != "unchanged":
+            self._metrics.digest_lines.labels(change=change.change).inc()
+        bound.info("digest line stored", slot=change.slot, version=change.version, change=change.change)
+        return await self._shown(chat_id, change.slot, change.version, bound)
+
+    async def unlist(self, chat_id: str, card_key: str, bound: structlog.BoundLogger) -> None:
+        """The incident has its own card now: take its line out of its digest, and show that.
+
+        Best effort, never raising: the own card has gone out, and the caller must return its id
+        (a retry must not look like a failed card). If this edit does not go out now, the digest's
+        next edit drops the line."""
+        try:
+            change = await self._digest.remove(chat_id, card_key)
+            if change is None:
+                return
+            if change.change == "removed":
+                self._metrics.digest_lines.labels(change="removed").inc()
+            await self._shown(chat_id, change.slot, change.version, bound)
+        except UpstreamError as exc:
+            bound.warning("own card sent; its digest line shows until the digest's next edit", error=str(exc))
+
+    async def _shown(self, chat_id: str, slot: int, version: int, bound: structlog.BoundLogger) -> int:
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        key = digest_ledger_key(chat_id, slot)
+        while True:
+            known = await self._ledger.get(key)
+            message_id = None if known is None else int(known)
+            if message_id is not None and await self._digest.rendered(chat_id, slot) >= version:
+                return message_id
+            elapsed = loop.time() - start
+            if elapsed >= self._wait:
+                raise UpstreamError("telegram: digest not shown yet (its edits are coalesced); will retry",
+                                    retryable=True)
+            pause = self._poll
+            if elapsed < self._start_within:
+                token, pause = await self._digest.claim(chat_id, slot, first_send=message_id is None)
+                if token is not None:
+                    try:
+                        shown_id, shown = await self._render(chat_id, slot, key, message_id, bound)
+                    finally:
+                        await self._digest.release(chat_id, slot, token)
+                    if shown >= version:
+                        return shown_id
+                    continue
+            await asyncio.sleep(min(pause, self._poll) * (0.5 + random.random()))  # noqa: S311 - jitter
+
+    async def _render(self, chat_id: str, slot: int, key: str, message_id: int | None,
+                      bound: structlog.BoundLogger) -> tuple[int, int]:
+        """Send (first time) or edit the slot's message with its current lines; return the message
+        id and the version it showed (0 when another worker had sent it meanwhile)."""
+        snap = await self._digest.snapshot(chat_id, slot)
+
+        def render(may_repeat: bool) -> str:
+            return render_digest(snap.lines, locale=self._locale, may_repeat=may_repeat)
+
+        if message_id is None:
+            message_id, sent = await self._send(chat_id, key, render, bound)
+            if not sent:
+                return message_id, 0
+            self._metrics.telegram_messages.labels(kind="digest_sent").inc()
+            bound.info("digest sent", message_id=message_id, slot=slot, lines=len(snap.lines))
+        else:
+            if self._pace is not None:
+                # One coalesced edit stands for many incidents' lines: it waits for its slot under
+                # Telegram's limits (raising retryably past the budget) rather than being skipped.
+                await self._pace(chat_id, urgent=True)
+            try:
+                await self._api.edit_message(chat_id, message_id, render(False))
+            except UpstreamError as exc:
+                if exc.status_code != 400 or _MESSAGE_GONE not in str(exc).lower():
+                    self._metrics.telegram_messages.labels(kind="failed").inc()
+                    raise
+                message_id = await self._replace(chat_id, key, message_id, render, bound)
+            else:
+                self._metrics.telegram_messages.labels(kind="digest_edited").inc()
+                bound.debug("digest edited", message_id=message_id, slot=slot, lines=len(snap.lines))
+        try:
+            await self._digest.mark_rendered(chat_id, slot, snap.version)
+        except UpstreamError as exc:
+            # The message went out: report it. Other lines' activities re-render after the interval.
+            bound.error("digest shown but its render not recorded", message_id=message_id, error=str(exc))
+        return message_id, snap.version
+
+    async def _send(self, chat_id: str, key: str, render: Callable[[bool], str],
+                    bound: structlog.BoundLogger) -> tuple[int, bool]:
+        try:
+            return await self._send_once(chat_id, key, render, bound)
+        except UpstreamError:
+            self._metrics.telegram_messages.labels(kind="failed").inc()
+            raise
+
+    async def _replace(self, chat_id: str, key: str, gone: int, render: Callable[[bool], str],
+                       bound: structlog.BoundLogger) -> int:
+        """Someone deleted the digest message: send it again once, and keep the new id as the slot's."""
+        message_id, sent = await self._send(chat_id, f"{key}:replacing:{gone}", render, bound)
+        await self._ledger.put(key, str(message_id))
+        if sent:
+            self._metrics.telegram_messages.labels(kind="digest_sent").inc()
+            bound.warning("digest was deleted in the chat; sent a replacement", message_id=message_id, old=gone)
+        return message_id
