@@ -534,31 +534,36 @@ class IncidentWorkflow:
             await self._show_paced(best_effort)
             return
         try:
-            if state.message_id is None:
-                state.message_id = await workflow.execute_activity_method(
-                    TelegramActivities.post_card,
-                    CardInput(view=state.view(), card_key=self._card_key(), repair=state.repair,
-                              probe=self._probe),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=timedelta(minutes=15),
-                    retry_policy=retries.API,
-                    summary="post card",
-                )
-            else:
-                replacement = await workflow.execute_activity_method(
-                    TelegramActivities.edit_card,
-                    EditCardInput(view=state.view(), message_id=state.message_id, card_key=self._card_key(),
-                                  repair=state.repair, probe=self._probe),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=timedelta(minutes=15),
-                    retry_policy=retries.API,
-                    summary="edit card",
-                )
-                if replacement is not None:
-                    state.message_id = replacement
+            await self._card_call(best_effort=False)
         except ActivityError as exc:
             # Never fail the incident because the chat is down; the next update tries again.
             workflow.logger.error("telegram card failed", extra={"error": str(exc.cause or exc)})
+
+    async def _card_call(self, *, best_effort: bool) -> None:
+        """Post the card if it has none yet, else edit it (raising ActivityError)."""
+        state = self.require_state()
+        if state.message_id is None:
+            state.message_id = await workflow.execute_activity_method(
+                TelegramActivities.post_card,
+                CardInput(view=state.view(), card_key=self._card_key(), repair=state.repair, probe=self._probe),
+                start_to_close_timeout=timedelta(seconds=30),
+                schedule_to_close_timeout=timedelta(minutes=15),
+                retry_policy=retries.API,
+                summary="post card",
+            )
+            return
+        replacement = await workflow.execute_activity_method(
+            TelegramActivities.edit_card,
+            EditCardInput(view=state.view(), message_id=state.message_id, card_key=self._card_key(),
+                          repair=state.repair, probe=self._probe, best_effort=best_effort),
+            start_to_close_timeout=timedelta(seconds=30),
+            # A count edit that cannot go soon is overtaken by the next one.
+            schedule_to_close_timeout=timedelta(minutes=1 if best_effort else 15),
+            retry_policy=retries.API,
+            summary="edit card (count)" if best_effort else "edit card",
+        )
+        if replacement is not None:
+            state.message_id = replacement
 
     async def _show_paced(self, best_effort: bool) -> None:
         """storm-v1: every card call is stamped, so count-only edits keep AWOOOI_CARD_EDIT_INTERVAL;
@@ -566,29 +571,7 @@ class IncidentWorkflow:
         state = self.require_state()
         state.card_edited_at = workflow.now()
         try:
-            if state.message_id is None:
-                state.message_id = await workflow.execute_activity_method(
-                    TelegramActivities.post_card,
-                    CardInput(view=state.view(), card_key=self._card_key(), repair=state.repair,
-                              probe=self._probe),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    schedule_to_close_timeout=timedelta(minutes=15),
-                    retry_policy=retries.API,
-                    summary="post card",
-                )
-            else:
-                replacement = await workflow.execute_activity_method(
-                    TelegramActivities.edit_card,
-                    EditCardInput(view=state.view(), message_id=state.message_id, card_key=self._card_key(),
-                                  repair=state.repair, probe=self._probe, best_effort=best_effort),
-                    start_to_close_timeout=timedelta(seconds=30),
-                    # A count edit that cannot go soon is overtaken by the next one.
-                    schedule_to_close_timeout=timedelta(minutes=1 if best_effort else 15),
-                    retry_policy=retries.API,
-                    summary="edit card (count)" if best_effort else "edit card",
-                )
-                if replacement is not None:
-                    state.message_id = replacement
+            await self._card_call(best_effort=best_effort)
             state.card_dirty = False
         except ActivityError as exc:
             state.card_dirty = True
