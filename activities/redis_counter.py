@@ -19,25 +19,7 @@ from core.models import Frequency
 # Occurrence ids older than this are pruned; a retry never arrives that late.
 RETENTION = timedelta(days=7)
 
-_RECORD = """
-local added = redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
-if added == 1 then
-  redis.call('HINCRBY', KEYS[1], 'count', 1)
-  local first = redis.call('HGET', KEYS[1], 'first_seen')
-  if (not first) or tonumber(ARGV[2]) < tonumber(first) then
-    redis.call('HSET', KEYS[1], 'first_seen', ARGV[2])
-  end
-  local last = redis.call('HGET', KEYS[1], 'last_seen')
-  if (not last) or tonumber(ARGV[2]) > tonumber(last) then
-    redis.call('HSET', KEYS[1], 'last_seen', ARGV[2])
-  end
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', tonumber(ARGV[2]) - tonumber(ARGV[3]))
-return added
-"""
-
-
-# The batch form: every id ZADD NX, the count raised once by how many were new (INCRBY N).
+# Every id ZADD NX, the count raised once by how many were new (INCRBY N); one id is a batch of one.
 _RECORD_MANY = """
 local added = 0
 for i = 3, #ARGV do
@@ -66,16 +48,10 @@ def _ts(value: str | None) -> datetime | None:
 class RedisAnomalyCounter:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._record = redis.register_script(_RECORD)
         self._record_many = redis.register_script(_RECORD_MANY)
 
     async def record(self, anomaly_key: str, occurrence_id: str, at: datetime) -> Frequency:
-        keys = [redis_keys.anomaly_hash(anomaly_key), redis_keys.anomaly_occurrences(anomaly_key)]
-        try:
-            await self._record(keys=keys, args=[occurrence_id, at.timestamp(), RETENTION.total_seconds()])
-        except RedisError as exc:
-            raise UpstreamError(f"redis: counting occurrence failed ({type(exc).__name__})", retryable=True) from exc
-        return await self.frequency(anomaly_key, at)
+        return await self.record_many(anomaly_key, [occurrence_id], at)
 
     async def record_many(self, anomaly_key: str, occurrence_ids: list[str], at: datetime) -> Frequency:
         if occurrence_ids:
