@@ -28,7 +28,8 @@ from core.inputs import IncidentOutcome
 from core.ports import TelegramApi
 from core.probe import PROBE_LABEL, LinkResult
 
-NOTIFY_ACTIVITY = "post_card"
+# The incident workflow's notify step: post_card, or place_card since digest-v1 (a probe card is never digested).
+NOTIFY_ACTIVITIES = frozenset({"post_card", "place_card"})
 _POLL_SECONDS = 0.25
 _CAN_POST = {"creator", "administrator", "member"}
 
@@ -196,13 +197,13 @@ class ChainChecks:
         return self._temporal
 
     async def _until_notified(self, workflow_id: str) -> None:
-        """Until the incident workflow's notify step (post_card) has completed."""
+        """Until the incident workflow's notify step (post_card or place_card) has completed."""
         handle = self._client().get_workflow_handle(workflow_id)
         while True:
             scheduled: set[int] = set()
             async for event in handle.fetch_history_events():
                 if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and \
-                        event.activity_task_scheduled_event_attributes.activity_type.name == NOTIFY_ACTIVITY:
+                        event.activity_task_scheduled_event_attributes.activity_type.name in NOTIFY_ACTIVITIES:
                     scheduled.add(event.event_id)
                 elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED and \
                         event.activity_task_completed_event_attributes.scheduled_event_id in scheduled:

@@ -29,12 +29,14 @@ TEXT: dict[str, dict[str, str]] = {
         "count": "{n} incidents in this message",
         "own": "Each keeps its own workflow; its own card: ",
         "hint": "awoooi card <incident_id>",
+        "over": "The storm is over: every incident listed here has its own card now.",
     },
     "zh-TW": {
         "title": "告警風暴",
         "count": "本訊息列出 {n} 個事件",
         "own": "每個事件仍有自己的工作流程；要看它自己的卡片：",
         "hint": "awoooi card <incident_id>",
+        "over": "風暴已過：這裡列過的每個事件現在都有自己的卡片。",
     },
 }
 
@@ -79,6 +81,11 @@ def render_digest(lines: list[str], *, locale: str, may_repeat: bool = False) ->
     """The digest message: a header saying how many incidents it lists and how to get one's own card,
     then the lines in the order they were added."""
     text = _text(locale)
+    if not lines:  # every line left for its incident's own card
+        header = [f"🌩 <b>{html.escape(text['title'], quote=False)}</b>", html.escape(text["over"], quote=False)]
+        if may_repeat:
+            header.insert(0, f"<i>{html.escape(labels(locale)['may_repeat'], quote=False)}</i>")
+        return "\n".join(header)
     header = [
         f"🌩 <b>{html.escape(text['title'], quote=False)}</b> · {html.escape(text['count'].format(n=len(lines)), quote=False)}",
         f"<i>{html.escape(text['own'], quote=False)}</i><code>{html.escape(text['hint'], quote=False)}</code>",

@@ -38,7 +38,8 @@ class NotFound(AwoooiError):
 
 
 class DecisionRefused(AwoooiError):
-    """The workflow refused an approve/reject: nothing awaiting, or already decided."""
+    """The workflow refused an update: an approve/reject with nothing awaiting or already decided,
+    an own card for an incident that is closed or whose card could not be sent."""
 
 
 class UpstreamError(AwoooiError):

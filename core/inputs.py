@@ -33,8 +33,10 @@ class IncidentState(IncidentView):
     # storm-v1: a count-only change edits the card at most every card_edit_interval_seconds.
     card_dirty: bool = False
     card_edited_at: datetime | None = None
-    # storm-v1: the digest message holding this incident's line while it has no card of its own.
+    # digest-v1: the digest message holding this incident's line while it has no card of its own.
     digest_message_id: int | None = None
+    # digest-v1: when it last asked for its own card (an open digested incident asks every window).
+    own_asked_at: datetime | None = None
 
     def view(self) -> IncidentView:
         return IncidentView.model_validate(self.model_dump(include=set(IncidentView.model_fields)))
@@ -59,6 +61,9 @@ class IncidentWorkflowInput(BaseModel):
     # local activities (AWOOOI_LOCAL_STEPS; docs/adr/0003-local-activities.md).
     local_steps: bool = False
     llm_enabled: bool = False
+    # digest-v1: an open incident shown as a digest line asks for its own card again this often
+    # (the storm window, AWOOOI_DIGEST_WINDOW_SECONDS).
+    digest_window_seconds: float = 60.0
 
 
 class IncidentOutcome(BaseModel):
@@ -131,6 +136,8 @@ class CardPlacement(BaseModel):
 
     message_id: int | None = None
     digest_message_id: int | None = None
+    # digest-v1: when it last asked for its own card (an open digested incident asks every window).
+    own_asked_at: datetime | None = None
 
 
 class EditCardInput(BaseModel):

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     # are lines of one digest message, edited at most every edit interval (docs/adr/0016).
     digest_threshold: int = Field(default=10, ge=1)
     digest_edit_interval_seconds: float = Field(default=3.0, gt=0, le=60)
+    # The storm window: new incidents are counted over it, a digest message takes lines for as long
+    # as they keep coming within it, and an open digested incident asks for its own card this often.
+    digest_window_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     sentry_api_url: str = "https://sentry.io"
     sentry_org: str | None = None

@@ -39,7 +39,7 @@ from core.probe import is_probe
 from core.ports import DeliveryLedger, DeliverySpool, TelegramApi
 from core.repair import Decision
 from core.settings import Settings
-from starter.approvals import send_decision
+from starter.approvals import request_own_card, send_decision
 from starter.body_limit import BodyLimit
 from starter.json_body import loads_bounded
 from starter.request_errors import RequestErrors
@@ -262,6 +262,32 @@ def create_app(deps: ApiDeps) -> FastAPI:
     @app.post("/api/v1/incidents/{incident_id}/reject")
     async def reject(request: Request, incident_id: str) -> Response:
         return await decide(request, incident_id, False)
+
+    @app.post("/api/v1/incidents/{incident_id}/card")
+    async def own_card(request: Request, incident_id: str) -> Response:
+        """The incident's own card now, though a storm digest lists it (docs/adr/0016-digest-cards.md)."""
+        try:
+            require_api_token(request.headers, settings.api_token)
+            if not _INCIDENT_ID.match(incident_id):
+                raise PayloadError("incident_id is not an awoooi incident id (like alertmanager-3f2a...)")
+            placement = await request_own_card(deps.temporal, workflow_id_for(incident_id),
+                                               timeout=settings.temporal_rpc_timeout_seconds)
+        except AccessDenied as exc:
+            return _error(403, str(exc))
+        except AuthenticationError as exc:
+            return _error(401, str(exc))
+        except PayloadError as exc:
+            return _error(422, str(exc))
+        except NotFound as exc:
+            return _error(404, str(exc))
+        except DecisionRefused as exc:
+            return _error(409, str(exc))
+        except IntakeUnavailable as exc:
+            return _error(503, str(exc))
+        log.info("own card requested", incident_id=incident_id, message_id=placement.message_id, via="api")
+        return JSONResponse({"status": "shown" if placement.message_id is not None else "not_sent",
+                             "incident_id": incident_id, "message_id": placement.message_id,
+                             "digest_message_id": placement.digest_message_id})
 
     async def learning_answer(request: Request, produce) -> Response:  # noqa: ANN001
         try:

@@ -1,5 +1,5 @@
-"""The `awoooi` command: dev, worker, api, analyze, approve, reject, learning, playbooks, telegram-webhook,
-probe, schedule."""
+"""The `awoooi` command: dev, worker, api, analyze, approve, reject, card, learning, playbooks,
+telegram-webhook, probe, schedule."""
 
 from __future__ import annotations
 
@@ -9,12 +9,16 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from core.errors import AwoooiError
 from core.logging import configure_logging
 from core.settings import Settings
+
+if TYPE_CHECKING:  # imported where used: `awoooi analyze` and --help start without the SDK
+    from temporalio.client import Client
 
 
 DEV_HELP = """\
@@ -50,6 +54,14 @@ Temporal's visibility (the Web UI's own search attributes) and the incident reco
 --status awaiting-approval is the approval queue.
 
 Settings: AWOOOI_TEMPORAL_ADDRESS and AWOOOI_REDIS_URL (default: the servers `awoooi dev` embeds)."""
+
+CARD_HELP = """\
+Give an incident its own Telegram card now. In a storm of distinct alerts (more than
+AWOOOI_DIGEST_THRESHOLD new incidents in a chat within AWOOOI_DIGEST_WINDOW_SECONDS) incidents are
+lines of one digest message; the digest names this command. Asking again answers with the same card.
+
+Settings: AWOOOI_TEMPORAL_ADDRESS (default: the server `awoooi dev` embeds), AWOOOI_TEMPORAL_NAMESPACE,
+AWOOOI_TEMPORAL_RPC_TIMEOUT_SECONDS."""
 
 ANALYZE_HELP = """\
 Analyze alerts read on stdin, without Temporal: a whole webhook payload (Alertmanager, SigNoz,
@@ -97,18 +109,36 @@ async def _until_signalled(settings: Settings, *, worker: bool, api: bool) -> No
     await serve(settings, worker=worker, api=api, stop=stop)
 
 
-async def _decide(settings: Settings, args: argparse.Namespace) -> int:
-    from starter.ops_cli import decide, with_dev_defaults
+async def _temporal_or_say(settings: Settings) -> Client | None:
+    """Temporal for an operator's command (the dev server by default); None once it said why not."""
+    from starter.ops_cli import with_dev_defaults
     from worker.wiring import connect_temporal
 
     try:
-        client = await connect_temporal(with_dev_defaults(settings))
+        return await connect_temporal(with_dev_defaults(settings))
     except RuntimeError as exc:  # the SDK's "Failed client connect"
         print(f"awoooi: cannot reach Temporal at {with_dev_defaults(settings).temporal_address}: {exc}",
               file=sys.stderr)
+        return None
+
+
+async def _decide(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.ops_cli import decide
+
+    client = await _temporal_or_say(settings)
+    if client is None:
         return 1
     return await decide(client, settings, args.incident_id, approve=args.command == "approve", by=args.by,
                         note=args.note, out=sys.stdout, err=sys.stderr)
+
+
+async def _own_card(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.ops_cli import own_card
+
+    client = await _temporal_or_say(settings)
+    if client is None:
+        return 1
+    return await own_card(client, settings, args.incident_id, out=sys.stdout, err=sys.stderr)
 
 
 async def _learning(settings: Settings, args: argparse.Namespace) -> int:
@@ -222,6 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         decide.add_argument("incident_id", help="the incident id shown on the card, e.g. alertmanager-1a2b3c")
         decide.add_argument("--by", help="who decides (shown on the card); default: your login name")
         decide.add_argument("--note", default="", help="why, for the record")
+    card = sub.add_parser("card", help="give an incident a storm digest lists its own card now",
+                          formatter_class=fmt, description=CARD_HELP)
+    card.add_argument("incident_id", help="the incident id its digest line shows, e.g. alertmanager-1a2b3c")
     learn = sub.add_parser("learning", help="what awoooi has learned about an anomaly key")
     learn.add_argument("view", choices=["summary", "recommend"])
     learn.add_argument("anomaly_key", help="alertname:service, as shown in the webhook's answer")
@@ -252,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     if args.command in ("approve", "reject"):
         return asyncio.run(_decide(settings, args))
+    if args.command == "card":
+        return asyncio.run(_own_card(settings, args))
     if args.command == "incidents":
         return asyncio.run(_incidents(settings, args))
     if args.command in ("learning", "playbooks"):

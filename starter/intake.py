@@ -139,6 +139,7 @@ class Intake:
             card_edit_interval_seconds=self._settings.card_edit_interval.total_seconds(),
             local_steps=self._settings.local_steps,
             llm_enabled=self._settings.llm_enabled,
+            digest_window_seconds=self._settings.digest_window_seconds,
         )
         alert = delivery.alert
         request = SignalWithStartWorkflowExecutionRequest(

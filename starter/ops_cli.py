@@ -1,4 +1,4 @@
-"""`awoooi approve|reject|learning|playbooks`: the operator's side of repairs, from a shell.
+"""`awoooi approve|reject|card|learning|playbooks`: the operator's side of incidents, from a shell.
 
 Talks to Temporal and Valkey directly (the same addresses as the worker); with none configured it
 uses the servers `awoooi dev` embeds, so it works beside `make dev` with no setup. Tables go to
@@ -21,7 +21,7 @@ from core.learning_service import LearningService
 from core.ports import TelegramApi
 from core.repair import Decision
 from core.settings import Settings
-from starter.approvals import send_decision
+from starter.approvals import request_own_card, send_decision
 
 
 def with_dev_defaults(settings: Settings) -> Settings:
@@ -57,6 +57,22 @@ async def decide(client: Client, settings: Settings, incident_id: str, *, approv
         print(f"awoooi: {exc}", file=err)
         return 1
     print(answer.message, file=out)
+    return 0
+
+
+async def own_card(client: Client, settings: Settings, incident_id: str, *, out: TextIO, err: TextIO) -> int:
+    """Give an incident that a storm digest lists its own card now (docs/adr/0016-digest-cards.md)."""
+    try:
+        placement = await request_own_card(client, workflow_id_for(incident_id),
+                                           timeout=settings.temporal_rpc_timeout_seconds)
+    except AwoooiError as exc:
+        print(f"awoooi: {exc}", file=err)
+        return 1
+    if placement.message_id is None:
+        print("awoooi: no card was sent: Telegram is not configured (AWOOOI_TELEGRAM_BOT_TOKEN, "
+              "AWOOOI_TELEGRAM_CHAT_ID)", file=err)
+        return 1
+    print(f"{incident_id}: its own card is message {placement.message_id}", file=out)
     return 0
 
 

@@ -45,6 +45,9 @@ def settings_for(
         "telegram_chat_interval_seconds": 0,
         "telegram_group_per_minute": 10_000,
         "telegram_global_per_second": 10_000,
+        # No storm digest: tests send far more than 10 incidents a minute to the one chat;
+        # tests/test_digest.py and tests/test_scale_out.py set their own threshold.
+        "digest_threshold": 10_000,
     }
     if telegram is not None:
         values |= {"telegram_bot_token": telegram.token, "telegram_chat_id": CHAT_ID,

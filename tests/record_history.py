@@ -3,6 +3,7 @@
     .venv/bin/python -m tests.record_history incident_v1
     .venv/bin/python -m tests.record_history incident_v2_repair repair   # with an approved repair
     .venv/bin/python -m tests.record_history incident_v5_storm storm   # storm-v1: batches, folds, paced edit
+    .venv/bin/python -m tests.record_history incident_v6_digest digest   # digest-v1: line, re-ask, own_card
     .venv/bin/python -m tests.record_history v3_probe probe   # probe_v3_probe + incident_v3_probe_{alertmanager,sentry}
 """
 
@@ -21,7 +22,13 @@ from core import search_attributes as sa
 from starter.embedded import free_port, valkey_server, venv_binary
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
-from tests.test_replay import record_lifecycle, record_probe_run, record_repair_lifecycle, record_storm_lifecycle
+from tests.test_replay import (
+    record_digest_lifecycle,
+    record_lifecycle,
+    record_probe_run,
+    record_repair_lifecycle,
+    record_storm_lifecycle,
+)
 
 
 async def main(name: str, kind: str) -> None:
@@ -44,7 +51,9 @@ async def main(name: str, kind: str) -> None:
                             out.write_text(recorded.to_json())
                             print(f"wrote {out}")
                         return
-                    if kind == "storm":
+                    if kind == "digest":
+                        history = await record_digest_lifecycle(env.client, url, queue, telegram)
+                    elif kind == "storm":
                         history = await record_storm_lifecycle(env.client, url, queue, telegram)
                     elif kind == "repair":
                         history = await record_repair_lifecycle(env.client, url, queue, telegram, Path(tmp))

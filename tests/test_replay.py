@@ -144,3 +144,70 @@ async def record_storm_lifecycle(client, valkey_url, task_queue, telegram) -> Wo
         handle = client.get_workflow_handle(workflow_id)
         await handle.result()
         return await handle.fetch_history()
+
+
+async def test_fresh_digest_lifecycle_replays(temporal_client, valkey_url, redis, task_queue, telegram) -> None:
+    """digest-v1: a line, its count update, the window's re-ask, the own_card update, resolved."""
+    history = await record_digest_lifecycle(temporal_client, valkey_url, task_queue, telegram)
+    await _replayer().replay_workflow(history)
+
+
+async def record_digest_lifecycle(client, valkey_url, task_queue, telegram) -> WorkflowHistory:
+    """digest-v1: in a storm (threshold 1, a chat of its own) the recorded incident is a digest line;
+    a new firing updates the line; a window later it asks for its own card while the storm goes on
+    (still a line); the ``own_card`` update gets it one; the resolution edits that card."""
+    import asyncio
+    import json
+    import uuid
+
+    from core.models import IncidentStatus
+
+    def body(fingerprint: str, minute: int = 0, status: str = "firing") -> bytes:
+        alert = {"status": status, "fingerprint": fingerprint,
+                 "labels": {"alertname": "ReplayDigest", "instance": f"host-{fingerprint}", "severity": "warning"},
+                 "annotations": {"summary": "digest-v1 history"}, "startsAt": f"2026-12-02T10:{minute:02d}:00Z",
+                 "endsAt": "2026-12-02T11:00:00Z" if status == "resolved" else "0001-01-01T00:00:00Z"}
+        return json.dumps({"version": "4", "status": status, "receiver": "awoooi", "groupKey": fingerprint,
+                           "alerts": [alert], "truncatedAlerts": 0}).encode()
+
+    run = uuid.uuid4().hex[:8]
+    settings = settings_for(valkey_url, task_queue, telegram, telegram_chat_id=f"-100{uuid.uuid4().int % 10**9}",
+                            digest_threshold=1, digest_window_seconds=2, digest_edit_interval_seconds=0.2)
+    hook = "/api/v1/webhooks/alertmanager"
+    async with running(client, settings) as app:
+        await app.api.post(hook, content=body(f"{run}-first"))
+        await eventually(lambda: len(telegram.sent) == 1, what="the storm's first card")
+        first = await app.api.post(hook, content=body(f"{run}-recorded"))
+        workflow_id = first.json()["alerts"][0]["workflow_id"]
+        handle = client.get_workflow_handle(workflow_id)
+
+        async def digested() -> bool:
+            state = await handle.query(IncidentWorkflow.state)
+            return state is not None and state.digest_message_id is not None
+
+        await eventually(digested, what="the recorded incident as a digest line")
+        await app.api.post(hook, content=body(f"{run}-recorded", minute=1))
+
+        async def placements() -> int:
+            history = await handle.fetch_history()
+            return sum(1 for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
+                       and e.activity_task_scheduled_event_attributes.activity_type.name == "place_card")
+
+        async def placements_at_least(n: int) -> bool:
+            return await placements() >= n
+
+        # The storm goes on (a new incident every 0.4 s) while the recorded one asks again.
+        for n in range(8):
+            await app.api.post(hook, content=body(f"{run}-filler-{n}"))
+            await asyncio.sleep(0.4)
+        await eventually(lambda: placements_at_least(3), what="the line, its update and the window's re-ask")
+        state = await handle.query(IncidentWorkflow.state)
+        assert state.message_id is None, "still a line while the storm goes on"
+        placement = await handle.execute_update("own_card", result_type=dict)
+        assert placement["message_id"] is not None
+        await app.api.post(hook, content=body(f"{run}-recorded", minute=1, status="resolved"))
+        await eventually(lambda: any("RESOLVED" in t[-1].upper() for m, t in telegram.messages.items()
+                                     if m == placement["message_id"]), what="the resolved own card")
+        assert (await handle.query(IncidentWorkflow.state)).status is IncidentStatus.RESOLVED
+        await handle.result()
+        return await handle.fetch_history()

@@ -202,7 +202,8 @@ def build_activities(
         metrics,
         ChatGate(redis, pacer=TelegramPacer(redis, pacing_limits(settings), metrics)),
         Digest(redis, threshold=settings.digest_threshold,
-               edit_interval=timedelta(seconds=settings.digest_edit_interval_seconds)),
+               edit_interval=timedelta(seconds=settings.digest_edit_interval_seconds),
+               window=timedelta(seconds=settings.digest_window_seconds)),
     )
     comments = SentryActivities(
         sentry, ledger, CommentSettings(org=settings.sentry_org, locale=settings.locale, tz=settings.tz), metrics

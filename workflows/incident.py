@@ -30,12 +30,14 @@ with workflow.unsafe.imports_passed_through():
     from core.inputs import (
         AnalyzeInput,
         CardInput,
+        CardPlacement,
         DeliverySeenInput,
         EditCardInput,
         IncidentOutcome,
         IncidentState,
         IncidentWorkflowInput,
         LearningRecordInput,
+        PlaceCardInput,
         SaveBatchInput,
         SaveIncidentInput,
         SentryCommentInput,
@@ -72,8 +74,11 @@ PROBE_PATCH = "probe-alerts-v1"
 # edits wait for AWOOOI_CARD_EDIT_INTERVAL; the quick Valkey steps and the rule analysis run as local
 # activities (docs/adr/0003-local-activities.md, docs/adr/0015-group-commit-intake.md).
 STORM_PATCH = "storm-v1"
-
-
+# Storms of distinct alerts (issue 8): cards go through place_card, which, while more than
+# AWOOOI_DIGEST_THRESHOLD new incidents reach a chat within a minute, shows the incident as a line
+# of the chat's digest message. An open digested incident asks for its own card again every digest
+# window, and the ``own_card`` update gets it one at once (docs/adr/0016-digest-cards.md).
+DIGEST_PATCH = "digest-v1"
 
 class _Fold:
     """storm-v1: the deliveries of one drained inbox that only add to an open incident.
@@ -118,6 +123,9 @@ class IncidentWorkflow:
         self._shown_phase: str | None = None
         self._probe = False  # probe-alerts-v1
         self._storm = False  # storm-v1
+        self._digest = False  # digest-v1
+        # One card call at a time: the main loop's and the ``own_card`` update's.
+        self._card_lock = asyncio.Lock()
 
     @workflow.signal(name="deliver_batch")
     def deliver_batch(self, batch: DeliveryBatch) -> None:
@@ -158,6 +166,30 @@ class IncidentWorkflow:
         if repair.phase is not RepairPhase.AWAITING_APPROVAL:
             raise ValueError(f"nothing to decide: the repair is {repair.phase.value.replace('_', ' ')}")
 
+    @workflow.update(name="own_card")
+    async def own_card(self) -> CardPlacement:
+        """On demand (``awoooi card <id>``, POST /api/v1/incidents/{id}/card): the incident's own
+        card now, whatever the storm; answers where it is shown once the card is out.
+
+        Run by the handler itself under the card lock, so it never races the main loop's card
+        calls, and it never holds up a continue-as-new waiting for handlers to finish."""
+        async with self._card_lock:
+            state = self.require_state()
+            if state.message_id is None:
+                try:
+                    await self._card_call(best_effort=False, force_own=True)
+                except ActivityError as exc:
+                    raise ApplicationError(f"the card could not be sent: {exc.cause or exc}",
+                                           type="CardFailed") from exc
+                state.card_dirty = False
+                state.card_edited_at = workflow.now()
+        return CardPlacement(message_id=state.message_id, digest_message_id=state.digest_message_id)
+
+    @own_card.validator
+    def _check_own_card(self) -> None:
+        if self._state is None:
+            raise ValueError("this incident has no card yet: its first delivery is still being handled")
+
     @workflow.query(name="state")
     def state(self) -> IncidentState | None:
         return self._state
@@ -166,6 +198,7 @@ class IncidentWorkflow:
     async def run(self, inp: IncidentWorkflowInput) -> IncidentOutcome:
         self._input = inp
         self._storm = workflow.patched(STORM_PATCH)
+        self._digest = self._storm and workflow.patched(DIGEST_PATCH)
         self._shown_phase = workflow.info().typed_search_attributes.get(sa.REPAIR_PHASE)
         # ``handled`` counts per run: it decides when to continue as new.
         self._state = inp.state.model_copy(update={"handled": 0}) if inp.state else None
@@ -337,14 +370,31 @@ class IncidentWorkflow:
         await self._record(fold.last)
 
     def _card_due(self) -> float | None:
-        """Seconds until a count-only change may edit the card (<= 0: now); None when nothing waits."""
+        """Seconds until the card is due a call (<= 0: now): a count-only change waiting for the edit
+        interval, or (digest-v1) a digested incident asking for its own card again; None: nothing."""
         state = self._state
-        if not self._storm or state is None or not state.card_dirty:
+        if not self._storm or state is None:
             return None
+        own = self._own_due()
+        if not state.card_dirty:
+            return own
         if state.card_edited_at is None:
             return 0.0
         interval = self.require_input().card_edit_interval_seconds
-        return interval - (workflow.now() - state.card_edited_at).total_seconds()
+        due = interval - (workflow.now() - state.card_edited_at).total_seconds()
+        return due if own is None else min(due, own)
+
+    def _own_due(self) -> float | None:
+        """digest-v1: seconds until an open incident shown only as a digest line asks for its own card
+        again (the storm may have passed); None when it has its own card or is closed."""
+        state = self._state
+        if (not self._digest or state is None or state.message_id is not None
+                or state.digest_message_id is None or state.status is not IncidentStatus.OPEN):
+            return None
+        if state.own_asked_at is None:
+            return 0.0
+        window = self.require_input().digest_window_seconds
+        return window - (workflow.now() - state.own_asked_at).total_seconds()
 
     async def _quick_step(self, activity: Any, arg: Any, *, summary: str) -> Any:
         """A Valkey step of milliseconds: a local activity under storm-v1 when the workflow input asks
@@ -528,20 +578,23 @@ class IncidentWorkflow:
 
         Every visible change passes here, so the Web UI's view of the incident follows too.
         ``best_effort``: only counts changed (storm-v1); Telegram's pacing may skip it."""
-        state = self.require_state()
         self._publish()
-        if self._storm:
-            await self._show_paced(best_effort)
-            return
-        try:
-            await self._card_call(best_effort=False)
-        except ActivityError as exc:
-            # Never fail the incident because the chat is down; the next update tries again.
-            workflow.logger.error("telegram card failed", extra={"error": str(exc.cause or exc)})
+        async with self._card_lock:
+            if self._storm:
+                await self._show_paced(best_effort)
+                return
+            try:
+                await self._card_call(best_effort=False)
+            except ActivityError as exc:
+                # Never fail the incident because the chat is down; the next update tries again.
+                workflow.logger.error("telegram card failed", extra={"error": str(exc.cause or exc)})
 
-    async def _card_call(self, *, best_effort: bool) -> None:
-        """Post the card if it has none yet, else edit it (raising ActivityError)."""
+    async def _card_call(self, *, best_effort: bool, force_own: bool = False) -> None:
+        """Post the card if it has none yet (digest-v1: place it), else edit it (raising ActivityError)."""
         state = self.require_state()
+        if state.message_id is None and self._digest:
+            await self._place(best_effort=best_effort, force_own=force_own)
+            return
         if state.message_id is None:
             state.message_id = await workflow.execute_activity_method(
                 TelegramActivities.post_card,
@@ -564,6 +617,30 @@ class IncidentWorkflow:
         )
         if replacement is not None:
             state.message_id = replacement
+
+    async def _place(self, *, best_effort: bool, force_own: bool) -> None:
+        """digest-v1: show an incident that has no card of its own: its own card, or in a storm its
+        line in the chat's digest. It asks for its own card on its first placement, on a state
+        change, once a digest window has passed since it last asked, and on demand; a count-only
+        change just updates its line."""
+        state = self.require_state()
+        due = self._own_due()
+        own = force_own or not best_effort or (due is not None and due <= 0)
+        placement = await workflow.execute_activity_method(
+            TelegramActivities.place_card,
+            PlaceCardInput(view=state.view(), card_key=self._card_key(), repair=state.repair,
+                           probe=self._probe, own_card=own, force_own=force_own),
+            start_to_close_timeout=timedelta(seconds=30),
+            schedule_to_close_timeout=timedelta(minutes=1 if best_effort and not own else 15),
+            retry_policy=retries.API,
+            summary="own card (on demand)" if force_own else "place card" if own else "update digest line",
+        )
+        if own:
+            state.own_asked_at = workflow.now()
+        if placement.message_id is not None:
+            state.message_id = placement.message_id
+        elif placement.digest_message_id is not None:
+            state.digest_message_id = placement.digest_message_id
 
     async def _show_paced(self, best_effort: bool) -> None:
         """storm-v1: every card call is stamped, so count-only edits keep AWOOOI_CARD_EDIT_INTERVAL;
