@@ -86,6 +86,19 @@ def max_calls_per_alert_minute(calls: list[Call], run: str, start: float) -> int
     return max(buckets.values(), default=0)
 
 
+def max_share_per_alert_minute(calls: list[Call], run: str, start: float) -> float:
+    """As :func:`max_calls_per_alert_minute`, but a call naming k alerts counts 1/k for each: a
+    digest edit listing 90 incidents is one call, shared by the 90, not 90 calls."""
+    buckets: dict[tuple[str, int], float] = defaultdict(float)
+    prefix = f"{run}-"
+    for call in calls:
+        named = [a for a in call.alerts if a.startswith(prefix)]
+        minute = int((call.at - start) // 60)
+        for alert in named:
+            buckets[(alert, minute)] += 1 / len(named)
+    return max(buckets.values(), default=0.0)
+
+
 def summary(counts: Counter[int], expected: range) -> dict[str, Any]:
     """Alerts shown exactly once, not at all, and more than once (duplicates: extra messages)."""
     return {

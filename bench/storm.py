@@ -49,7 +49,7 @@ from temporalio.client import Client  # noqa: E402
 
 from activities.redis_incidents import RedisIncidentRepository  # noqa: E402
 from bench import payloads  # noqa: E402
-from bench.chat import TimedTelegram, max_calls_per_alert_minute, summary  # noqa: E402
+from bench.chat import TimedTelegram, max_calls_per_alert_minute, max_share_per_alert_minute, summary  # noqa: E402
 from bench.machine import describe, load_average, memory  # noqa: E402
 from bench.rawhttp import Connection, HttpError  # noqa: E402
 from starter.embedded import Process, free_port  # noqa: E402
@@ -60,7 +60,8 @@ AUTH = {"authorization": f"Bearer {WEBHOOK_TOKEN}"}
 WEBHOOK = "/api/v1/webhooks/alertmanager"
 REFERENCE_QUEUE = "bench-reference"
 # The alert-chain probe would post its own alerts and chat messages mid-run: once a day is never here.
-BENCH_ENV = {"AWOOOI_PROBE_INTERVAL": "86400"}
+# tests/stack.py turns the storm digest off for the tests; the bench runs the product's default.
+BENCH_ENV = {"AWOOOI_PROBE_INTERVAL": "86400", "AWOOOI_DIGEST_THRESHOLD": "10"}
 QUIET_SECONDS = 12.0  # no call for a storm's alerts this long = its card edits have settled
 
 
@@ -388,8 +389,10 @@ async def storm(ctx: Context, phase: str, targets: list[str], *, profile: bool =
                 target="0, 0")
     ctx.add(phase, "  Telegram calls: all in the window / naming the storm's alerts",
             f"{len(calls)} / {len(storm_calls)} over {t_end - t_start:.0f} s (storm + settling)")
-    ctx.add(phase, "  max Telegram calls naming one incident in one minute",
-            str(max_calls_per_alert_minute(storm_calls, run, t_start)), target="<= 2")
+    ctx.add(phase, "  max Telegram calls per incident in one minute (a call naming k incidents: 1/k each)",
+            f"{max_share_per_alert_minute(storm_calls, run, t_start):.2f}", target="<= 2")
+    ctx.add(phase, "  max Telegram calls naming one incident in one minute (a digest edit: 1 for each line)",
+            str(max_calls_per_alert_minute(storm_calls, run, t_start)))
 
 
 async def phase_storm(ctx: Context) -> None:

@@ -136,6 +136,13 @@ async def test_the_schedule_is_created_once_and_kept_up_to_date(temporal_client,
         assert described.schedule.policy.catchup_window.total_seconds() == 120
         assert described.schedule.policy.overlap.name == "SKIP"
         assert "paused" in await control_schedule(temporal_client, settings, "pause")
+        handle = temporal_client.get_schedule_handle(SCHEDULE_ID)
+
+        async def paused() -> bool:
+            return (await handle.describe()).schedule.state.paused
+
+        # The pause is a patch the schedule's own workflow applies; the update reads it back from there.
+        await eventually(paused, what="the pause applied")
         faster = settings.model_copy(update={"probe_interval": 60})
         await ensure_probe_schedule(temporal_client, faster)
         described = await temporal_client.get_schedule_handle(SCHEDULE_ID).describe()

@@ -625,7 +625,10 @@ class IncidentWorkflow:
         change just updates its line."""
         state = self.require_state()
         due = self._own_due()
-        own = force_own or not best_effort or (due is not None and due <= 0)
+        # Only a count change of an incident already shown as a line, before its re-ask, stays a line
+        # update; a first show that failed earlier asks for its own card like any first show.
+        just_a_line = best_effort and state.digest_message_id is not None and (due is None or due > 0)
+        own = force_own or not just_a_line
         placement = await workflow.execute_activity_method(
             TelegramActivities.place_card,
             PlaceCardInput(view=state.view(), card_key=self._card_key(), repair=state.repair,
