@@ -5,10 +5,12 @@ minute (PROTOCOLS.md), so the 11th card of a minute and every one after it waits
 module decides, for every placement of an incident in a chat, whether it gets its own card or a
 line in the chat's current digest message, and keeps those lines (docs/adr/0016-digest-cards.md):
 
-- the storm count: a ZSET per chat of the card keys placed in the last ``window``, scored by Valkey's
-  own clock (TIME: every worker agrees on it), each card key once (ZADD NX). While it holds at most
-  ``threshold`` keys an incident that wants its own card gets one; from the ``threshold + 1``-th on,
-  lines. An incident given its own card is marked so and keeps it (a retry decides the same way);
+- the storm count: a ZSET per chat of the new incidents placed in the last ``window``, scored by
+  Valkey's own clock (TIME: every worker agrees on it), each card key once (ZADD NX). While it holds
+  at most ``threshold`` keys a new incident gets its own card; from the ``threshold + 1``-th on,
+  lines. A line that asks again (re-ask) gets its card once the chat is out of the storm, out of at
+  most ``threshold`` grants per window. An incident given its own card is marked so and keeps it (a
+  retry decides the same way);
 - digest slots: each digest message is a numbered slot with its lines (card key -> line), their
   order, a ``version`` bumped by every change and ``rendered``, the highest version a send or an
   edit has shown. A slot takes lines up to ``max_bytes`` (UTF-8 bytes, never fewer than the UTF-16
@@ -53,19 +55,30 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# KEYS: placements, own marker. ARGV: card_key, window_ms, threshold, want (0 line, 1 own, 2 force), own_ttl_s.
+# KEYS: placements, own marker, granted. ARGV: card_key, window_ms, threshold, want (see Want), own_ttl_s.
+# Only a new incident (OWN) counts towards the storm. A re-ask gets its card while the chat is not in
+# a storm and fewer than ``threshold`` cards were granted in the window, so the end of a storm gives
+# the waiting incidents their cards at the threshold's pace, and never delays a new incident's card.
 _PLACE = _NOW_MS + """
 local window = tonumber(ARGV[2])
+local threshold = tonumber(ARGV[3])
+local want = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-redis.call('ZADD', KEYS[1], 'NX', now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+if want == 1 then
+  redis.call('ZADD', KEYS[1], 'NX', now, ARGV[1])
+end
 redis.call('PEXPIRE', KEYS[1], window * 2)
 local count = redis.call('ZCARD', KEYS[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return {1, count}
 end
-local want = tonumber(ARGV[4])
-if want == 2 or (want == 1 and count <= tonumber(ARGV[3])) then
+local grant = want == 2 or (want == 1 and count <= threshold)
+  or (want == 3 and count <= threshold and redis.call('ZCARD', KEYS[3]) < threshold)
+if grant then
   redis.call('SET', KEYS[2], '1', 'EX', tonumber(ARGV[5]))
+  redis.call('ZADD', KEYS[3], 'NX', now, ARGV[1])
+  redis.call('PEXPIRE', KEYS[3], window * 2)
   return {1, count}
 end
 return {0, count}
@@ -167,11 +180,14 @@ return 0
 
 
 class Want(IntEnum):
-    """What the placement asks for (the workflow's ``own_card``/``force_own``, or the repair's buttons)."""
+    """What the placement asks for (the workflow's ``own_card``/``force_own``/``reask``, or the repair's buttons)."""
 
     LINE = 0
+    # A new incident's first placement: it counts towards the storm.
     OWN = 1
     FORCE = 2
+    # An incident already shown as a line asks again (the window passed, or its state changed).
+    REASK = 3
 
 
 @dataclass(frozen=True)
@@ -221,7 +237,8 @@ class Digest:
         """Count the placement in the chat's storm window; True when the incident gets its own card."""
         try:
             own, count = await self._place(
-                keys=[redis_keys.digest_placements(chat_id), redis_keys.digest_own(card_key)],
+                keys=[redis_keys.digest_placements(chat_id), redis_keys.digest_own(card_key),
+                      redis_keys.digest_granted(chat_id)],
                 args=[card_key, self._window_ms, self.threshold, int(want), int(OWN_TTL.total_seconds())])
         except RedisError as exc:
             raise _failed("placing", exc) from exc

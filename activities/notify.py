@@ -160,7 +160,8 @@ class TelegramActivities:
         if inp.probe or self._digest is None or self._shows is None:
             return CardPlacement(message_id=await self._own_card(chat, inp.view, inp.card_key, inp.repair))
         awaiting = inp.repair is not None and inp.repair.phase is RepairPhase.AWAITING_APPROVAL
-        want = Want.FORCE if inp.force_own or awaiting else Want.OWN if inp.own_card else Want.LINE
+        want = (Want.FORCE if inp.force_own or awaiting else Want.LINE if not inp.own_card
+                else Want.REASK if inp.reask else Want.OWN)
         try:
             own = await self._digest.place(chat, inp.card_key, want)
         except UpstreamError as exc:

@@ -98,9 +98,15 @@ def telegram_global() -> str:
 
 
 def digest_placements(chat_id: str) -> str:
-    """ZSET ``card_key -> ms`` (Valkey TIME) of the incidents placed in the chat within the storm
-    window: its size says whether the chat is in a storm."""
+    """ZSET ``card_key -> ms`` (Valkey TIME) of the new incidents placed in the chat within the storm
+    window (first placements only): its size says whether the chat is in a storm."""
     return f"{PREFIX}:digest:{chat_id}:placed"
+
+
+def digest_granted(chat_id: str) -> str:
+    """ZSET ``card_key -> ms`` of the own cards the digest granted in the chat within the storm
+    window: re-asks after a storm get their cards out of what is left of the threshold."""
+    return f"{PREFIX}:digest:{chat_id}:granted"
 
 
 def digest_own(card_key: str) -> str:

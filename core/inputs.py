@@ -35,8 +35,10 @@ class IncidentState(IncidentView):
     card_edited_at: datetime | None = None
     # digest-v1: the digest message holding this incident's line while it has no card of its own.
     digest_message_id: int | None = None
-    # digest-v1: when it last asked for its own card (an open digested incident asks every window).
+    # digest-v1: when it last asked for its own card (an open digested incident asks again later).
     own_asked_at: datetime | None = None
+    # digest-v1: how often it asked again and stayed a line (each doubles the next wait, up to 16x).
+    reasks: int = 0
 
     def view(self) -> IncidentView:
         return IncidentView.model_validate(self.model_dump(include=set(IncidentView.model_fields)))
@@ -61,7 +63,7 @@ class IncidentWorkflowInput(BaseModel):
     # local activities (AWOOOI_LOCAL_STEPS; docs/adr/0003-local-activities.md).
     local_steps: bool = False
     llm_enabled: bool = False
-    # digest-v1: an open incident shown as a digest line asks for its own card again this often
+    # digest-v1: an open incident shown as a digest line asks for its own card again after this long
     # (the storm window, AWOOOI_DIGEST_WINDOW_SECONDS).
     digest_window_seconds: float = 60.0
 
@@ -129,6 +131,9 @@ class PlaceCardInput(BaseModel):
     own_card: bool = True
     # On demand: its own card whatever the storm.
     force_own: bool = False
+    # digest-v1: it is a digest line already (not a new incident): asking again does not count
+    # towards the storm, and is granted at most the threshold's worth of cards per window.
+    reask: bool = False
 
 
 class CardPlacement(BaseModel):
@@ -136,8 +141,6 @@ class CardPlacement(BaseModel):
 
     message_id: int | None = None
     digest_message_id: int | None = None
-    # digest-v1: when it last asked for its own card (an open digested incident asks every window).
-    own_asked_at: datetime | None = None
 
 
 class EditCardInput(BaseModel):

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # `awoooi worker` run on its own serves /metrics here (on AWOOOI_API_HOST); 0 turns it off.
     # Under `awoooi dev` the API's /metrics already shows the worker's counters.
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
+    # Workflow instances a worker keeps in memory (the SDK's default is 1,000: 440 MB with 1,000
+    # open incidents, bench/storm.py phase 4); evicted ones replay from history at their next task.
+    worker_max_cached_workflows: int = Field(default=250, ge=0)
 
     telegram_bot_token: SecretStr | None = None
     telegram_chat_id: str | None = None
@@ -67,7 +70,8 @@ class Settings(BaseSettings):
     digest_threshold: int = Field(default=10, ge=1)
     digest_edit_interval_seconds: float = Field(default=3.0, gt=0, le=60)
     # The storm window: new incidents are counted over it, a digest message takes lines for as long
-    # as they keep coming within it, and an open digested incident asks for its own card this often.
+    # as they keep coming within it, and an open digested incident asks for its own card again after it
+    # (then after doubling waits, up to 16 windows).
     digest_window_seconds: float = Field(default=60.0, ge=1, le=3600)
 
     sentry_api_url: str = "https://sentry.io"

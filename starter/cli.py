@@ -283,18 +283,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             # `awoooi analyze | head`: the reader left; that is not an error of ours.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
-    if args.command in ("approve", "reject"):
-        return asyncio.run(_decide(settings, args))
-    if args.command == "card":
-        return asyncio.run(_own_card(settings, args))
-    if args.command == "incidents":
-        return asyncio.run(_incidents(settings, args))
+    # The commands that open a Temporal client end without the interpreter's finalization, as the
+    # long-running ones do (_exit_now): a failed or finished connect can leave the SDK's native
+    # threads to abort the process at exit (SIGABRT instead of exit 1, seen in `awoooi incidents`
+    # with no Temporal up; temporalio/sdk-python#300).
+    temporal_commands = {"approve": _decide, "reject": _decide, "card": _own_card, "incidents": _incidents,
+                         "probe": _probe, "schedule": _schedule}
+    if args.command in temporal_commands:
+        _exit_now(asyncio.run(temporal_commands[args.command](settings, args)))
     if args.command in ("learning", "playbooks"):
         return asyncio.run(_learning(settings, args))
-    if args.command == "probe":
-        return asyncio.run(_probe(settings, args))
-    if args.command == "schedule":
-        return asyncio.run(_schedule(settings, args))
     if args.command == "telegram-webhook":
         return asyncio.run(_telegram_webhook(settings, args))
     if args.command == "dev":

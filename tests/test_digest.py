@@ -215,6 +215,25 @@ async def test_after_the_window_new_incidents_get_their_own_cards_again(make_wor
     assert shown_in(telegram, f"inc-{digested:02d}") == [moved.message_id]
 
 
+async def test_re_asks_get_cards_at_the_thresholds_pace_and_never_make_a_storm(make_workers, telegram) -> None:
+    """After a storm the lines ask again (the workflow does, every window): at most ``threshold``
+    of them get their cards per window, and asking again is not a new incident, so a real new
+    incident meanwhile still gets its own card at once."""
+    workers = make_workers(threshold=2, window=1.0)
+    placements = await storm(workers, range(8))
+    lines = [n for n, p in enumerate(placements) if p.digest_message_id is not None]
+    assert len(lines) == 6
+    during = await workers[0].place(place(lines[0], reask=True))
+    assert during.message_id is None, "in the storm a re-ask stays a line"
+    await asyncio.sleep(1.2)
+    asked = await asyncio.gather(*(workers[n % 2].place(place(n, reask=True)) for n in lines))
+    assert sum(p.message_id is not None for p in asked) == 2, "the threshold's worth per window"
+    fresh = await workers[0].place(place(20))
+    assert fresh.message_id is not None, "re-asks are no storm: a new incident gets its card"
+    for n in range(8):
+        assert len(shown_in(telegram, f"inc-{n:02d}")) == 1
+
+
 async def test_a_count_change_updates_the_line_without_a_card(make_workers, telegram) -> None:
     workers = make_workers(threshold=1)
     n = a_digested(await storm(workers, range(3)))

@@ -262,6 +262,9 @@ def build_worker(client: Client, settings: Settings, activities: list[Callable[.
         activities=activities,
         # Card edits of one incident must not race; a small pool keeps Telegram's flood limits.
         max_concurrent_activities=20,
+        # Each cached workflow instance holds its sandbox and state (about 0.3 MB, bench phase 4);
+        # past this many, the least recent is evicted and replays from its history at its next task.
+        max_cached_workflows=settings.worker_max_cached_workflows,
         # On SIGTERM (a rollout) running activities get this long to finish before they are
         # cancelled: under Kubernetes' 30 s terminationGracePeriodSeconds.
         graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),

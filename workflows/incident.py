@@ -76,8 +76,8 @@ PROBE_PATCH = "probe-alerts-v1"
 STORM_PATCH = "storm-v1"
 # Storms of distinct alerts (issue 8): cards go through place_card, which, while more than
 # AWOOOI_DIGEST_THRESHOLD new incidents reach a chat within a minute, shows the incident as a line
-# of the chat's digest message. An open digested incident asks for its own card again every digest
-# window, and the ``own_card`` update gets it one at once (docs/adr/0016-digest-cards.md).
+# of the chat's digest message. An open digested incident asks for its own card again after a digest
+# window (then doubling waits), and the ``own_card`` update gets it one at once (docs/adr/0016).
 DIGEST_PATCH = "digest-v1"
 
 class _Fold:
@@ -393,8 +393,10 @@ class IncidentWorkflow:
             return None
         if state.own_asked_at is None:
             return 0.0
-        window = self.require_input().digest_window_seconds
-        return window - (workflow.now() - state.own_asked_at).total_seconds()
+        # Each re-ask refused doubles the wait, up to 16 windows: only the threshold's worth of cards
+        # is granted per window anyway, so 1,000 lines asking every minute would only cost CPU.
+        wait = self.require_input().digest_window_seconds * 2 ** min(state.reasks, 4)
+        return wait - (workflow.now() - state.own_asked_at).total_seconds()
 
     async def _quick_step(self, activity: Any, arg: Any, *, summary: str) -> Any:
         """A Valkey step of milliseconds: a local activity under storm-v1 when the workflow input asks
@@ -621,7 +623,7 @@ class IncidentWorkflow:
     async def _place(self, *, best_effort: bool, force_own: bool) -> None:
         """digest-v1: show an incident that has no card of its own: its own card, or in a storm its
         line in the chat's digest. It asks for its own card on its first placement, on a state
-        change, once a digest window has passed since it last asked, and on demand; a count-only
+        change, once its re-ask wait has passed (a window, doubling), and on demand; a count-only
         change just updates its line."""
         state = self.require_state()
         due = self._own_due()
@@ -632,7 +634,8 @@ class IncidentWorkflow:
         placement = await workflow.execute_activity_method(
             TelegramActivities.place_card,
             PlaceCardInput(view=state.view(), card_key=self._card_key(), repair=state.repair,
-                           probe=self._probe, own_card=own, force_own=force_own),
+                           probe=self._probe, own_card=own, force_own=force_own,
+                           reask=state.digest_message_id is not None),
             start_to_close_timeout=timedelta(seconds=30),
             schedule_to_close_timeout=timedelta(minutes=1 if best_effort and not own else 15),
             retry_policy=retries.API,
@@ -640,6 +643,8 @@ class IncidentWorkflow:
         )
         if own:
             state.own_asked_at = workflow.now()
+            if placement.message_id is None and state.digest_message_id is not None:
+                state.reasks += 1
         if placement.message_id is not None:
             state.message_id = placement.message_id
         elif placement.digest_message_id is not None:
