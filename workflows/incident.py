@@ -80,6 +80,7 @@ STORM_PATCH = "storm-v1"
 # window (then doubling waits), and the ``own_card`` update gets it one at once (docs/adr/0016).
 DIGEST_PATCH = "digest-v1"
 
+
 class _Fold:
     """storm-v1: the deliveries of one drained inbox that only add to an open incident.
 
