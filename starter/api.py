@@ -54,6 +54,18 @@ log = structlog.get_logger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 3.0
 _INCIDENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")  # what core.identity.incident_id produces
+# How the incident update endpoints (approve, reject, card) answer each refusal, in this order.
+_UPDATE_STATUS: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int], ...] = (
+    (AccessDenied, 403), (AuthenticationError, 401),
+    ((PayloadError, json.JSONDecodeError, UnicodeDecodeError), 422),
+    (NotFound, 404), (DecisionRefused, 409), (IntakeUnavailable, 503),
+)
+_UPDATE_ERRORS = tuple(t for kinds, _ in _UPDATE_STATUS for t in (kinds if isinstance(kinds, tuple) else (kinds,)))
+
+
+def _update_error(exc: Exception) -> Response:
+    status = next(code for kinds, code in _UPDATE_STATUS if isinstance(exc, kinds))
+    return _error(status, str(exc))
 
 
 @dataclass
@@ -223,11 +235,15 @@ def create_app(deps: ApiDeps) -> FastAPI:
         except IntakeUnavailable as exc:
             return _error(503, str(exc))
 
+    def check_incident_request(request: Request, incident_id: str) -> None:
+        """What every incident update endpoint checks first: the API token, then the id's shape."""
+        require_api_token(request.headers, settings.api_token)
+        if not _INCIDENT_ID.match(incident_id):  # Temporal would refuse it as a workflow id: 503
+            raise PayloadError("incident_id is not an awoooi incident id (like alertmanager-3f2a...)")
+
     async def decide(request: Request, incident_id: str, approve: bool) -> Response:
         try:
-            require_api_token(request.headers, settings.api_token)
-            if not _INCIDENT_ID.match(incident_id):  # Temporal would refuse it as a workflow id: 503
-                raise PayloadError("incident_id is not an awoooi incident id (like alertmanager-3f2a...)")
+            check_incident_request(request, incident_id)
             raw = await request.body()
             body = loads_bounded(raw) if raw.strip() else {}
             if not isinstance(body, dict) or not isinstance(body.get("by", "api"), str):
@@ -238,19 +254,10 @@ def create_app(deps: ApiDeps) -> FastAPI:
                                 at=datetime.now(timezone.utc), note=str(body.get("note") or "")[:500])
             answer = await send_decision(deps.temporal, workflow_id_for(incident_id), decision,
                                          timeout=settings.temporal_rpc_timeout_seconds)
-        except AccessDenied as exc:
-            return _error(403, str(exc))
-        except AuthenticationError as exc:
-            return _error(401, str(exc))
-        except (PayloadError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return _error(422, str(exc))
-        except NotFound as exc:
-            return _error(404, str(exc))
-        except DecisionRefused as exc:
-            deps.metrics.repair_decisions.labels(outcome="refused", via="api").inc()
-            return _error(409, str(exc))
-        except IntakeUnavailable as exc:
-            return _error(503, str(exc))
+        except _UPDATE_ERRORS as exc:
+            if isinstance(exc, DecisionRefused):
+                deps.metrics.repair_decisions.labels(outcome="refused", via="api").inc()
+            return _update_error(exc)
         deps.metrics.repair_decisions.labels(outcome="approved" if approve else "rejected", via="api").inc()
         log.info("repair decision accepted", incident_id=incident_id, approve=approve, who=decision.by, via="api")
         return JSONResponse({"status": "accepted", "incident_id": incident_id, "detail": answer.message})
@@ -267,23 +274,11 @@ def create_app(deps: ApiDeps) -> FastAPI:
     async def own_card(request: Request, incident_id: str) -> Response:
         """The incident's own card now, though a storm digest lists it (docs/adr/0016-digest-cards.md)."""
         try:
-            require_api_token(request.headers, settings.api_token)
-            if not _INCIDENT_ID.match(incident_id):
-                raise PayloadError("incident_id is not an awoooi incident id (like alertmanager-3f2a...)")
+            check_incident_request(request, incident_id)
             placement = await request_own_card(deps.temporal, workflow_id_for(incident_id),
                                                timeout=settings.temporal_rpc_timeout_seconds)
-        except AccessDenied as exc:
-            return _error(403, str(exc))
-        except AuthenticationError as exc:
-            return _error(401, str(exc))
-        except PayloadError as exc:
-            return _error(422, str(exc))
-        except NotFound as exc:
-            return _error(404, str(exc))
-        except DecisionRefused as exc:
-            return _error(409, str(exc))
-        except IntakeUnavailable as exc:
-            return _error(503, str(exc))
+        except _UPDATE_ERRORS as exc:
+            return _update_error(exc)
         log.info("own card requested", incident_id=incident_id, message_id=placement.message_id, via="api")
         return JSONResponse({"status": "shown" if placement.message_id is not None else "not_sent",
                              "incident_id": incident_id, "message_id": placement.message_id,
