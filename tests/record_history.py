@@ -4,6 +4,7 @@
     .venv/bin/python -m tests.record_history incident_v2_repair repair   # with an approved repair
     .venv/bin/python -m tests.record_history incident_v5_storm storm   # storm-v1: batches, folds, paced edit
     .venv/bin/python -m tests.record_history incident_v6_digest digest   # digest-v1: line, re-ask, own_card
+    .venv/bin/python -m tests.record_history incident_v7_patches_first query-first   # a query splits task 1
     .venv/bin/python -m tests.record_history v3_probe probe   # probe_v3_probe + incident_v3_probe_{alertmanager,sentry}
 """
 
@@ -26,6 +27,7 @@ from tests.test_replay import (
     record_digest_lifecycle,
     record_lifecycle,
     record_probe_run,
+    record_query_in_first_task,
     record_repair_lifecycle,
     record_storm_lifecycle,
 )
@@ -51,7 +53,9 @@ async def main(name: str, kind: str) -> None:
                             out.write_text(recorded.to_json())
                             print(f"wrote {out}")
                         return
-                    if kind == "digest":
+                    if kind == "query-first":
+                        history = await record_query_in_first_task(env.client, url, queue, telegram)
+                    elif kind == "digest":
                         history = await record_digest_lifecycle(env.client, url, queue, telegram)
                     elif kind == "storm":
                         history = await record_storm_lifecycle(env.client, url, queue, telegram)

@@ -7,6 +7,7 @@ A change that breaks determinism fails here; put such changes behind `workflow.p
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,52 @@ async def test_fresh_digest_lifecycle_replays(temporal_client, valkey_url, redis
     """digest-v1: a line, its count update, the window's re-ask, the own_card update, resolved."""
     history = await record_digest_lifecycle(temporal_client, valkey_url, task_queue, telegram)
     await _replayer().replay_workflow(history)
+
+
+async def test_a_query_waiting_for_the_first_task_leaves_the_history_replayable(
+        temporal_client, valkey_url, redis, task_queue, telegram) -> None:
+    """patches-first-v1: the split first task (see :func:`record_query_in_first_task`) replays."""
+    history = await record_query_in_first_task(temporal_client, valkey_url, task_queue, telegram)
+    tasks_before_first_activity = 0
+    for event in history.events:
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            break
+        tasks_before_first_activity += event.HasField("workflow_task_completed_event_attributes")
+    assert tasks_before_first_activity >= 2, "the waiting query did not split the first task: nothing was tested"
+    await _replayer().replay_workflow(history)
+
+
+async def record_query_in_first_task(client, valkey_url, task_queue, telegram) -> WorkflowHistory:
+    """A query waiting at the server when a new incident's first workflow task is handed out (the Web
+    UI or ``awoooi incidents`` looking at it) makes the SDK answer it as soon as the rule analysis, a
+    local activity, is done: that task ends with the analysis marker, and what the workflow did next
+    goes in the task after. On replay the code after the analysis runs in the first task, before core
+    has announced the patches of the second, so a patch first asked there read False and the replay
+    failed (TMPRL1100, one run in three of the fresh digest test). patches-first-v1 asks every patch
+    before the first local activity. The API takes the alert while no worker polls; the query waits;
+    then the worker starts."""
+    import asyncio
+
+    from core.models import IncidentStatus
+
+    settings = settings_for(valkey_url, task_queue, telegram)
+    hook = "/api/v1/webhooks/signoz"
+    async with running(client, settings, worker=False) as api_only:
+        first = await api_only.api.post(hook, content=fixture_bytes("signoz_alert.json"))
+        handle = client.get_workflow_handle(first.json()["alerts"][0]["workflow_id"])
+        waiting = asyncio.ensure_future(handle.query(IncidentWorkflow.state))
+        await asyncio.sleep(1.0)  # the query is at the server, held for the first task
+        assert not waiting.done()
+        async with running(client, settings):
+            await waiting
+            await eventually(lambda: len(telegram.sent) == 1, what="card")
+            resolved = json.loads(fixture_bytes("signoz_alert.json"))
+            resolved["alerts"][0] |= {"status": "resolved", "endsAt": "2022-04-25T10:05:00Z"}
+            await api_only.api.post(hook, content=json.dumps(resolved).encode())
+            await handle.result()
+            # A query on the closed run replays it in the worker: the live check of the same thing.
+            assert (await handle.query(IncidentWorkflow.state)).status is IncidentStatus.RESOLVED
+    return await handle.fetch_history()
 
 
 async def record_digest_lifecycle(client, valkey_url, task_queue, telegram) -> WorkflowHistory:

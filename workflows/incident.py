@@ -79,6 +79,16 @@ STORM_PATCH = "storm-v1"
 # of the chat's digest message. An open digested incident asks for its own card again after a digest
 # window (then doubling waits), and the ``own_card`` update gets it one at once (docs/adr/0016).
 DIGEST_PATCH = "digest-v1"
+# A query waiting when a workflow task is handed out makes the SDK end that task once its local
+# activities are done: their markers land in it, and what the workflow did next in the task after.
+# Replay runs that code in the first task, before core announces the second task's patches, so a
+# patch first asked right after a local activity read False and the replay failed (TMPRL1100).
+# Under this patch every later patch is asked at the start of the run, before any local activity
+# (docs/adr/0017-patches-before-local-activities.md).
+PATCHES_FIRST_PATCH = "patches-first-v1"
+# Asked at the start of the run under patches-first-v1. repairs-v1 and probe-alerts-v1 are first
+# asked in ``_open``, before the run's first local activity, so they stay where they are.
+LATER_PATCHES = (OCCURRENCE_PATCH, CONSOLE_PATCH)
 
 
 class _Fold:
@@ -200,6 +210,9 @@ class IncidentWorkflow:
         self._input = inp
         self._storm = workflow.patched(STORM_PATCH)
         self._digest = self._storm and workflow.patched(DIGEST_PATCH)
+        if self._digest and workflow.patched(PATCHES_FIRST_PATCH):
+            for patch_id in LATER_PATCHES:
+                workflow.patched(patch_id)  # memoized: the later call sites read the same answer
         self._shown_phase = workflow.info().typed_search_attributes.get(sa.REPAIR_PHASE)
         # ``handled`` counts per run: it decides when to continue as new.
         self._state = inp.state.model_copy(update={"handled": 0}) if inp.state else None
