@@ -81,8 +81,15 @@ class ChainChecks:
     async def api(self, deadline: float) -> LinkResult:
         """The API answers, Valkey answers, and a worker polls the task queue (its /api/v1/health)."""
         async def check() -> None:
+            url = f"{self._config.api_base}/api/v1/health"
             try:
-                response = await self._http.get(f"{self._config.api_base}/api/v1/health", timeout=deadline)
+                try:
+                    response = await self._http.get(url, timeout=deadline)
+                except httpx.RemoteProtocolError:
+                    # A pooled connection the API closed as idle just as this GET went down it: the
+                    # API did not answer because it never read the request. A GET may go again, on a
+                    # new connection; a second refusal is a broken link.
+                    response = await self._http.get(url, timeout=deadline)
             except httpx.HTTPError as exc:
                 raise LinkBroken(f"API unreachable at {self._config.api_base}: {type(exc).__name__}") from exc
             body = _json(response)

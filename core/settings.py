@@ -49,6 +49,11 @@ class Settings(BaseSettings):
 
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # How long the API keeps an idle HTTP connection open. It must outlast the senders' own idle
+    # reuse (httpx 5 s, a load balancer's 60 s): when the server closes first, a request already on
+    # its way down the reused connection gets no answer ("Server disconnected"). uvicorn's 5 s
+    # equalled httpx's and made exactly that race in the suite (issue 8, session 15).
+    api_keep_alive_seconds: int = Field(default=75, ge=1, le=3600)
     data_dir: Path = Path(".awoooi")
     # Ports of the servers `awoooi dev` embeds when no address is configured.
     dev_temporal_port: int = Field(default=7233, ge=1, le=65535)
@@ -59,8 +64,8 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(default=9464, ge=0, le=65535)
     # Workflow instances a worker keeps in memory (the SDK's default, 1,000: 444 MB with 1,020 open
     # incidents, bench/storm.py phase 4; 250 gave 239 MB). Evicted ones replay from history at their
-    # next task. Kept at 1,000: at 250, tests/test_replay.py's digest lifecycle met a nondeterminism
-    # error (occurrence-dedup-v1's marker) in a replay one run in three; not yet understood.
+    # next task, which costs CPU in a storm. (The nondeterminism once blamed on 250 was an SDK bug
+    # any replay can meet, fixed by patches-first-v1: docs/adr/0017.)
     worker_max_cached_workflows: int = Field(default=1000, ge=0)
 
     telegram_bot_token: SecretStr | None = None

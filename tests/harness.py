@@ -137,7 +137,8 @@ async def serving(client: Client, settings: Settings, *, worker: bool = True,
     drainer = asyncio.create_task(spool_drainer(deps).run(stop), name="spool-drainer")
     port = port or free_port()
     server = _QuietServer(uvicorn.Config(create_app(deps), host="127.0.0.1", port=port, log_config=None,
-                                         access_log=False, lifespan="off", timeout_graceful_shutdown=5))
+                                         access_log=False, lifespan="off", timeout_graceful_shutdown=5,
+                                         timeout_keep_alive=settings.api_keep_alive_seconds))
     api = asyncio.create_task(server.serve(), name=f"awoooi-api-{port}")
     try:
         await eventually(lambda: server.started or api.done(), timeout=15, what="uvicorn to listen")

@@ -281,3 +281,43 @@ async def test_a_refused_sentry_token_breaks_the_sentry_api_link_without_showing
         unconfigured = chain_checks(settings_for(valkey_url, task_queue), None, http)
         skipped = await unconfigured.sentry_api(5.0)
         assert skipped.ok and skipped.skipped
+
+
+@asynccontextmanager
+async def _api_that_drops(connections_dropped: int) -> AsyncIterator[str]:
+    """A stand-in for the API's /api/v1/health that closes its first ``connections_dropped``
+    connections after reading the request, without an answer: what a keep-alive connection the
+    server closes as idle looks like to a client that has just sent a request down it."""
+    import asyncio
+
+    seen = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal seen
+        seen += 1
+        await reader.readuntil(b"\r\n\r\n")
+        if seen <= connections_dropped:
+            writer.close()
+            return
+        body = json.dumps({"status": "ok", "worker": "ok", "down": []}).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\nconnection: close\r\n"
+                     + f"content-length: {len(body)}\r\n\r\n".encode() + body)
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    async with server:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+async def test_the_api_link_sends_its_get_again_when_a_pooled_connection_was_closed_under_it(
+        valkey_url, task_queue) -> None:
+    async with _api_that_drops(1) as base, httpx.AsyncClient(timeout=5.0) as http:
+        result = await chain_checks(settings_for(valkey_url, task_queue, api_base=base), None, http).api(5.0)
+    assert result.ok, result
+
+
+async def test_the_api_link_is_broken_when_the_api_drops_the_get_twice(valkey_url, task_queue) -> None:
+    async with _api_that_drops(2) as base, httpx.AsyncClient(timeout=5.0) as http:
+        result = await chain_checks(settings_for(valkey_url, task_queue, api_base=base), None, http).api(5.0)
+    assert not result.ok and "RemoteProtocolError" in (result.error or ""), result

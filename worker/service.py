@@ -156,7 +156,8 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
             deps = build_api_deps(settings, client, redis, http, metrics)
             tasks.append(asyncio.create_task(spool_drainer(deps).run(stop), name="spool-drainer"))
             config = uvicorn.Config(create_app(deps), host=settings.api_host, port=settings.api_port,
-                                    log_config=None, access_log=False, lifespan="off")
+                                    log_config=None, access_log=False, lifespan="off",
+                                    timeout_keep_alive=settings.api_keep_alive_seconds)
             server = _Server(config)
             tasks.append(asyncio.create_task(_listen(server, settings), name="api"))
             log.info("api listening", url=f"http://{settings.api_host}:{settings.api_port}")
