@@ -33,6 +33,17 @@ def alertmanager_body(title: str, fingerprint: str | None = None) -> bytes:
     return json.dumps(body).encode()
 
 
+def occurrence_body(fingerprint: str, labels: dict[str, str], summary: str, starts_at: str,
+                    status: str = "firing") -> bytes:
+    """One alert with a fixed fingerprint and startsAt, firing or resolved: sent again, it is the same
+    occurrence (a sender's retry); a new ``starts_at`` is a new firing of the same incident."""
+    alert = {"status": status, "fingerprint": fingerprint, "labels": labels, "annotations": {"summary": summary},
+             "startsAt": starts_at,
+             "endsAt": "2026-12-02T23:59:00Z" if status == "resolved" else "0001-01-01T00:00:00Z"}
+    return json.dumps({"version": "4", "status": status, "receiver": "awoooi", "groupKey": fingerprint,
+                       "alerts": [alert], "truncatedAlerts": 0}).encode()
+
+
 def titles(run: str, n: int) -> list[str]:
     return [f"Fault{run}N{i:03d}" for i in range(n)]
 

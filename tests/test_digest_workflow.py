@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import json
 import re
 import uuid
 
@@ -17,6 +16,7 @@ from temporalio.client import Client
 
 from activities.render_digest import TEXT
 from starter.ops_cli import own_card
+from tests.alert_flow import occurrence_body
 from tests.harness import eventually, running, settings_for
 from tests.loopback.telegram import TelegramLoopback
 
@@ -26,13 +26,9 @@ DIGEST_TITLE = TEXT["en"]["title"]
 
 
 def _body(run: str, i: int, status: str = "firing", n: int = 0) -> bytes:
-    alert = {"status": status, "fingerprint": f"{run}{i:04d}",
-             "labels": {"alertname": "DiskFull", "instance": f"disk-{run}-{i}", "severity": "warning"},
-             "annotations": {"summary": "a storm of distinct alerts"},
-             "startsAt": f"2026-12-02T10:00:{n:02d}Z",
-             "endsAt": "2026-12-02T11:00:00Z" if status == "resolved" else "0001-01-01T00:00:00Z"}
-    return json.dumps({"version": "4", "status": status, "receiver": "awoooi", "groupKey": f"{run}{i}",
-                       "alerts": [alert], "truncatedAlerts": 0}).encode()
+    return occurrence_body(f"{run}{i:04d}", {"alertname": "DiskFull", "instance": f"disk-{run}-{i}",
+                                             "severity": "warning"},
+                           "a storm of distinct alerts", f"2026-12-02T10:00:{n:02d}Z", status)
 
 
 def _settings(valkey_url: str, task_queue: str, telegram: TelegramLoopback, **overrides: object):  # noqa: ANN202

@@ -17,6 +17,7 @@ from temporalio.worker import Replayer
 
 from worker.wiring import workflow_runner
 
+from tests.alert_flow import occurrence_body
 from tests.conftest import fixture_bytes
 from tests.harness import eventually, running, settings_for
 from workflows.incident import IncidentWorkflow
@@ -100,7 +101,6 @@ async def record_repair_lifecycle(client, valkey_url, task_queue, telegram, tmp_
 
 
 async def record_lifecycle(client, valkey_url, task_queue, telegram) -> WorkflowHistory:
-    import json
 
     settings = settings_for(valkey_url, task_queue, telegram)
     async with running(client, settings) as app:
@@ -125,7 +125,6 @@ async def record_storm_lifecycle(client, valkey_url, task_queue, telegram) -> Wo
     """storm-v1: a burst of new firings and re-sends arrives as batch signals, folds into one save,
     the count edit waits for its interval (a timer), and the resolution edits at once."""
     import asyncio
-    import json
 
     settings = settings_for(valkey_url, task_queue, telegram, card_edit_interval=1, intake_batch_window_ms=5)
     async with running(client, settings) as app:
@@ -204,18 +203,13 @@ async def record_digest_lifecycle(client, valkey_url, task_queue, telegram) -> W
     a new firing updates the line; a window later it asks for its own card while the storm goes on
     (still a line); the ``own_card`` update gets it one; the resolution edits that card."""
     import asyncio
-    import json
     import uuid
 
     from core.models import IncidentStatus
 
     def body(fingerprint: str, minute: int = 0, status: str = "firing") -> bytes:
-        alert = {"status": status, "fingerprint": fingerprint,
-                 "labels": {"alertname": "ReplayDigest", "instance": f"host-{fingerprint}", "severity": "warning"},
-                 "annotations": {"summary": "digest-v1 history"}, "startsAt": f"2026-12-02T10:{minute:02d}:00Z",
-                 "endsAt": "2026-12-02T11:00:00Z" if status == "resolved" else "0001-01-01T00:00:00Z"}
-        return json.dumps({"version": "4", "status": status, "receiver": "awoooi", "groupKey": fingerprint,
-                           "alerts": [alert], "truncatedAlerts": 0}).encode()
+        labels = {"alertname": "ReplayDigest", "instance": f"host-{fingerprint}", "severity": "warning"}
+        return occurrence_body(fingerprint, labels, "digest-v1 history", f"2026-12-02T10:{minute:02d}:00Z", status)
 
     run = uuid.uuid4().hex[:8]
     settings = settings_for(valkey_url, task_queue, telegram, telegram_chat_id=f"-100{uuid.uuid4().int % 10**9}",

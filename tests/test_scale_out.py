@@ -10,7 +10,6 @@ resolution shown, at most 2 Telegram calls per incident per minute. Separate pro
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import re
 import time
@@ -22,6 +21,7 @@ from redis.asyncio import Redis
 from activities import redis_keys
 from tests.harness import eventually
 from tests.loopback.sentry import SentryLoopback
+from tests.alert_flow import occurrence_body
 from tests.loopback.telegram import TelegramLoopback
 from tests.stack import DIGEST_MARK, WEBHOOK_TOKEN, Stack
 
@@ -33,13 +33,9 @@ THRESHOLD = 5
 
 
 def _body(run: str, i: int, n: int, status: str = "firing") -> bytes:
-    alert = {"status": status, "fingerprint": f"{run}{i:04d}",
-             "labels": {"alertname": "ScaleOutStorm", "instance": f"node-{run}-{i}", "severity": "warning"},
-             "annotations": {"summary": "storm against two APIs"},
-             "startsAt": f"2026-12-02T08:00:{n:02d}Z",
-             "endsAt": "2026-12-02T09:00:00Z" if status == "resolved" else "0001-01-01T00:00:00Z"}
-    return json.dumps({"version": "4", "status": status, "receiver": "awoooi", "groupKey": f"{run}{i}",
-                       "alerts": [alert], "truncatedAlerts": 0}).encode()
+    return occurrence_body(f"{run}{i:04d}", {"alertname": "ScaleOutStorm", "instance": f"node-{run}-{i}",
+                                             "severity": "warning"},
+                           "storm against two APIs", f"2026-12-02T08:00:{n:02d}Z", status)
 
 
 async def _post_all(clients: list[httpx.AsyncClient], bodies: list[bytes]) -> list[dict]:
