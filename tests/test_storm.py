@@ -13,6 +13,7 @@ import uuid
 
 from temporalio.client import Client
 
+from activities.chain_checks import NOTIFY_ACTIVITIES
 from core.identity import incident_ref
 from starter.parsers.alertmanager import parse_alertmanager
 from tests.harness import eventually, running, settings_for
@@ -38,7 +39,7 @@ def _workflow_id(body: bytes) -> str:
 
 async def _history_counts(client: Client, workflow_id: str) -> dict[str, int]:
     """Signals and activities (regular and local) in every run of the incident's workflow."""
-    counts = {"signals": 0, "deliveries": 0, "workflow_tasks": 0, "local": 0}
+    counts = {"signals": 0, "deliveries": 0, "workflow_tasks": 0, "local": 0, "tasks_before_card": 0}
     async for execution in client.list_workflows(f'WorkflowId="{workflow_id}"'):
         history = await client.get_workflow_handle(workflow_id, run_id=execution.run_id).fetch_history()
         for event in history.events:
@@ -54,6 +55,8 @@ async def _history_counts(client: Client, workflow_id: str) -> dict[str, int]:
             elif event.HasField("activity_task_scheduled_event_attributes"):
                 name = event.activity_task_scheduled_event_attributes.activity_type.name
                 counts[name] = counts.get(name, 0) + 1
+                if name in NOTIFY_ACTIVITIES and not counts["tasks_before_card"]:
+                    counts["tasks_before_card"] = counts["workflow_tasks"]
     return counts
 
 
@@ -116,28 +119,27 @@ async def test_a_state_change_goes_out_at_once_whatever_the_interval(
 
 async def test_storm_workflow_runs_its_quick_steps_as_local_activities(
         temporal_client: Client, valkey_url, redis, task_queue, telegram) -> None:
-    """AWOOOI_LOCAL_STEPS: analyze (rules), save and record are local; the card stays a regular,
-    visible activity. With it off every step is regular, as before."""
+    """AWOOOI_LOCAL_STEPS: analyze (rules), save, the repair plan (plan-local-v1) and record are
+    local, so the first card is scheduled by the incident's first workflow task; the card stays a
+    regular, visible activity. With it off every step is regular, as before."""
     for local in (True, False):
         fingerprint = uuid.uuid4().hex[:16]
         body = _delivery(fingerprint, 1)
         settings = settings_for(valkey_url, f"{task_queue}-{local}", telegram, local_steps=local)
         async with running(temporal_client, settings) as app:
+            cards = len(telegram.sent)
             assert (await app.api.post(ALERTMANAGER, content=body)).json()["alerts"][0]["status"] == "started"
-            handle = temporal_client.get_workflow_handle(_workflow_id(body))
-
-            async def opened(handle=handle) -> bool:  # noqa: ANN001
-                state = await handle.query(IncidentWorkflow.state)
-                return state is not None and state.message_id is not None
-
-            await eventually(opened, what="the card")
+            # Waited for at the loopback, not by a query: a query at the first task splits it (ADR 0017).
+            await eventually(lambda cards=cards: len(telegram.sent) > cards, what="the card")
             await asyncio.sleep(0.5)  # the record step after the card
             counts = await _history_counts(temporal_client, _workflow_id(body))
         assert counts.get("place_card") == 1, "the card is a regular activity (digest-v1: place_card)"
         if local:
-            assert counts["local"] >= 3 and "save_incident" not in counts and "analyze_alert" not in counts, counts
+            assert counts["local"] >= 4 and not {"save_incident", "analyze_alert", "recommend_repair"} & set(counts), counts
+            assert counts["tasks_before_card"] == 1, counts
         else:
             assert counts["local"] == 0 and counts.get("save_incident") == 1 and counts.get("analyze_alert") == 1, counts
+            assert counts.get("recommend_repair") == 1 and counts["tasks_before_card"] == 4, counts
 
 
 async def test_temporal_saturated_overflows_to_the_spool_in_one_fsync_and_all_start(

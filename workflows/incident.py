@@ -89,6 +89,10 @@ PATCHES_FIRST_PATCH = "patches-first-v1"
 # Asked at the start of the run under patches-first-v1. repairs-v1 and probe-alerts-v1 are first
 # asked in ``_open``, before the run's first local activity, so they stay where they are.
 LATER_PATCHES = (OCCURRENCE_PATCH, CONSOLE_PATCH)
+# The repair plan (``recommend_repair``: a learning read and an idempotent ledger write in Valkey)
+# runs as a local activity when the input asks for local steps: one workflow task fewer before a new
+# incident's first card (docs/adr/0003-local-activities.md, measured in BENCHMARKS.md).
+PLAN_LOCAL_PATCH = "plan-local-v1"
 
 
 class _Fold:
@@ -135,6 +139,7 @@ class IncidentWorkflow:
         self._probe = False  # probe-alerts-v1
         self._storm = False  # storm-v1
         self._digest = False  # digest-v1
+        self.plan_local = False  # plan-local-v1: RepairFlow runs recommend_repair as a local activity
         # One card call at a time: the main loop's and the ``own_card`` update's.
         self._card_lock = asyncio.Lock()
 
@@ -213,6 +218,7 @@ class IncidentWorkflow:
         if self._digest and workflow.patched(PATCHES_FIRST_PATCH):
             for patch_id in LATER_PATCHES:
                 workflow.patched(patch_id)  # memoized: the later call sites read the same answer
+            self.plan_local = workflow.patched(PLAN_LOCAL_PATCH) and inp.local_steps
         self._shown_phase = workflow.info().typed_search_attributes.get(sa.REPAIR_PHASE)
         # ``handled`` counts per run: it decides when to continue as new.
         self._state = inp.state.model_copy(update={"handled": 0}) if inp.state else None

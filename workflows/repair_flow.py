@@ -226,12 +226,14 @@ class RepairFlow:
         repair.deadline = workflow.now() + timedelta(seconds=self.policy.approval_timeout_seconds)
 
     async def _recommend(self, state: IncidentState, target: RepairTarget, token: str) -> RepairPlanAnswer:
+        inp = RecommendInput(incident_id=state.incident_id, workflow_id=workflow.info().workflow_id,
+                             anomaly_key=state.anomaly_key, analysis=state.analysis, target=target,
+                             alert_title=state.alert.title, approval_token=token)
+        # plan-local-v1: Valkey for milliseconds, so no task round trip of its own before the first card.
+        execute = workflow.execute_local_activity_method if self._host.plan_local else workflow.execute_activity_method
         try:
-            return await workflow.execute_activity_method(
-                RepairActivities.recommend,
-                RecommendInput(incident_id=state.incident_id, workflow_id=workflow.info().workflow_id,
-                               anomaly_key=state.anomaly_key, analysis=state.analysis, target=target,
-                               alert_title=state.alert.title, approval_token=token),
+            return await execute(
+                RepairActivities.recommend, inp,
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=2),
                 retry_policy=retries.QUICK,
