@@ -60,8 +60,9 @@ AUTH = {"authorization": f"Bearer {WEBHOOK_TOKEN}"}
 WEBHOOK = "/api/v1/webhooks/alertmanager"
 REFERENCE_QUEUE = "bench-reference"
 # The alert-chain probe would post its own alerts and chat messages mid-run: once a day is never here.
-# tests/stack.py turns the storm digest off for the tests; the bench runs the product's default.
-BENCH_ENV = {"AWOOOI_PROBE_INTERVAL": "86400", "AWOOOI_DIGEST_THRESHOLD": "10"}
+# tests/stack.py turns the storm digest and the card budget off for the tests; the bench runs the
+# product's defaults.
+BENCH_ENV = {"AWOOOI_PROBE_INTERVAL": "86400", "AWOOOI_DIGEST_THRESHOLD": "10", "AWOOOI_CARD_BUDGET_CALLS": "2"}
 QUIET_SECONDS = 12.0  # no call for a storm's alerts this long = its card edits have settled
 
 
@@ -479,7 +480,7 @@ async def phase_scale_out(ctx: Context) -> None:
 async def start_profiles(ctx: Context, phase: str) -> list[asyncio.subprocess.Process]:
     assert ctx.profile_dir is not None
     spy = Path(sys.executable).parent / "py-spy"
-    extension = "svg" if ctx.profile_format == "flamegraph" else "json"
+    extension = {"flamegraph": "svg", "speedscope": "json", "raw": "txt"}[ctx.profile_format]
     spies = []
     for name, process in (("api", ctx.stack.api), ("worker", ctx.stack.worker)):
         if process.proc is None:
@@ -590,7 +591,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every phase (~2 min)")
     parser.add_argument("--profile", action="store_true", help="py-spy the API and the worker during phase 2")
-    parser.add_argument("--profile-format", choices=["flamegraph", "speedscope"], default="flamegraph")
+    parser.add_argument("--profile-format", choices=["flamegraph", "speedscope", "raw"], default="flamegraph")
     parser.add_argument("--phases", default="", help="comma-separated subset, e.g. G,0,2 (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the process logs and load files")
     args = parser.parse_args()

@@ -33,6 +33,8 @@ class IncidentState(IncidentView):
     # storm-v1: a count-only change edits the card at most every card_edit_interval_seconds.
     card_dirty: bool = False
     card_edited_at: datetime | None = None
+    # card-budget-v1: when the latest card calls went (at most card_budget_calls of them).
+    card_calls: list[datetime] = Field(default_factory=list)
     # digest-v1: the digest message holding this incident's line while it has no card of its own.
     digest_message_id: int | None = None
     # digest-v1: when it last asked for its own card (an open digested incident asks again later).
@@ -59,6 +61,11 @@ class IncidentWorkflowInput(BaseModel):
     analysis_timeout_seconds: float = 60.0
     # storm-v1: a count-only change edits the card at most this often (state changes go at once).
     card_edit_interval_seconds: float = 10.0
+    # card-budget-v1: a count-only change waits until the card made fewer than card_budget_calls calls
+    # within the last card_budget_window_seconds (AWOOOI_CARD_BUDGET_CALLS / _WINDOW; 0 calls: no budget,
+    # as for runs started by an API that predates it).
+    card_budget_calls: int = 0
+    card_budget_window_seconds: float = 60.0
     # storm-v1: the quick Valkey steps (save, record) and, without an LLM, the rule analysis run as
     # local activities (AWOOOI_LOCAL_STEPS; docs/adr/0003-local-activities.md).
     local_steps: bool = False

@@ -127,6 +127,11 @@ class Settings(BaseSettings):
     # A count-only change edits an incident's card at most this often; a state change (resolve,
     # re-open, approval) goes out at once (issue 8). Seconds or ISO 8601.
     card_edit_interval: timedelta = Field(default=timedelta(seconds=10), ge=timedelta(0))
+    # And count-only changes never make an incident's card cost more than this many Telegram calls
+    # within any card_budget_window (its first card and state changes count, but are never held
+    # back): a long storm edits a card twice a minute, not six times (issue 8). 0 turns it off.
+    card_budget_calls: int = Field(default=2, ge=0, le=100)
+    card_budget_window: timedelta = Field(default=timedelta(seconds=60), ge=timedelta(0), le=timedelta(hours=1))
     # Telegram's flood limits, kept by all workers together through Valkey (activities/telegram_pacing.py).
     telegram_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     telegram_group_per_minute: int = Field(default=20, ge=1, le=10_000)
@@ -186,7 +191,7 @@ class Settings(BaseSettings):
                 raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (Telegram's rule)")
         return value
 
-    @field_validator("approval_timeout", "verify_window", "card_edit_interval", mode="before")
+    @field_validator("approval_timeout", "verify_window", "card_edit_interval", "card_budget_window", mode="before")
     @classmethod
     def _plain_seconds(cls, value: object) -> object:
         """An environment variable of plain digits means seconds (pydantic wants ISO 8601 otherwise)."""

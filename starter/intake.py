@@ -137,6 +137,8 @@ class Intake:
             analysis_timeout_seconds=max(60.0, self._settings.llm_timeout_seconds + 30.0)
             if self._settings.llm_enabled else 60.0,
             card_edit_interval_seconds=self._settings.card_edit_interval.total_seconds(),
+            card_budget_calls=self._settings.card_budget_calls,
+            card_budget_window_seconds=self._settings.card_budget_window.total_seconds(),
             local_steps=self._settings.local_steps,
             llm_enabled=self._settings.llm_enabled,
             digest_window_seconds=self._settings.digest_window_seconds,

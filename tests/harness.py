@@ -41,6 +41,8 @@ def settings_for(
         "resolve_grace_seconds": 0,
         # Every count change on the card at once, as before storm-v1; tests/test_storm.py checks the bound.
         "card_edit_interval": 0,
+        # Nor held back by the per-minute card budget; tests/test_storm.py checks that bound too.
+        "card_budget_calls": 0,
         # Telegram's limits off (every test shares one chat and one Valkey); tests/test_telegram_pacing.py keeps them.
         "telegram_chat_interval_seconds": 0,
         "telegram_group_per_minute": 10_000,

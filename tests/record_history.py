@@ -5,6 +5,7 @@
     .venv/bin/python -m tests.record_history incident_v5_storm storm   # storm-v1: batches, folds, paced edit
     .venv/bin/python -m tests.record_history incident_v6_digest digest   # digest-v1: line, re-ask, own_card
     .venv/bin/python -m tests.record_history incident_v7_patches_first query-first   # a query splits task 1
+    .venv/bin/python -m tests.record_history incident_v9_card_budget budget   # card-budget-v1: a held-back edit
     .venv/bin/python -m tests.record_history v3_probe probe   # probe_v3_probe + incident_v3_probe_{alertmanager,sentry}
 """
 
@@ -24,6 +25,7 @@ from starter.embedded import free_port, valkey_server, venv_binary
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
 from tests.test_replay import (
+    record_budget_lifecycle,
     record_digest_lifecycle,
     record_lifecycle,
     record_probe_run,
@@ -55,6 +57,8 @@ async def main(name: str, kind: str) -> None:
                         return
                     if kind == "query-first":
                         history = await record_query_in_first_task(env.client, url, queue, telegram)
+                    elif kind == "budget":
+                        history = await record_budget_lifecycle(env.client, url, queue, telegram)
                     elif kind == "digest":
                         history = await record_digest_lifecycle(env.client, url, queue, telegram)
                     elif kind == "storm":

@@ -146,6 +146,41 @@ async def record_storm_lifecycle(client, valkey_url, task_queue, telegram) -> Wo
         return await handle.fetch_history()
 
 
+async def record_budget_lifecycle(client, valkey_url, task_queue, telegram) -> WorkflowHistory:
+    """card-budget-v1: firings keep coming for longer than the budget window; after the card and one
+    count edit the next edit waits for the window (a timer), then the resolution edits at once."""
+    import asyncio
+
+    settings = settings_for(valkey_url, task_queue, telegram, card_edit_interval=0.2, card_budget_calls=2,
+                            card_budget_window=2, intake_batch_window_ms=5)
+    async with running(client, settings) as app:
+        first = await app.api.post("/api/v1/webhooks/signoz", content=fixture_bytes("signoz_alert.json"))
+        workflow_id = first.json()["alerts"][0]["workflow_id"]
+        await eventually(lambda: len(telegram.sent) == 1, what="card")
+        for minute in range(1, 13):
+            again = json.loads(fixture_bytes("signoz_alert.json"))
+            again["alerts"][0]["startsAt"] = f"2022-04-25T10:{minute:02d}:00Z"
+            await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(again).encode())
+            await asyncio.sleep(0.3)
+        await eventually(lambda: "<b>Occurrences:</b> 13" in telegram.messages[1][-1], timeout=10,
+                         what="the final count, after the budget window")
+        resolved = json.loads(fixture_bytes("signoz_alert.json"))
+        resolved["alerts"][0] |= {"status": "resolved", "endsAt": "2022-04-25T10:15:00Z"}
+        await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(resolved).encode())
+        handle = client.get_workflow_handle(workflow_id)
+        await handle.result()
+        return await handle.fetch_history()
+
+
+async def test_fresh_budget_lifecycle_replays(temporal_client, valkey_url, redis, task_queue, telegram) -> None:
+    """card-budget-v1: count edits held back by the per-window budget, then the resolution: replays."""
+    history = await record_budget_lifecycle(temporal_client, valkey_url, task_queue, telegram)
+    markers = [e.marker_recorded_event_attributes.SerializeToString() for e in history.events
+               if e.HasField("marker_recorded_event_attributes")]
+    assert any(b"card-budget-v1" in marker for marker in markers), "the run did not take the patch"
+    await _replayer().replay_workflow(history)
+
+
 async def test_fresh_digest_lifecycle_replays(temporal_client, valkey_url, redis, task_queue, telegram) -> None:
     """digest-v1: a line, its count update, the window's re-ask, the own_card update, resolved."""
     history = await record_digest_lifecycle(temporal_client, valkey_url, task_queue, telegram)

@@ -117,6 +117,36 @@ async def test_a_state_change_goes_out_at_once_whatever_the_interval(
         assert "<b>Occurrences:</b> 5" in text and "RESOLVED" in text.upper()
 
 
+async def test_a_long_storm_costs_each_card_at_most_its_budget_of_calls_per_window(
+        temporal_client: Client, valkey_url, redis, task_queue, telegram) -> None:
+    """card-budget-v1: new firings of one alert keep coming for longer than the budget window. Count
+    changes never make the card cost more than AWOOOI_CARD_BUDGET_CALLS calls within any
+    AWOOOI_CARD_BUDGET_WINDOW, however short the edit interval; the final count still reaches the
+    card; and a resolution goes out at once though the budget is spent."""
+    fingerprint = uuid.uuid4().hex[:16]
+    window = 3.0
+    settings = settings_for(valkey_url, task_queue, telegram, card_edit_interval=0.2, card_budget_calls=2,
+                            card_budget_window=window, intake_batch_window_ms=5)
+    async with running(temporal_client, settings) as app:
+        first_call = len(telegram.calls)
+        for n in range(32):  # one new firing every 0.25 s for 8 s
+            assert (await app.api.post(ALERTMANAGER, content=_delivery(fingerprint, n))).status_code == 200
+            await asyncio.sleep(0.25)
+        await eventually(lambda: "<b>Occurrences:</b> 32" in telegram.messages.get(1, [""])[-1],
+                         timeout=2 * window + 5, what="the final count on the card")
+        times = telegram.call_times[first_call:]
+        # Stamped when the workflow decides, sent a few ms later: allow for that, not for a third call.
+        tight = [round(later - earlier, 2) for earlier, later in zip(times, times[2:]) if later - earlier < window - 0.5]
+        assert not tight, f"three card calls within {window} s: {tight}"
+        assert 3 <= len(times) <= 2 + 2 * (8 / window + 2), f"{len(times)} calls for an 8 s storm"
+        spent = len(telegram.calls)
+        resolved = await app.api.post(ALERTMANAGER, content=_delivery(fingerprint, 31, status="resolved"))
+        assert resolved.status_code == 200
+        await eventually(lambda: len(telegram.calls) > spent, timeout=window - 0.5,
+                         what="the resolution's edit, at once, budget or not")
+        assert telegram.sent_count() == 1 and "RESOLVED" in telegram.messages[1][-1].upper()
+
+
 async def test_storm_workflow_runs_its_quick_steps_as_local_activities(
         temporal_client: Client, valkey_url, redis, task_queue, telegram) -> None:
     """AWOOOI_LOCAL_STEPS: analyze (rules), save, the repair plan (plan-local-v1) and record are

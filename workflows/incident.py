@@ -93,6 +93,10 @@ LATER_PATCHES = (OCCURRENCE_PATCH, CONSOLE_PATCH)
 # runs as a local activity when the input asks for local steps: one workflow task fewer before a new
 # incident's first card (docs/adr/0003-local-activities.md, measured in BENCHMARKS.md).
 PLAN_LOCAL_PATCH = "plan-local-v1"
+# A count-only change waits until the incident's card made fewer than AWOOOI_CARD_BUDGET_CALLS (2)
+# calls within AWOOOI_CARD_BUDGET_WINDOW (60 s): a storm that goes on for minutes edits each card twice a
+# minute, not once per AWOOOI_CARD_EDIT_INTERVAL. State changes still go at once (issue 8).
+CARD_BUDGET_PATCH = "card-budget-v1"
 
 
 class _Fold:
@@ -140,6 +144,7 @@ class IncidentWorkflow:
         self._storm = False  # storm-v1
         self._digest = False  # digest-v1
         self.plan_local = False  # plan-local-v1: RepairFlow runs recommend_repair as a local activity
+        self._budget = False  # card-budget-v1
         # One card call at a time: the main loop's and the ``own_card`` update's.
         self._card_lock = asyncio.Lock()
 
@@ -198,7 +203,7 @@ class IncidentWorkflow:
                     raise ApplicationError(f"the card could not be sent: {exc.cause or exc}",
                                            type="CardFailed") from exc
                 state.card_dirty = False
-                state.card_edited_at = workflow.now()
+                self._stamp_card_call(state)
         return CardPlacement(message_id=state.message_id, digest_message_id=state.digest_message_id)
 
     @own_card.validator
@@ -219,6 +224,7 @@ class IncidentWorkflow:
             for patch_id in LATER_PATCHES:
                 workflow.patched(patch_id)  # memoized: the later call sites read the same answer
             self.plan_local = workflow.patched(PLAN_LOCAL_PATCH) and inp.local_steps
+            self._budget = workflow.patched(CARD_BUDGET_PATCH) and inp.card_budget_calls > 0
         self._shown_phase = workflow.info().typed_search_attributes.get(sa.REPAIR_PHASE)
         # ``handled`` counts per run: it decides when to continue as new.
         self._state = inp.state.model_copy(update={"handled": 0}) if inp.state else None
@@ -402,7 +408,28 @@ class IncidentWorkflow:
             return 0.0
         interval = self.require_input().card_edit_interval_seconds
         due = interval - (workflow.now() - state.card_edited_at).total_seconds()
+        budget = self._budget_wait(state)
+        if budget is not None:
+            due = max(due, budget)
         return due if own is None else min(due, own)
+
+    def _budget_wait(self, state: IncidentState) -> float | None:
+        """card-budget-v1: seconds until a count-only change may cost the card another call: the
+        card's budget-th latest call must have left the budget window. None: no budget applies."""
+        inp = self.require_input()
+        if not self._budget or len(state.card_calls) < inp.card_budget_calls:
+            return None
+        oldest = state.card_calls[-inp.card_budget_calls]
+        return inp.card_budget_window_seconds - (workflow.now() - oldest).total_seconds()
+
+    def _stamp_card_call(self, state: IncidentState) -> None:
+        """Every card call is stamped: the edit interval runs from the latest, the budget from the
+        latest few (card-budget-v1)."""
+        now = workflow.now()
+        state.card_edited_at = now
+        if self._budget:
+            state.card_calls.append(now)
+            del state.card_calls[:-self.require_input().card_budget_calls]
 
     def _own_due(self) -> float | None:
         """digest-v1: seconds until an open incident shown only as a digest line asks for its own card
@@ -674,7 +701,7 @@ class IncidentWorkflow:
         """storm-v1: every card call is stamped, so count-only edits keep AWOOOI_CARD_EDIT_INTERVAL;
         one that fails or is paced out leaves the card dirty and is tried again at the next interval."""
         state = self.require_state()
-        state.card_edited_at = workflow.now()
+        self._stamp_card_call(state)
         try:
             await self._card_call(best_effort=best_effort)
             state.card_dirty = False

@@ -133,6 +133,7 @@ class TelegramLoopback(LoopbackServer):
         self.sent: list[dict[str, Any]] = []
         self.edits: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.call_times: list[float] = []  # time.monotonic() of each entry of ``calls``
         self._chats: dict[int, Any] = {}
         self._markups: dict[int, Any] = {}
         self._next_id = 1
@@ -187,6 +188,7 @@ class TelegramLoopback(LoopbackServer):
         params, problem = self._params(method, url.query, headers, body)
         with self._lock:
             self.calls.append((_METHODS.get(name, match.group(2)), params))
+            self.call_times.append(time.monotonic())
             if problem:
                 self.violations.append(f"{match.group(2)}: {problem}")
                 return self._error(400, f"Bad Request: {problem}")
