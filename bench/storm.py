@@ -316,7 +316,11 @@ async def distinct_alerts(ctx: Context, run: str, count: int, start: int = 0,
 
 async def phase_distinct(ctx: Context) -> None:
     run, n = payloads.new_run(), ctx.sizes.distinct
-    got = await distinct_alerts(ctx, run, n)
+    spies = await start_profiles(ctx, "1") if ctx.profile_dir is not None else []
+    try:
+        got = await distinct_alerts(ctx, run, n)
+    finally:
+        await finish_profiles(spies)
     f = load_figures(got["load"])
     shown = got["shown"]
     elapsed = (max(shown) - got["load"]["started"]) if shown else float("nan")
@@ -580,7 +584,8 @@ async def bench(args: argparse.Namespace) -> None:
     if violations:
         print(f"\nTelegram contract violations: {len(violations)}; first: {violations[0]}")
     if profile_dir is not None:
-        print(f"\npy-spy profiles of phase 2 (API and worker; this run's figures carry its overhead): {profile_dir}")
+        print(f"\npy-spy profiles of phases 1 and 2 (API and worker; this run's figures carry its overhead): "
+              f"{profile_dir}")
     if args.keep:
         print(f"logs and load-generator files kept in {tmp}")
     else:
@@ -590,7 +595,7 @@ async def bench(args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run of every phase (~2 min)")
-    parser.add_argument("--profile", action="store_true", help="py-spy the API and the worker during phase 2")
+    parser.add_argument("--profile", action="store_true", help="py-spy the API and the worker during phases 1 and 2")
     parser.add_argument("--profile-format", choices=["flamegraph", "speedscope", "raw"], default="flamegraph")
     parser.add_argument("--phases", default="", help="comma-separated subset, e.g. G,0,2 (default: all)")
     parser.add_argument("--keep", action="store_true", help="keep the process logs and load files")

@@ -22,6 +22,7 @@ from core import search_attributes as sa
 from core.metrics import Metrics
 from core.settings import Settings
 from starter.api import create_app
+from worker.bytecode import refresh_workflow_bytecode
 from worker.sdk_metrics import SdkMetricsCollector, buffered_runtime
 from worker.wiring import (
     build_activities,
@@ -148,6 +149,7 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
             start_http_server(settings.worker_metrics_port, addr=settings.api_host, registry=metrics.registry)
             log.info("worker metrics", url=f"http://{settings.api_host}:{settings.worker_metrics_port}/metrics")
         if worker:
+            refresh_workflow_bytecode()
             temporal_worker = build_worker(client, settings, build_activities(settings, redis, http, metrics, client))
             tasks.append(asyncio.create_task(temporal_worker.run(), name="worker"))
             await _probe_schedule(client, settings)
