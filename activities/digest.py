@@ -162,10 +162,11 @@ return 1
 """
 
 # KEYS: slot, editing lock. ARGV: interval_ms, token, hold_ms. 0: the caller holds the lock and may
-# send or edit now; otherwise how many ms to wait before asking again.
+# send or edit now; > 0: ms until the edit interval has passed; < 0: another caller is rendering (its
+# lock's remaining ms, negated), so the line may show any moment.
 _CLAIM = _NOW_MS + """
 local held = redis.call('PTTL', KEYS[2])
-if held > 0 then return held end
+if held > 0 then return -held end
 local since = now - tonumber(redis.call('HGET', KEYS[1], 'edited_ms') or '0')
 local interval = tonumber(ARGV[1])
 if since < interval then return interval - since end
@@ -295,7 +296,9 @@ class Digest:
 
     async def claim(self, chat_id: str, slot: int, *, first_send: bool = False) -> tuple[str | None, float]:
         """Try to become the one sender/editor of the slot's message: (token, 0) when this caller
-        may go now, else (None, seconds to wait). The first send does not wait for the interval."""
+        may go now, else (None, seconds until the next edit may start; 0 while another caller is
+        rendering, whose render may show the line at any moment). The first send does not wait for
+        the interval."""
         token = uuid.uuid4().hex
         try:
             wait_ms = await self._claim(
@@ -303,7 +306,9 @@ class Digest:
                 args=[0 if first_send else self._interval_ms, token, self._hold_ms])
         except RedisError as exc:
             raise _failed("claiming an edit", exc) from exc
-        return (token, 0.0) if int(wait_ms) == 0 else (None, int(wait_ms) / 1000)
+        if int(wait_ms) == 0:
+            return token, 0.0
+        return None, max(int(wait_ms), 0) / 1000
 
     async def release(self, chat_id: str, slot: int, token: str) -> None:
         """Best effort: an unreleased claim expires after ``edit_hold``."""

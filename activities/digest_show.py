@@ -3,7 +3,8 @@
 The activity that stores a line (activities/digest.py) returns only once a send or an edit that
 contains its line has gone out: its own, or another worker's whose snapshot was taken after the
 line was stored (each slot keeps the highest version a render showed). At most one worker renders
-a slot at a time, edits at most every ``edit_interval``; the others poll Valkey, not Telegram.
+a slot at a time, edits at most every ``edit_interval``; the others ask Valkey again when the next edit
+may start (or, while one renders, every ``poll_seconds``), never Telegram.
 
 The first message of a slot goes through the same exactly-once path as a card (``_send_once``:
 chat gate, in-flight marker, ledger key ``digest:{chat}:{slot}``), so a retry or a crash never
@@ -109,7 +110,9 @@ class DigestShows:
                     if shown >= version:
                         return shown_id
                     continue
-            await asyncio.sleep(min(pause, self._poll) * (0.5 + random.random()))  # noqa: S311 - jitter
+            # Until the next edit may start (nothing can show the line before it), else a short poll
+            # for another worker's render; jittered so the waiters do not all ask at once.
+            await asyncio.sleep(max(pause, self._poll * 0.5) + self._poll * random.random())  # noqa: S311 - jitter
 
     async def _render(self, chat_id: str, slot: int, key: str, message_id: int | None,
                       bound: structlog.BoundLogger) -> tuple[int, int]:

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # next task, which costs CPU in a storm. (The nondeterminism once blamed on 250 was an SDK bug
     # any replay can meet, fixed by patches-first-v1: docs/adr/0017.)
     worker_max_cached_workflows: int = Field(default=1000, ge=0)
+    # Activities one worker runs at once. A digest line's place_card holds its slot until the
+    # coalesced edit shows the line (up to AWOOOI_DIGEST_EDIT_INTERVAL_SECONDS): at 20 slots that made
+    # a storm of new incidents 20 lines per edit interval, ~400/min (bench phase 1). Telegram's limits
+    # are kept by the pacer (activities/telegram_pacing.py), not by a small pool.
+    worker_max_concurrent_activities: int = Field(default=200, ge=1, le=10_000)
 
     telegram_bot_token: SecretStr | None = None
     telegram_chat_id: str | None = None

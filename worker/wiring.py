@@ -260,8 +260,9 @@ def build_worker(client: Client, settings: Settings, activities: list[Callable[.
         workflows=list(WORKFLOWS),
         workflow_runner=workflow_runner(),
         activities=activities,
-        # Card edits of one incident must not race; a small pool keeps Telegram's flood limits.
-        max_concurrent_activities=20,
+        # Telegram's flood limits are the pacer's job; card calls of one incident never race (the
+        # workflow makes them one at a time under its card lock).
+        max_concurrent_activities=settings.worker_max_concurrent_activities,
         # Each cached workflow instance holds its sandbox and state (about 0.3 MB, bench phase 4);
         # past this many, the least recent is evicted and replays from its history at its next task.
         max_cached_workflows=settings.worker_max_cached_workflows,
