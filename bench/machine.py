@@ -64,3 +64,13 @@ def memory(pid: int) -> tuple[float, float]:
         return int(value[0]) / 1024 if value and value[0].isdigit() else float("nan")
 
     return mb("VmRSS"), mb("VmHWM")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds ``pid`` has used so far (its own threads; not its children)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    # After the command name: state is field 3, utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

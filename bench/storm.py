@@ -50,7 +50,7 @@ from temporalio.client import Client  # noqa: E402
 from activities.redis_incidents import RedisIncidentRepository  # noqa: E402
 from bench import payloads  # noqa: E402
 from bench.chat import TimedTelegram, max_calls_per_alert_minute, max_share_per_alert_minute, summary  # noqa: E402
-from bench.machine import describe, load_average, memory  # noqa: E402
+from bench.machine import cpu_seconds, describe, load_average, memory  # noqa: E402
 from bench.rawhttp import Connection, HttpError  # noqa: E402
 from starter.embedded import Process, free_port  # noqa: E402
 from tests.loopback.sentry import SentryLoopback  # noqa: E402
@@ -343,7 +343,9 @@ async def storm(ctx: Context, phase: str, targets: list[str], *, profile: bool =
     bodies = payloads.storm(run, deliveries, fps)
     t_start = time.monotonic()
     spies = await start_profiles(ctx, phase) if profile else []
+    cpu_before = process_cpu(ctx)
     load = await loadgen(ctx, f"storm-{phase}", targets, bodies, concurrency=64, deadline=sizes.storm_deadline)
+    cpu_answered = process_cpu(ctx)
     f = load_figures(load)
     settle = time.monotonic() + sizes.settle_seconds
 
@@ -359,6 +361,7 @@ async def storm(ctx: Context, phase: str, targets: list[str], *, profile: bool =
 
     await wait_until(quiet, settle, every=0.5)
     t_end = time.monotonic()
+    cpu_after = process_cpu(ctx)
     await finish_profiles(spies)
     ids = await executions(ctx.client, run)
     found = await occurrences(ctx, run, fps)
@@ -376,6 +379,9 @@ async def storm(ctx: Context, phase: str, targets: list[str], *, profile: bool =
             target=">= 2,000/s")
     ctx.add(phase, "  answer p50 / p99", f"{f['p50']:,.0f} ms / {f['p99']:,.0f} ms", target="p99 <= 50 ms")
     ctx.add(phase, "  answers", answers(f["statuses"]))
+    ctx.add(phase, "  CPU ms per delivery while answering / until settled (what 2 cores allow: 1 ms)",
+            cpu_per_delivery(cpu_before, cpu_answered, deliveries) + " / "
+            + cpu_per_delivery(cpu_before, cpu_after, deliveries))
     ctx.add(phase, "  occurrences counted (incident records) / s since the storm began",
             f"{sum(found):,} / {deliveries:,} after {t_end - t_start:.0f} s: "
             f"{sum(found) / (t_end - t_start):,.0f}/s" + ("" if settled else " (settle limit reached)"))
@@ -400,6 +406,19 @@ async def storm(ctx: Context, phase: str, targets: list[str], *, profile: bool =
             f"{max_share_per_alert_minute(storm_calls, run, t_start):.2f}", target="<= 2")
     ctx.add(phase, "  max Telegram calls naming one incident in one minute (a digest edit: 1 for each line)",
             str(max_calls_per_alert_minute(storm_calls, run, t_start)))
+
+
+def process_cpu(ctx: Context) -> dict[str, float]:
+    """CPU seconds used so far by each process of the stack (the APIs and workers summed per kind)."""
+    stack = ctx.stack
+    kinds = [("API", stack.api_processes), ("worker", stack.worker_processes), ("Temporal", [stack.temporal]),
+             ("Valkey", [stack.valkey])]
+    return {kind: sum(cpu_seconds(p.proc.pid) for p in processes if p.proc is not None) for kind, processes in kinds}
+
+
+def cpu_per_delivery(before: dict[str, float], after: dict[str, float], deliveries: int) -> str:
+    parts = {kind: (after[kind] - before[kind]) * 1000 / deliveries for kind in before}
+    return f"{sum(parts.values()):.2f} (" + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()) + ")"
 
 
 async def phase_storm(ctx: Context) -> None:

@@ -18,8 +18,10 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
+from starlette.middleware import Middleware
 from temporalio.client import Client
 
 from core.errors import (
@@ -48,11 +50,15 @@ from starter.health import workers_polling
 from starter.http_metrics import HttpMetricsMiddleware
 from starter.intake import Intake
 from starter.telegram_updates import TelegramUpdates
+from starter.webhook_path import WebhookPath
 from starter.parsers import ParseResult, parse_alertmanager, parse_sentry, parse_signoz
 
 log = structlog.get_logger(__name__)
 
 HEALTH_TIMEOUT_SECONDS = 3.0
+ALERTMANAGER_HOOK = "/api/v1/webhooks/alertmanager"
+SIGNOZ_HOOKS = ("/api/v1/webhooks/signoz", "/api/v1/webhooks/signoz/alert")
+SENTRY_HOOKS = ("/api/v1/webhooks/sentry", "/api/v1/webhooks/sentry/error")
 _INCIDENT_ID = re.compile(r"^[A-Za-z0-9._-]{1,200}$")  # what core.identity.incident_id produces
 # How the incident update endpoints (approve, reject, card) answer each refusal, in this order.
 _UPDATE_STATUS: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int], ...] = (
@@ -202,19 +208,23 @@ def create_app(deps: ApiDeps) -> FastAPI:
             check_token(request.headers, settings.webhook_token)
         return await _read_json(request)
 
-    @app.post("/api/v1/webhooks/alertmanager")
+    @app.post(ALERTMANAGER_HOOK)
     async def alertmanager(request: Request) -> Response:
         return await handle(request, Source.ALERTMANAGER, parse_alertmanager)
 
-    @app.post("/api/v1/webhooks/signoz")
-    @app.post("/api/v1/webhooks/signoz/alert")
+    @app.post(SIGNOZ_HOOKS[0])
+    @app.post(SIGNOZ_HOOKS[1])
     async def signoz(request: Request) -> Response:
         return await handle(request, Source.SIGNOZ, parse_signoz)
 
-    @app.post("/api/v1/webhooks/sentry")
-    @app.post("/api/v1/webhooks/sentry/error")
+    @app.post(SENTRY_HOOKS[0])
+    @app.post(SENTRY_HOOKS[1])
     async def sentry(request: Request) -> Response:
         return await handle(request, Source.SENTRY, parse_sentry)
+
+    # The same endpoints, answered without FastAPI's per-request layers (starter/webhook_path.py).
+    webhooks = {ALERTMANAGER_HOOK: alertmanager, **dict.fromkeys(SIGNOZ_HOOKS, signoz),
+                **dict.fromkeys(SENTRY_HOOKS, sentry)}
 
     updates = TelegramUpdates(settings, deps.temporal, deps.ledger, deps.telegram, deps.metrics)
 
@@ -346,6 +356,10 @@ def create_app(deps: ApiDeps) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(deps.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    # Innermost of the middlewares (inside the route metric, the body limit and RequestErrors), in
+    # front of the router and the endpoint machinery it lets webhook POSTs skip.
+    declared = {route.path: route for route in app.routes if isinstance(route, APIRoute) and route.path in webhooks}
+    app.user_middleware.append(Middleware(WebhookPath, handlers=webhooks, routes=declared))
     return app
 
 
