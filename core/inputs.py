@@ -33,7 +33,7 @@ class IncidentState(IncidentView):
     # storm-v1: a count-only change edits the card at most every card_edit_interval_seconds.
     card_dirty: bool = False
     card_edited_at: datetime | None = None
-    # card-budget-v1: when the latest card calls went (at most card_budget_calls of them).
+    # card-budget-v1: when the latest first-show and count calls went (card_budget_calls + 1 at most).
     card_calls: list[datetime] = Field(default_factory=list)
     # digest-v1: the digest message holding this incident's line while it has no card of its own.
     digest_message_id: int | None = None

@@ -133,8 +133,8 @@ class Settings(BaseSettings):
     # re-open, approval) goes out at once (issue 8). Seconds or ISO 8601.
     card_edit_interval: timedelta = Field(default=timedelta(seconds=10), ge=timedelta(0))
     # And count-only changes never make an incident's card cost more than this many Telegram calls
-    # within any card_budget_window (its first card and state changes count, but are never held
-    # back): a long storm edits a card twice a minute, not six times (issue 8). 0 turns it off.
+    # within any card_budget_window (its first card counts; state changes neither count nor wait):
+    # a long storm edits a card twice a minute, not six times (issue 8). 0 turns it off.
     card_budget_calls: int = Field(default=2, ge=0, le=100)
     card_budget_window: timedelta = Field(default=timedelta(seconds=60), ge=timedelta(0), le=timedelta(hours=1))
     # Telegram's flood limits, kept by all workers together through Valkey (activities/telegram_pacing.py).

@@ -100,6 +100,23 @@ async def record_repair_lifecycle(client, valkey_url, task_queue, telegram, tmp_
             return await handle.fetch_history()
 
 
+def _signoz_firing(minute: int) -> bytes:
+    """The SigNoz fixture as a new firing of the same alert (its own startsAt: a counted occurrence)."""
+    again = json.loads(fixture_bytes("signoz_alert.json"))
+    again["alerts"][0]["startsAt"] = f"2022-04-25T10:{minute:02d}:00Z"
+    return json.dumps(again).encode()
+
+
+async def _resolve_and_fetch(app, client, workflow_id: str, *, ends_at: str) -> WorkflowHistory:
+    """Resolve the SigNoz fixture's alert, wait for the run to end, and return its history."""
+    resolved = json.loads(fixture_bytes("signoz_alert.json"))
+    resolved["alerts"][0] |= {"status": "resolved", "endsAt": f"2022-04-25T{ends_at}:00Z"}
+    await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(resolved).encode())
+    handle = client.get_workflow_handle(workflow_id)
+    await handle.result()
+    return await handle.fetch_history()
+
+
 async def record_lifecycle(client, valkey_url, task_queue, telegram) -> WorkflowHistory:
 
     settings = settings_for(valkey_url, task_queue, telegram)
@@ -109,16 +126,9 @@ async def record_lifecycle(client, valkey_url, task_queue, telegram) -> Workflow
         await eventually(lambda: len(telegram.sent) == 1, what="card")
         # A re-send of the same firing (occurrence-dedup-v1: counted once, no edit), then a new firing.
         await app.api.post("/api/v1/webhooks/signoz", content=fixture_bytes("signoz_alert.json"))
-        again = json.loads(fixture_bytes("signoz_alert.json"))
-        again["alerts"][0]["startsAt"] = "2022-04-25T10:01:00Z"
-        await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(again).encode())
+        await app.api.post("/api/v1/webhooks/signoz", content=_signoz_firing(1))
         await eventually(lambda: telegram.edits, what="edit")
-        resolved = json.loads(fixture_bytes("signoz_alert.json"))
-        resolved["alerts"][0] |= {"status": "resolved", "endsAt": "2022-04-25T10:05:00Z"}
-        await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(resolved).encode())
-        handle = client.get_workflow_handle(workflow_id)
-        await handle.result()
-        return await handle.fetch_history()
+        return await _resolve_and_fetch(app, client, workflow_id, ends_at="10:05")
 
 
 async def record_storm_lifecycle(client, valkey_url, task_queue, telegram) -> WorkflowHistory:
@@ -133,17 +143,10 @@ async def record_storm_lifecycle(client, valkey_url, task_queue, telegram) -> Wo
         await eventually(lambda: len(telegram.sent) == 1, what="card")
         bodies = []
         for minute in range(1, 11):
-            again = json.loads(fixture_bytes("signoz_alert.json"))
-            again["alerts"][0]["startsAt"] = f"2022-04-25T10:{minute:02d}:00Z"
-            bodies += [json.dumps(again).encode()] * 2  # each new firing and its re-send
+            bodies += [_signoz_firing(minute)] * 2  # each new firing and its re-send
         await asyncio.gather(*(app.api.post("/api/v1/webhooks/signoz", content=body) for body in bodies))
         await eventually(lambda: telegram.edits, timeout=15, what="the paced count edit")
-        resolved = json.loads(fixture_bytes("signoz_alert.json"))
-        resolved["alerts"][0] |= {"status": "resolved", "endsAt": "2022-04-25T10:15:00Z"}
-        await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(resolved).encode())
-        handle = client.get_workflow_handle(workflow_id)
-        await handle.result()
-        return await handle.fetch_history()
+        return await _resolve_and_fetch(app, client, workflow_id, ends_at="10:15")
 
 
 async def record_budget_lifecycle(client, valkey_url, task_queue, telegram) -> WorkflowHistory:
@@ -158,18 +161,11 @@ async def record_budget_lifecycle(client, valkey_url, task_queue, telegram) -> W
         workflow_id = first.json()["alerts"][0]["workflow_id"]
         await eventually(lambda: len(telegram.sent) == 1, what="card")
         for minute in range(1, 13):
-            again = json.loads(fixture_bytes("signoz_alert.json"))
-            again["alerts"][0]["startsAt"] = f"2022-04-25T10:{minute:02d}:00Z"
-            await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(again).encode())
+            await app.api.post("/api/v1/webhooks/signoz", content=_signoz_firing(minute))
             await asyncio.sleep(0.3)
         await eventually(lambda: "<b>Occurrences:</b> 13" in telegram.messages[1][-1], timeout=10,
                          what="the final count, after the budget window")
-        resolved = json.loads(fixture_bytes("signoz_alert.json"))
-        resolved["alerts"][0] |= {"status": "resolved", "endsAt": "2022-04-25T10:15:00Z"}
-        await app.api.post("/api/v1/webhooks/signoz", content=json.dumps(resolved).encode())
-        handle = client.get_workflow_handle(workflow_id)
-        await handle.result()
-        return await handle.fetch_history()
+        return await _resolve_and_fetch(app, client, workflow_id, ends_at="10:15")
 
 
 async def test_fresh_budget_lifecycle_replays(temporal_client, valkey_url, redis, task_queue, telegram) -> None:

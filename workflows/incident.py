@@ -94,8 +94,9 @@ LATER_PATCHES = (OCCURRENCE_PATCH, CONSOLE_PATCH)
 # incident's first card (docs/adr/0003-local-activities.md, measured in BENCHMARKS.md).
 PLAN_LOCAL_PATCH = "plan-local-v1"
 # A count-only change waits until the incident's card made fewer than AWOOOI_CARD_BUDGET_CALLS (2)
-# calls within AWOOOI_CARD_BUDGET_WINDOW (60 s): a storm that goes on for minutes edits each card twice a
-# minute, not once per AWOOOI_CARD_EDIT_INTERVAL. State changes still go at once (issue 8).
+# first-show and count calls within AWOOOI_CARD_BUDGET_WINDOW (60 s): a storm that goes on for minutes
+# edits each card twice a minute, not once per AWOOOI_CARD_EDIT_INTERVAL. State changes still go at
+# once and do not spend the budget (issue 8).
 CARD_BUDGET_PATCH = "card-budget-v1"
 
 
@@ -203,7 +204,7 @@ class IncidentWorkflow:
                     raise ApplicationError(f"the card could not be sent: {exc.cause or exc}",
                                            type="CardFailed") from exc
                 state.card_dirty = False
-                self._stamp_card_call(state)
+                self._stamp_card_call(state, budgeted=True)
         return CardPlacement(message_id=state.message_id, digest_message_id=state.digest_message_id)
 
     @own_card.validator
@@ -422,14 +423,20 @@ class IncidentWorkflow:
         oldest = state.card_calls[-inp.card_budget_calls]
         return inp.card_budget_window_seconds - (workflow.now() - oldest).total_seconds()
 
-    def _stamp_card_call(self, state: IncidentState) -> None:
-        """Every card call is stamped: the edit interval runs from the latest, the budget from the
-        latest few (card-budget-v1)."""
+    def _stamp_card_call(self, state: IncidentState, *, budgeted: bool) -> bool:
+        """Every card call is stamped: the edit interval runs from the latest. The budget
+        (card-budget-v1) runs from the latest few calls that surely reach Telegram: a first show and
+        a count change. A state change is never held back by it, and its edit may change nothing on
+        the card (an unchanged text is not sent), so it does not spend the budget. True when the
+        call was stamped into the budget."""
         now = workflow.now()
         state.card_edited_at = now
-        if self._budget:
-            state.card_calls.append(now)
-            del state.card_calls[:-self.require_input().card_budget_calls]
+        if not (self._budget and budgeted):
+            return False
+        state.card_calls.append(now)
+        # One more than the budget: a paced-out call is taken back, and the ones before it still count.
+        del state.card_calls[:-(self.require_input().card_budget_calls + 1)]
+        return True
 
     def _own_due(self) -> float | None:
         """digest-v1: seconds until an open incident shown only as a digest line asks for its own card
@@ -701,7 +708,7 @@ class IncidentWorkflow:
         """storm-v1: every card call is stamped, so count-only edits keep AWOOOI_CARD_EDIT_INTERVAL;
         one that fails or is paced out leaves the card dirty and is tried again at the next interval."""
         state = self.require_state()
-        self._stamp_card_call(state)
+        budgeted = self._stamp_card_call(state, budgeted=best_effort or state.message_id is None)
         try:
             await self._card_call(best_effort=best_effort)
             state.card_dirty = False
@@ -710,6 +717,8 @@ class IncidentWorkflow:
             cause = exc.cause
             paced = isinstance(cause, ApplicationError) and cause.type == "Paced"
             if paced:
+                if budgeted:  # card-budget-v1: nothing reached Telegram, nothing spent
+                    state.card_calls.pop()
                 workflow.logger.info("count edit paced out; next interval", extra={"incident_id": state.incident_id})
             else:
                 workflow.logger.error("telegram card failed; tried again at the next interval",
