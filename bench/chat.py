@@ -68,6 +68,13 @@ class TimedTelegram(TelegramLoopback):
                 counts[number] += 1
         return counts
 
+    def where_shown(self, run: str, number: int) -> list[str]:
+        """Each message whose final text shows the alert: its id, its edit count and its first line."""
+        label = f"node-{run}-{number:05d}"
+        with self._lock:
+            found = [(mid, texts) for mid, texts in self.messages.items() if texts and label in texts[-1]]
+        return [f"message {mid} ({len(texts) - 1} edits): {texts[-1].splitlines()[0][:80]}" for mid, texts in found]
+
     def calls_between(self, start: float, end: float) -> list[Call]:
         with self._lock:
             return [c for c in self.timed if start <= c.at <= end]

@@ -334,6 +334,9 @@ async def phase_distinct(ctx: Context) -> None:
     c = got["counts"]
     ctx.add("1", "  shown exactly once", f"{c['once']}/{n} (missing {c['missing']}, extra messages "
             f"{c['duplicates']})", target=f"{n}/{n}")
+    twice = [i for i, k in ctx.telegram.shown_counts(run).items() if k > 1][:2]
+    for i in twice:  # what to look at when an alert is in two messages
+        ctx.add("1", f"  alert {i} is shown by", "; ".join(ctx.telegram.where_shown(run, i)))
 
 
 async def storm(ctx: Context, phase: str, targets: list[str], *, profile: bool = False) -> None:

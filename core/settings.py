@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     redis_url: str = ""
     # Per command and per connect; a dead connection is retried with backoff (worker/wiring.py).
     redis_socket_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Connections one process opens to Valkey at most; a command beyond them waits (up to the socket
+    # timeout) for a free one rather than failing.
+    redis_max_connections: int = Field(default=100, ge=2, le=10_000)
     # On SIGTERM the worker stops polling and gives running activities this long to finish
     # (keep it under the pod's terminationGracePeriodSeconds, 30 s by default).
     worker_shutdown_grace_seconds: float = Field(default=25.0, ge=0, le=3600)

@@ -8,8 +8,10 @@ so never send again on a retry. The loopbacks count what really arrived.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+
 import httpx
 import pytest
 from prometheus_client import CollectorRegistry
@@ -136,3 +138,21 @@ async def test_retry_after_an_unknown_outcome_says_it_may_repeat(own_redis, tele
         assert telegram.sent_count() == 3
     finally:
         await client.aclose()
+
+
+async def test_more_concurrent_commands_than_connections_wait_for_one_instead_of_failing(own_valkey) -> None:
+    """A storm's card activities (200 slots) outnumber the Valkey pool: redis-py's default pool raised
+    MaxConnectionsError at its limit, which failed place_card (bench phase 1); the bounded pool waits."""
+    client = connect_redis(Settings(redis_url=own_valkey.url, redis_socket_timeout_seconds=5, redis_max_connections=4))
+    watcher = Redis.from_url(own_valkey.url, decode_responses=True)
+    try:
+        commands = asyncio.gather(*(client.blpop([f"awoooi:test:nothing:{i}"], timeout=0.2) for i in range(40)))
+        seen = 0
+        while not commands.done():
+            seen = max(seen, len(await watcher.client_list()) - 1)  # the watcher's own connection
+            await asyncio.sleep(0.05)
+        assert await commands == [None] * 40
+        assert 0 < seen <= 4, f"{seen} connections open at once"
+    finally:
+        await client.aclose()
+        await watcher.aclose()

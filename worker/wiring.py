@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -94,10 +94,17 @@ async def connect_temporal(settings: Settings, runtime: Runtime | None = None) -
 def connect_redis(settings: Settings) -> Redis:
     """A client that survives a Valkey restart: a command on a dead pooled connection reconnects
     and retries with exponential backoff (0.2 s doubling to 2 s, 5 retries, 5 s in all: a restart
-    with AOF takes well under that), and a connection idle for 10 s is pinged before reuse."""
+    with AOF takes well under that), and a connection idle for 10 s is pinged before reuse.
+
+    The pool is bounded (AWOOOI_REDIS_MAX_CONNECTIONS) and a command waits for a free connection
+    (up to the socket timeout) instead of failing: redis-py's default pool raises
+    MaxConnectionsError at its 100th concurrent command, which 200 card activities waiting on
+    digest renders reached in a storm (a failed ledger write there can repeat a digest message)."""
     timeout = settings.redis_socket_timeout_seconds
-    return Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        max_connections=settings.redis_max_connections,
+        timeout=timeout,
         decode_responses=True,
         health_check_interval=10,
         socket_timeout=timeout,
@@ -106,6 +113,7 @@ def connect_redis(settings: Settings) -> Redis:
         retry=Retry(ExponentialBackoff(cap=2.0, base=0.1), retries=5, supported_errors=tuple(_REDIS_TRANSIENT)),
         retry_on_error=_REDIS_TRANSIENT,
     )
+    return Redis.from_pool(pool)
 
 
 def http_client() -> httpx.AsyncClient:
