@@ -30,9 +30,8 @@ def refresh_workflow_bytecode(folder: Path | None = None) -> bool:
     folder = folder or Path(workflows.__file__).parent
     try:
         current = bool(compileall.compile_dir(str(folder), quiet=2, maxlevels=0))
-    except OSError as exc:  # a read-only or vanished folder: the sandbox compiles per workflow, as before
+    except OSError:  # a read-only or vanished folder: the sandbox compiles per workflow, as before
         current = False
-        log.warning("workflow bytecode not refreshed", folder=str(folder), detail=type(exc).__name__)
     if not current:
         log.warning("workflow bytecode could not be written: every new workflow compiles its module",
                     folder=str(folder))
