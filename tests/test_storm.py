@@ -147,6 +147,30 @@ async def test_a_long_storm_costs_each_card_at_most_its_budget_of_calls_per_wind
         assert telegram.sent_count() == 1 and "RESOLVED" in telegram.messages[1][-1].upper()
 
 
+async def test_a_count_edit_that_telegram_pacing_skipped_spends_no_budget(
+        temporal_client: Client, valkey_url, redis, task_queue, telegram) -> None:
+    """card-budget-v1 with Telegram's per-chat pacing (here 3 s between calls to the chat) and no
+    patience for count edits: the edits tried within 3 s of the card are skipped with nothing sent,
+    and give their stamp back, so the count shows once the chat may take a call again, not a whole
+    budget window later."""
+    fingerprint = uuid.uuid4().hex[:16]
+    window = 12.0
+    settings = settings_for(valkey_url, task_queue, telegram, card_edit_interval=0.2, card_budget_calls=2,
+                            card_budget_window=window, telegram_chat_interval_seconds=3,
+                            telegram_best_effort_wait_seconds=0, intake_batch_window_ms=5)
+    async with running(temporal_client, settings) as app:
+        assert (await app.api.post(ALERTMANAGER, content=_delivery(fingerprint, 0))).status_code == 200
+        await eventually(lambda: telegram.sent_count() == 1, what="the card")
+        card_at = telegram.call_times[telegram.calls.index(next(c for c in telegram.calls if c[0] == "sendMessage"))]
+        for n in range(1, 4):  # count changes right after the card: their edits are paced out at first
+            assert (await app.api.post(ALERTMANAGER, content=_delivery(fingerprint, n))).status_code == 200
+        await eventually(lambda: "<b>Occurrences:</b> 4" in telegram.messages.get(1, [""])[-1], timeout=window + 5,
+                         what="the count on the card")
+        edited_at = telegram.call_times[-1]
+    assert edited_at - card_at < window / 2, (
+        f"the count showed {edited_at - card_at:.1f} s after the card: paced-out edits spent the budget")
+
+
 async def test_storm_workflow_runs_its_quick_steps_as_local_activities(
         temporal_client: Client, valkey_url, redis, task_queue, telegram) -> None:
     """AWOOOI_LOCAL_STEPS: analyze (rules), save, the repair plan (plan-local-v1) and record are
