@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from prometheus_client import CollectorRegistry
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from core.metrics import Metrics
+from starter.api import ALERTMANAGER_HOOK, SENTRY_HOOKS, SIGNOZ_HOOKS, create_app
 from starter.webhook_path import WebhookPath
+from tests.harness import settings_for
+from worker.wiring import build_api_deps
 
 HOOK = "/api/v1/webhooks/alertmanager"
 
@@ -19,7 +24,11 @@ HOOK = "/api/v1/webhooks/alertmanager"
 def _app(seen: list[str]) -> FastAPI:
     app = FastAPI()
 
-    @app.post(HOOK)
+    def through_the_router() -> None:
+        """A route dependency: only FastAPI's endpoint machinery runs it, never the fast path."""
+        seen.append("router")
+
+    @app.post(HOOK, dependencies=[Depends(through_the_router)])
     async def hook(request: Request) -> Response:
         seen.append(getattr(request.scope.get("route"), "path", "none"))
         return JSONResponse({"body": (await request.body()).decode()})
@@ -42,7 +51,27 @@ async def test_a_webhook_post_is_answered_by_its_handler_with_the_declared_route
     async with await _client(_app(seen)) as api:
         answer = await api.post(HOOK, content=b"payload")
     assert answer.status_code == 200 and answer.json() == {"body": "payload"}
-    assert seen == [HOOK], "the route template is in the scope, as the router sets it"
+    assert seen == [HOOK], "answered in front of the router (no dependency ran), the route template in the scope"
+
+
+async def test_without_the_fast_path_the_same_post_goes_through_the_router() -> None:
+    """The control for the test above: its route dependency does run when the router answers."""
+    seen: list[str] = []
+    app = _app(seen)
+    app.user_middleware.clear()
+    async with await _client(app) as api:
+        assert (await api.post(HOOK, content=b"payload")).status_code == 200
+    assert seen == ["router", HOOK]
+
+
+async def test_the_api_answers_every_webhook_path_in_front_of_the_router(temporal_client, valkey_url, redis,
+                                                                         task_queue) -> None:
+    async with httpx.AsyncClient() as http:
+        app = create_app(build_api_deps(settings_for(valkey_url, task_queue), temporal_client, redis, http,
+                                        Metrics(CollectorRegistry())))
+    innermost = app.user_middleware[-1]
+    assert innermost.cls is WebhookPath
+    assert set(innermost.kwargs["handlers"]) == {ALERTMANAGER_HOOK, *SIGNOZ_HOOKS, *SENTRY_HOOKS}
 
 
 async def test_everything_else_reaches_the_router_as_before() -> None:
