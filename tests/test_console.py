@@ -121,7 +121,7 @@ def test_console_texts_are_functions_of_the_view() -> None:
 
     from core.console import repair_phase
     from core.models import Alert, AlertStatus, IncidentStatus, IncidentView, Source
-    from workflows.incident import fallback_analysis
+    from workflows.legacy.steps import fallback_analysis
 
     alert = Alert(source=Source.ALERTMANAGER, fingerprint="f", status=AlertStatus.FIRING, title="DiskFull",
                   service="db", labels={"alertname": "DiskFull"})

@@ -11,7 +11,7 @@ from core.identity import incident_ref
 from core.inputs import IncidentWorkflowInput
 from core.models import Alert, AlertDelivery, AlertStatus, Severity, Source
 from tests.harness import eventually, running, settings_for
-from workflows.incident import IncidentWorkflow
+from workflows.legacy.incident import IncidentWorkflow
 
 
 def _delivery(alert: Alert) -> AlertDelivery:

@@ -20,7 +20,7 @@ from worker.wiring import workflow_runner
 from tests.alert_flow import occurrence_body
 from tests.conftest import fixture_bytes
 from tests.harness import eventually, running, settings_for
-from workflows.incident import IncidentWorkflow
+from workflows.legacy.incident import IncidentWorkflow
 from workflows.probe import AlertChainProbe
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))

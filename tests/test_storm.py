@@ -17,7 +17,7 @@ from activities.chain_checks import NOTIFY_ACTIVITIES
 from core.identity import incident_ref
 from starter.parsers.alertmanager import parse_alertmanager
 from tests.harness import eventually, running, settings_for
-from workflows.incident import IncidentWorkflow
+from workflows.legacy.incident import IncidentWorkflow
 
 ALERTMANAGER = "/api/v1/webhooks/alertmanager"
 

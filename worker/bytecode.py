@@ -29,7 +29,7 @@ def refresh_workflow_bytecode(folder: Path | None = None) -> bool:
     current."""
     folder = folder or Path(workflows.__file__).parent
     try:
-        current = bool(compileall.compile_dir(str(folder), quiet=2, maxlevels=0))
+        current = bool(compileall.compile_dir(str(folder), quiet=2, maxlevels=2))
     except OSError:  # a read-only or vanished folder: the sandbox compiles per workflow, as before
         current = False
     if not current:

@@ -56,10 +56,13 @@ from core.settings import Settings
 from starter.api import ApiDeps
 from starter.intake import Intake
 from starter.spool_drainer import SpoolDrainer
-from workflows.incident import IncidentWorkflow
+from workflows.legacy.incident import IncidentWorkflow
 from workflows.probe import AlertChainProbe
 
 WORKFLOWS: Sequence[type] = (IncidentWorkflow, AlertChainProbe)
+# Generation 1's helper modules (stateless mixins and constants): imported once, not per workflow.
+LEGACY_PASSTHROUGH = ("workflows.legacy.patches", "workflows.legacy.cards", "workflows.legacy.steps",
+                      "workflows.legacy.deliveries", "workflows.legacy.repair_flow")
 
 
 def temporal_tls(settings: Settings) -> TLSConfig | bool:
@@ -257,7 +260,8 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     a storm of new incidents that was a fifth of the worker's CPU (bench/storm.py, py-spy). The
     helpers hold no state and only call ``workflow.*`` at run time, so sharing them is safe."""
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules("workflows.retries", "workflows.repair_flow")
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "workflows.retries", *LEGACY_PASSTHROUGH)
     )
 
 

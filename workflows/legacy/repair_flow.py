@@ -1,4 +1,4 @@
-"""The repair half of an incident: plan, ask a human when needed, run once, verify, learn.
+"""Generation 1's repair half of an incident (frozen, see workflows/legacy/__init__.py).
 
 Runs inside IncidentWorkflow (same determinism rules: time from ``workflow.now()``, ids from
 ``workflow.uuid4()``, every side effect an activity). The workflow's main loop owns the timing:
@@ -21,20 +21,18 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 from workflows import retries
+from workflows.legacy.patches import BUDGET, ESCALATE, EXECUTE, RECOMMEND, RECORD_REPAIR
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notify import TelegramActivities
-    from activities.repairs import RepairActivities
     from core.inputs import (
         BudgetInput,
         BudgetStatus,
-        EscalateInput,
         ExecuteRepairInput,
-        IncidentState,
         RecommendInput,
         RecordRepairInput,
         RepairPlanAnswer,
     )
+    from core.legacy_inputs import EscalateInput, IncidentState
     from core.learning import FAILURE_STREAK_BLOCK, RecordOutcome, RepairRecord, SmartRecommendation
     from core.learning_service import from_analysis
     from core.repair import (
@@ -50,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 if TYPE_CHECKING:
-    from workflows.incident import IncidentWorkflow
+    from workflows.legacy.incident import IncidentWorkflow
 
 
 
@@ -230,10 +228,10 @@ class RepairFlow:
                              anomaly_key=state.anomaly_key, analysis=state.analysis, target=target,
                              alert_title=state.alert.title, approval_token=token)
         # plan-local-v1: Valkey for milliseconds, so no task round trip of its own before the first card.
-        execute = workflow.execute_local_activity_method if self._host.plan_local else workflow.execute_activity_method
+        execute = workflow.execute_local_activity if self._host.plan_local else workflow.execute_activity
         try:
             return await execute(
-                RepairActivities.recommend, inp,
+                RECOMMEND, inp, result_type=RepairPlanAnswer,
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=2),
                 retry_policy=retries.QUICK,
@@ -245,9 +243,10 @@ class RepairFlow:
 
     async def _budget(self, state: IncidentState) -> BudgetStatus | None:
         try:
-            return await workflow.execute_activity_method(
-                RepairActivities.budget,
+            return await workflow.execute_activity(
+                BUDGET,
                 BudgetInput(anomaly_key=state.anomaly_key, at=workflow.now()),
+                result_type=BudgetStatus,
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=2),
                 retry_policy=retries.QUICK,
@@ -274,9 +273,10 @@ class RepairFlow:
             reason=repair.plan.fix_suggestion[:500],
         )
         try:
-            result = await workflow.execute_activity_method(
-                RepairActivities.execute,
+            result = await workflow.execute_activity(
+                EXECUTE,
                 ExecuteRepairInput(request=request),
+                result_type=RepairResult,
                 start_to_close_timeout=timedelta(minutes=2),
                 schedule_to_close_timeout=timedelta(minutes=10),
                 retry_policy=retries.EXECUTE,
@@ -341,9 +341,10 @@ class RepairFlow:
             at=now,
         )
         try:
-            return await workflow.execute_activity_method(
-                RepairActivities.record,
+            return await workflow.execute_activity(
+                RECORD_REPAIR,
                 RecordRepairInput(record=record),
+                result_type=RecordOutcome,
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=30),
                 retry_policy=retries.QUICK,
@@ -358,9 +359,10 @@ class RepairFlow:
         repair = state.repair
         key = f"{repair.repair_id if repair else state.lifecycle_id}:{kind}"
         try:
-            await workflow.execute_activity_method(
-                TelegramActivities.escalate,
+            await workflow.execute_activity(
+                ESCALATE,
                 EscalateInput(view=state.view(), escalation_key=key, reason=reason, reply_to=state.message_id),
+                result_type=int | None,
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(minutes=15),
                 retry_policy=retries.QUICK,
