@@ -24,9 +24,9 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from core.errors import UpstreamError
-from core.inputs import IncidentOutcome
+from core.incident.state import IncidentOutcome
 from core.ports import TelegramApi
-from core.probe import PROBE_LABEL, LinkResult
+from core.probe import PROBE_ID_PREFIX, PROBE_LABEL, LinkResult
 
 # The incident workflow's notify step: post_card, or place_card since digest-v1 (a probe card is never digested).
 NOTIFY_ACTIVITIES = frozenset({"post_card", "place_card"})
@@ -103,7 +103,7 @@ class ChainChecks:
     async def alertmanager(self, run_id: str, deadline: float) -> LinkResult:
         async def check() -> None:
             now = _now()
-            fingerprint = f"awoooi-probe-{run_id}"
+            fingerprint = f"{PROBE_ID_PREFIX}{run_id}"
             firing = _alertmanager_body(run_id, fingerprint, "firing", now, None)
             workflow_id = await self._post_alert("alertmanager", json.dumps(firing).encode(), self._token_headers())
             try:
@@ -118,7 +118,7 @@ class ChainChecks:
 
     async def sentry(self, run_id: str, deadline: float) -> LinkResult:
         async def check() -> None:
-            issue_id = f"awoooi-probe-{run_id}"
+            issue_id = f"{PROBE_ID_PREFIX}{run_id}"
             event = json.dumps(_sentry_event(run_id, issue_id)).encode()
             workflow_id = await self._post_alert("sentry", event, self._sentry_headers(event, "event_alert", run_id))
             try:

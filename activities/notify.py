@@ -29,7 +29,8 @@ from activities.failures import to_application_error
 from activities.render import approval_keyboard, render_card, render_escalation
 from activities.render_digest import render_digest_line
 from core.errors import RateLimited, UpstreamError
-from core.inputs import CardInput, CardPlacement, EditCardInput, EscalateInput, PlaceCardInput
+from core.inputs import CardPlacement, EditCardInput, EscalateInput, PlaceCardInput
+from core.legacy_inputs import CardInput
 from core.metrics import Metrics
 from core.models import IncidentView
 from core.ports import DeliveryLedger, TelegramApi
@@ -185,7 +186,7 @@ class TelegramActivities:
         return await self._send_once(chat, key, render, lambda text: api.send_message(chat, text), bound)
 
     @activity.defn(name="edit_card")
-    async def edit_card(self, inp: EditCardInput) -> int | None:
+    async def edit_card(self, inp: EditCardInput) -> str | None:
         """Edit the card in place; if it was deleted in the chat, send a replacement once and
         return its message id (None when the edit went through)."""
         chat = self._chat(inp.probe)
@@ -198,12 +199,12 @@ class TelegramActivities:
                 self._metrics.telegram_messages.labels(kind="paced").inc()
                 # Non-retryable: the workflow keeps the card dirty and edits at its next interval.
                 raise ApplicationError("telegram paced: count edit skipped", type="Paced", non_retryable=True)
-            await self._api.edit_message(chat, inp.message_id, text, reply_markup=markup)
+            await self._api.edit_message(chat, int(inp.message_id), text, reply_markup=markup)
         except UpstreamError as exc:
             if isinstance(exc, RateLimited):
                 await self._gate.rate_limited(chat, exc.retry_after)
             if inp.card_key and not inp.probe and exc.status_code == 400 and _MESSAGE_GONE in str(exc).lower():
-                return await self._replace(inp)
+                return str(await self._replace(inp))
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise to_application_error(exc) from exc
         self._metrics.telegram_messages.labels(kind="edited").inc()
@@ -233,7 +234,7 @@ class TelegramActivities:
         return message_id
 
     @activity.defn(name="escalate")
-    async def escalate(self, inp: EscalateInput) -> int | None:
+    async def escalate(self, inp: EscalateInput) -> str | None:
         """Ask people to step in: one message per escalation key, replying to the card."""
         if self._api is None or not self._settings.chat_id:
             log.warning("escalation with no chat configured", incident_id=inp.view.incident_id, reason=inp.reason)
@@ -247,11 +248,11 @@ class TelegramActivities:
         try:
             message_id, sent = await self._send_once(
                 chat_id, f"escalation:{inp.escalation_key}", render,
-                lambda text: api.send_message(chat_id, text, reply_to=inp.reply_to), bound)
+                lambda text: api.send_message(chat_id, text, reply_to=int(inp.reply_to) if inp.reply_to else None), bound)
         except UpstreamError as exc:
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise to_application_error(exc) from exc
         if sent:
             self._metrics.telegram_messages.labels(kind="escalation").inc()
             bound.warning("escalated", message_id=message_id)
-        return message_id
+        return str(message_id)

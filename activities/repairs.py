@@ -10,6 +10,8 @@ allows it (the same restartedAt value, a pod already gone, an idempotency key fo
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import structlog
 from temporalio import activity
 
@@ -99,6 +101,7 @@ class RepairActivities:
                                       detail=f"repair budget spent: {spent.describe()}")
             else:
                 result = await self._executor.execute(request)
+            result = result.model_copy(update={"finished_at": datetime.now(timezone.utc)})
         except UpstreamError as exc:
             bound.warning("repair attempt failed", error=str(exc), retryable=exc.retryable)
             if not exc.retryable:

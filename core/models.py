@@ -188,6 +188,8 @@ class IncidentRef(BaseModel):
     incident_id: str
     workflow_id: str
     anomaly_key: str
+    # Where generation 1 would run it: while such runs are open, their alerts go there (ADR 0019).
+    legacy_workflow_id: str | None = None
 
 
 class IncidentView(BaseModel):

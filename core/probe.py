@@ -14,11 +14,17 @@ from core.models import Alert
 PROBE_LABEL = "awoooi_probe"
 # Sentry event tags arrive as ``tag_<key>`` labels (starter/parsers/sentry.py).
 _PROBE_LABELS = (PROBE_LABEL, f"tag_{PROBE_LABEL}")
+# The probe's alerts have fingerprints (Alertmanager) and issue ids (Sentry) of their own: a real
+# Alertmanager fingerprint is hex, a real Sentry issue id a number. A Sentry resolution carries no
+# tags, so this is what tells every delivery of a probe incident apart, the workflow id included.
+PROBE_ID_PREFIX = "awoooi-probe-"
 
 LINKS = ("api", "alertmanager", "sentry", "telegram", "sentry_api")
 
 
 def is_probe(alert: Alert) -> bool:
+    if alert.fingerprint.removeprefix("issue-").startswith(PROBE_ID_PREFIX):
+        return True
     return any(alert.labels.get(name) == "true" for name in _PROBE_LABELS)
 
 

@@ -88,6 +88,8 @@ class RepairResult(BaseModel):
     # "PATCH apps/v1 deployments default/api restartedAt=2026-11-25T10:00:00Z".
     operations: list[str] = Field(default_factory=list)
     execution_seconds: float = 0.0
+    # When the executor answered (the worker's clock): the verify window runs from here.
+    finished_at: datetime | None = None
 
 
 class RepairPolicy(BaseModel):

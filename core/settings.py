@@ -105,6 +105,9 @@ class Settings(BaseSettings):
     # a resolved one lingers this long so a flap re-opens the same card instead of a new one.
     incident_idle_timeout_seconds: int = Field(default=24 * 3600, ge=60)
     resolve_grace_seconds: int = Field(default=300, ge=0)
+    # An incident's run continues as new after this many deliveries (or when Temporal suggests it),
+    # well before the history limits; its state and unhandled deliveries carry over.
+    incident_max_deliveries_per_run: int = Field(default=500, ge=1)
     # How long an approve/reject call, and the spool's drainer, wait for Temporal.
     temporal_rpc_timeout_seconds: float = Field(default=5.0, gt=0)
     # How long a webhook delivery waits for Temporal before it goes to the durable spool in Valkey

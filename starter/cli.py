@@ -1,5 +1,5 @@
 """The `awoooi` command: dev, worker, api, analyze, approve, reject, card, learning, playbooks,
-telegram-webhook, probe, schedule."""
+telegram-webhook, probe, schedule, generations."""
 
 from __future__ import annotations
 
@@ -180,6 +180,23 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _generations(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.generations import GENERATIONS, print_report, report
+
+    client = await _temporal_or_say(settings)
+    if client is None:
+        return 1
+    rows = await report(client)
+    print_report(rows, as_json=args.json, out=sys.stdout)
+    if args.may_retire is not None:
+        known = {g.number for g in GENERATIONS}
+        if args.may_retire not in known:
+            print(f"awoooi: no generation {args.may_retire} (known: {sorted(known)})", file=sys.stderr)
+            return 2
+        return 0 if next(r for r in rows if r["generation"] == args.may_retire)["may_retire"] else 1
+    return 0
+
+
 async def _telegram_webhook(settings: Settings, args: argparse.Namespace) -> int:
     from starter.ops_cli import set_telegram_webhook
     from worker.wiring import http_client, telegram_client
@@ -266,6 +283,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     probe = sub.add_parser("probe", help="check every link of the alert chain once; exit 1 if one is broken")
     probe.add_argument("--api-base", help="awoooi's API URL (default AWOOOI_API_BASE, else http://127.0.0.1:PORT)")
     probe.add_argument("--json", action="store_true", help="print the report as JSON")
+    generations = sub.add_parser("generations", help="the incident workflow's generations, their open runs, "
+                                 "and whether a legacy one may be retired")
+    generations.add_argument("--json", action="store_true", help="print JSON instead of lines")
+    generations.add_argument("--may-retire", type=int, metavar="N",
+                             help="exit 0 only if generation N may be retired (no open run), else 1")
     schedule = sub.add_parser("schedule", help="create or update the alert-chain probe's Temporal Schedule")
     what = schedule.add_mutually_exclusive_group()
     for verb in ("pause", "unpause", "trigger"):
@@ -288,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # threads to abort the process at exit (SIGABRT instead of exit 1, seen in `awoooi incidents`
     # with no Temporal up; temporalio/sdk-python#300).
     temporal_commands = {"approve": _decide, "reject": _decide, "card": _own_card, "incidents": _incidents,
-                         "probe": _probe, "schedule": _schedule}
+                         "probe": _probe, "schedule": _schedule, "generations": _generations}
     if args.command in temporal_commands:
         _exit_now(asyncio.run(temporal_commands[args.command](settings, args)))
     if args.command in ("learning", "playbooks"):

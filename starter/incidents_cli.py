@@ -29,7 +29,8 @@ COLUMNS = ("id", "alert", "severity", "service", "status", "occurrences", "age",
 
 
 def visibility_query(status: str | None, *, include_closed: bool) -> str:
-    parts = ['WorkflowType="IncidentWorkflow"']
+    # Both generations while generation 1 still has runs (ADR 0019); probe incidents are "probe-...".
+    parts = ['WorkflowType IN ("Incident", "IncidentWorkflow")', f'WorkflowId STARTS_WITH "{WORKFLOW_ID_PREFIX}"']
     if status:
         parts.append(FILTERS[status])
     if not include_closed:

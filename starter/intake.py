@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import structlog
 from temporalio.api.common.v1 import Payloads, WorkflowType
@@ -39,28 +39,21 @@ from temporalio.service import RPCError, RPCStatusCode
 from core import search_attributes as sa
 from core.console import PHASE_NONE, static_details, static_summary
 from core.errors import IntakeUnavailable, PayloadError, UpstreamError
-from core.identity import delivery_ledger_key, incident_ref
-from core.inputs import IncidentWorkflowInput
+from core.identity import alert_key, delivery_ledger_key, incident_ref
+from core.incident.state import IncidentStart
 from core.models import AlertDelivery, DeliveryBatch, IncidentRef, IncidentStatus
 from core.ports import DeliveryLedger, DeliverySpool
-from core.repair import RepairPolicy
 from core.settings import Settings
 from starter.group_commit import SPOOL_CHECK_SECONDS, GroupCommit, SpoolState, SpoolWriter
+from starter.legacy_runs import LegacyRuns
 from starter.parsers import ParsedAlert
 
 log = structlog.get_logger(__name__)
 
-WORKFLOW_TYPE = "IncidentWorkflow"
-# storm-v1: one signal carries every delivery of a group commit (the old "deliver" carried one).
+# Generation 2 of the incident workflow (workflows/incident.py; ADR 0019).
+WORKFLOW_TYPE = "Incident"
+# One signal carries every delivery of a group commit.
 DELIVER_SIGNAL = "deliver_batch"
-
-
-def repair_policy(settings: Settings) -> RepairPolicy:
-    return RepairPolicy(
-        auto_repair_confidence=settings.auto_repair_confidence,
-        approval_timeout_seconds=settings.approval_timeout.total_seconds(),
-        verify_window_seconds=settings.verify_window.total_seconds(),
-    )
 
 
 @dataclass(frozen=True)
@@ -73,10 +66,11 @@ class IntakeResult:
 
 class Intake:
     def __init__(self, client: Client, settings: Settings, ledger: DeliveryLedger | None,
-                 spool: DeliverySpool | None = None) -> None:
+                 spool: DeliverySpool | None = None, legacy: LegacyRuns | None = None) -> None:
         self._client = client
         self._settings = settings
         self._ledger = ledger
+        self._legacy = legacy
         state = SpoolState(spool)
         window = settings.intake_batch_window_ms / 1000
         self._commit = GroupCommit(
@@ -89,15 +83,26 @@ class Intake:
             overflow_wait=settings.intake_overflow_wait_ms / 1000,
         )
 
+    async def start(self) -> None:
+        """Before the first alert: learn which generation-1 incidents are still open."""
+        if self._legacy is not None:
+            await self._legacy.start(timeout=self._settings.temporal_rpc_timeout_seconds)
+
     async def take(self, parsed: ParsedAlert, received_at: datetime) -> IntakeResult:
         alert = parsed.alert
         ref = incident_ref(alert)
+        if self._legacy is not None and ref.legacy_workflow_id and self._legacy.holds(ref.legacy_workflow_id):
+            # Its generation-1 run is still open: the alert goes there (starter/legacy_runs.py).
+            ref = ref.model_copy(update={"incident_id": alert_key(alert), "workflow_id": ref.legacy_workflow_id})
         delivery_id = parsed.delivery_key or f"delivery-{uuid.uuid4().hex}"
         if parsed.delivery_key and await self.already_handled(parsed.delivery_key):
             return IntakeResult(ref, "duplicate", delivery_id, reason="delivery already handled")
         delivery = AlertDelivery(delivery_id=delivery_id, alert=alert, received_at=received_at,
                                  occurrence_id=parsed.occurrence_key)
         result = await self._commit.submit(ref, delivery)
+        if ref.workflow_id == ref.legacy_workflow_id and self._legacy is not None \
+                and not self._legacy.holds(ref.workflow_id) and result != "spooled":
+            ref = incident_ref(alert)  # the generation-1 run had just ended: generation 2 took it
         if result == "spooled":
             return IntakeResult(ref, result, delivery_id, reason="Temporal is busy, slow or down; started from the "
                                                                  "durable spool once it answers")
@@ -125,24 +130,15 @@ class Intake:
     async def deliver(self, ref: IncidentRef, deliveries: list[AlertDelivery], *, timeout: float) -> bool:
         """Signal-with-start a batch of one incident's deliveries, in order; True when it started the
         workflow. Raises IntakeUnavailable, or PayloadError when Temporal refuses it for good."""
+        if ref.legacy_workflow_id and ref.workflow_id == ref.legacy_workflow_id:
+            if await self._to_legacy(ref.workflow_id, deliveries, timeout=timeout):
+                return False
+            ref = incident_ref(deliveries[0].alert)  # it has just ended: generation 2 from now on
         delivery = deliveries[0]
         client = self._client
         converter = client.data_converter
-        workflow_input = IncidentWorkflowInput(
-            incident_id=ref.incident_id,
-            anomaly_key=ref.anomaly_key,
-            idle_timeout_seconds=self._settings.incident_idle_timeout_seconds,
-            resolve_grace_seconds=self._settings.resolve_grace_seconds,
-            policy=repair_policy(self._settings),
-            analysis_timeout_seconds=max(60.0, self._settings.llm_timeout_seconds + 30.0)
-            if self._settings.llm_enabled else 60.0,
-            card_edit_interval_seconds=self._settings.card_edit_interval.total_seconds(),
-            card_budget_calls=self._settings.card_budget_calls,
-            card_budget_window_seconds=self._settings.card_budget_window.total_seconds(),
-            local_steps=self._settings.local_steps,
-            llm_enabled=self._settings.llm_enabled,
-            digest_window_seconds=self._settings.digest_window_seconds,
-        )
+        # The alert is the input, so the Web UI opens on it; the worker reads its own settings.
+        workflow_input = IncidentStart(alert=delivery.alert, incident_id=ref.incident_id, anomaly_key=ref.anomaly_key)
         alert = delivery.alert
         request = SignalWithStartWorkflowExecutionRequest(
             namespace=client.namespace,
@@ -197,3 +193,23 @@ class Intake:
             log.warning("temporal unreachable", workflow_id=ref.workflow_id, detail=str(exc))
             raise IntakeUnavailable("temporal unreachable") from exc
         return bool(response.started)
+
+    async def _to_legacy(self, workflow_id: str, deliveries: list[AlertDelivery], *, timeout: float) -> bool:
+        """Signal the deliveries to a generation-1 run still open under the alert's old id; False when
+        there is none (starter/legacy_runs.py). Never starts one."""
+        handle = self._client.get_workflow_handle(workflow_id)
+        try:
+            await asyncio.wait_for(handle.signal(DELIVER_SIGNAL, DeliveryBatch(deliveries=deliveries),
+                                                 rpc_timeout=timedelta(seconds=timeout)), timeout)
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:
+                if self._legacy is not None:
+                    self._legacy.ended(workflow_id)
+                return False
+            raise IntakeUnavailable(f"temporal unavailable: {exc.status.name}") from exc
+        except TimeoutError as exc:
+            raise IntakeUnavailable(f"temporal did not answer within {timeout:g} s") from exc
+        except RuntimeError as exc:
+            raise IntakeUnavailable("temporal unreachable") from exc
+        log.info("delivered to a generation-1 incident", workflow_id=workflow_id, deliveries=len(deliveries))
+        return True

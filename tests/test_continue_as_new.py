@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from core.identity import incident_ref
-from core.inputs import IncidentWorkflowInput
+from core.legacy_inputs import IncidentWorkflowInput
 from core.models import Alert, AlertDelivery, AlertStatus, Severity, Source
 from tests.harness import eventually, running, settings_for
 from workflows.legacy.incident import IncidentWorkflow

@@ -25,7 +25,7 @@ from activities.notify import CardSettings, TelegramActivities
 from activities.redis_ledger import RedisLedger
 from activities.render_digest import TEXT, digest_labels, render_digest, render_digest_line
 from activities.telegram_api import TelegramClient
-from core.inputs import CardPlacement, PlaceCardInput
+from core.legacy_inputs import CardPlacement, PlaceCardInput
 from core.metrics import Metrics
 from core.models import IncidentStatus, IncidentView
 from core.repair import RepairPhase

@@ -26,7 +26,8 @@ from activities.render import LABELS
 from activities.sentry_api import SentryClient
 from activities.sentry_comment import CommentSettings, SentryActivities
 from activities.telegram_api import TelegramClient
-from core.inputs import CardInput, EditCardInput, EscalateInput, SentryCommentInput
+from core.inputs import SentryCommentInput
+from core.legacy_inputs import CardInput, EditCardInput, EscalateInput
 from core.metrics import Metrics
 from core.models import SentryRef
 from core.settings import Settings
@@ -90,12 +91,12 @@ async def test_replacement_card_and_escalation_are_returned_not_resent(own_valke
     # A card id the loopback never issued: "message to edit not found", so a replacement is sent.
     kill_on_send(telegram, own_valkey)
     replaced = await env.run(acts.edit_card, EditCardInput(view=make_view(), message_id=999, card_key="inc:1"))
-    assert replaced == 1 and telegram.sent_count() == 1
+    assert replaced == "1" and telegram.sent_count() == 1
     own_valkey.start()
     kill_on_send(telegram, own_valkey)
     escalated = await env.run(acts.escalate, EscalateInput(view=make_view(), escalation_key="inc:1:x",
                                                            reason="blocked", reply_to=1))
-    assert escalated == 2 and telegram.sent_count() == 2
+    assert escalated == "2" and telegram.sent_count() == 2
 
 
 async def test_sentry_comment_posted_before_valkey_died_is_returned(own_valkey, own_redis, sentry, http) -> None:

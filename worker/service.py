@@ -156,6 +156,7 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
             log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
         if api:
             deps = build_api_deps(settings, client, redis, http, metrics)
+            await deps.intake.start()
             tasks.append(asyncio.create_task(spool_drainer(deps).run(stop), name="spool-drainer"))
             config = uvicorn.Config(create_app(deps), host=settings.api_host, port=settings.api_port,
                                     log_config=None, access_log=False, lifespan="off",

@@ -33,6 +33,7 @@ from activities.chat_gate import ChatGate
 from activities.digest import Digest
 from activities.chain_checks import ChainChecks, ChainConfig, SentryReader
 from activities.incidents import IncidentActivities
+from activities.incident_settings import IncidentSettingsActivities
 from activities.telegram_pacing import PacingLimits, TelegramPacer
 from activities.learning import LearningActivities
 from activities.notify import CardSettings, TelegramActivities
@@ -55,11 +56,15 @@ from core.ports import RepairExecutor
 from core.settings import Settings
 from starter.api import ApiDeps
 from starter.intake import Intake
+from starter.legacy_runs import LegacyRuns
+from worker.incident_settings import incident_settings
 from starter.spool_drainer import SpoolDrainer
+from workflows.incident import Incident
 from workflows.legacy.incident import IncidentWorkflow
 from workflows.probe import AlertChainProbe
 
-WORKFLOWS: Sequence[type] = (IncidentWorkflow, AlertChainProbe)
+# Generation 2 for new incidents, generation 1 until its open runs have ended (ADR 0019).
+WORKFLOWS: Sequence[type] = (Incident, IncidentWorkflow, AlertChainProbe)
 # Generation 1's helper modules (stateless mixins and constants): imported once, not per workflow.
 LEGACY_PASSTHROUGH = ("workflows.legacy.patches", "workflows.legacy.cards", "workflows.legacy.steps",
                       "workflows.legacy.deliveries", "workflows.legacy.repair_flow")
@@ -161,7 +166,7 @@ def build_api_deps(settings: Settings, client: Client, redis: Redis, http: httpx
                    metrics: Metrics) -> ApiDeps:
     ledger = RedisLedger(redis)
     spool = RedisSpool(redis)
-    return ApiDeps(settings=settings, temporal=client, redis=redis, intake=Intake(client, settings, ledger, spool),
+    return ApiDeps(settings=settings, temporal=client, redis=redis, intake=Intake(client, settings, ledger, spool, LegacyRuns(client)),
                    telegram=telegram_client(settings, http), metrics=metrics, ledger=ledger,
                    learning=learning_service(redis), spool=spool)
 
@@ -223,6 +228,7 @@ def build_activities(
     probe = ProbeActivities(chain_checks(settings, client, http), RedisOutageStore(redis),
                             telegram_client(settings, http), settings.telegram_chat_id, metrics)
     return [
+        IncidentSettingsActivities(incident_settings(settings)).incident_settings,
         analysis.analyze,
         incidents.save,
         incidents.save_batch,
@@ -261,7 +267,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     helpers hold no state and only call ``workflow.*`` at run time, so sharing them is safe."""
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "workflows.retries", *LEGACY_PASSTHROUGH)
+            "workflows.retries", "workflows.incident_steps", *LEGACY_PASSTHROUGH)
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from core.identity import UNREADABLE_PREFIX
 from core.models import Alert, AlertStatus, Severity, Source
 from core.text import cut_utf8, replace_surrogates
 
@@ -247,7 +248,7 @@ def unreadable_alert(raw: object, *, problem: str, source: Source, where: str) -
     problem = cut_utf8(problem, 1024)
     alert = Alert(
         source=source,
-        fingerprint=f"unreadable-{digest}",
+        fingerprint=f"{UNREADABLE_PREFIX}{digest}",
         status=AlertStatus.FIRING,
         severity=Severity.WARNING,
         title=UNREADABLE_TITLE,

@@ -1,0 +1,435 @@
+"""The incident's decisions: what each delivery, decision, card request and deadline does.
+
+Events in, commands and one next wake-up out (docs/adr/0020-incident-core-and-commands.md). The
+workflow (workflows/incident.py) takes everything that has arrived as one :class:`Snapshot` with
+the time it took it, runs :meth:`IncidentCore.step` over it, executing each yielded command and
+sending its result back, then sleeps until :meth:`IncidentCore.next_wake` or the next event. The
+core never reads a clock, never looks at what arrived after its snapshot, and never imports
+Temporal: that is what keeps the workflow deterministic however its tasks are split
+(docs/adr/0020, "what a step may read").
+
+Order within a step: deliveries first (a resolution that arrived before a decision or a deadline
+counts as what happened first), then decisions, then card requests, then whatever is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from core.incident.cards import Cards
+from core.incident.commands import (
+    Analyze,
+    CheckSeen,
+    Comment,
+    Failed,
+    Record,
+    Save,
+    SaveBatch,
+    SetStatus,
+    Step,
+    error,
+    info,
+    warning,
+)
+from core.incident.repairs import Repairs, check_decision
+from core.incident.state import SEEN_WINDOW, IncidentOutcome, IncidentSettings, IncidentState
+from core.inputs import (
+    AnalyzeInput,
+    CardPlacement,
+    DeliverySeenInput,
+    LearningRecordInput,
+    SaveBatchInput,
+    SaveIncidentInput,
+    SentryCommentInput,
+)
+from core.models import (
+    AlertDelivery,
+    AlertStatus,
+    Analysis,
+    IncidentStatus,
+    RecommendedRepair,
+    RepairAction,
+)
+from core.probe import is_probe
+from core.repair import Decision
+
+DUPLICATE = "duplicate"
+EMPTY = "empty"
+
+
+class CardRequest:
+    """An ``own_card`` update waiting for the step that carries it out."""
+
+    __slots__ = ("placement", "error", "done")
+
+    def __init__(self) -> None:
+        self.placement: CardPlacement | None = None
+        self.error: str | None = None
+        self.done = False
+
+
+class Snapshot:
+    """Everything that had arrived when the workflow took it, and when it took it."""
+
+    __slots__ = ("now", "deliveries", "decisions", "card_requests")
+
+    def __init__(self, now: datetime, deliveries: list[AlertDelivery] | None = None,
+                 decisions: list[Decision] | None = None, card_requests: list[CardRequest] | None = None) -> None:
+        self.now = now
+        self.deliveries = deliveries or []
+        self.decisions = decisions or []
+        self.card_requests = card_requests or []
+
+    @property
+    def has_events(self) -> bool:
+        return bool(self.deliveries or self.decisions or self.card_requests)
+
+
+class Wake:
+    __slots__ = ("at", "why")
+
+    def __init__(self, at: datetime, why: str) -> None:
+        self.at = at
+        self.why = why
+
+    def __repr__(self) -> str:
+        return f"Wake({self.at.isoformat()}, {self.why!r})"
+
+
+class _Fold:
+    """The deliveries of one snapshot that only add to an open incident: one save, one card call."""
+
+    __slots__ = ("counted", "seen", "last")
+
+    def __init__(self) -> None:
+        self.counted: list[str] = []
+        self.seen: list[str] = []
+        self.last: AlertDelivery | None = None
+
+
+def fallback_analysis(reason: str) -> Analysis:
+    """Used when the analyze step itself failed: the card still goes out, and says so."""
+    return Analysis(
+        category="unknown",
+        root_cause=f"Analysis unavailable ({reason}); look at the alert itself.",
+        impact="Unknown.",
+        fix_suggestion="Investigate manually.",
+        prevention="Check the awoooi worker logs for why analysis failed.",
+        confidence=0.0,
+        analyzed_by="fallback",
+        recommended_repair=RecommendedRepair(action=RepairAction.MANUAL_INTERVENTION, tier=4,
+                                             reason="no analysis available"),
+        rule_id=None,
+    )
+
+
+class IncidentCore:
+    def __init__(self, *, incident_id: str, anomaly_key: str, workflow_id: str, settings: IncidentSettings,
+                 new_id: Callable[[], str], started_at: datetime, state: IncidentState | None = None) -> None:
+        self.incident_id = incident_id
+        self.anomaly_key = anomaly_key
+        self.workflow_id = workflow_id
+        self.settings = settings
+        self.state = state
+        self._new_id = new_id
+        self._cards = Cards(settings)
+        self._repairs = Repairs(settings.policy, self._cards, new_id, workflow_id)
+        # No incident yet: when the run started, and when a resolution of an ended one was dropped.
+        self._started_at = started_at
+        self._duplicate_at: datetime | None = None
+        # Set by a step that finds the run over; the workflow ends it once nothing else is pending.
+        self.outcome: IncidentOutcome | None = None
+        self._outcome_at: datetime | None = None
+
+    # -- what the workflow asks ---------------------------------------------------------------
+
+    def step(self, snap: Snapshot) -> Step:
+        self.outcome = None
+        state = self.state
+        if state is not None and snap.has_events:
+            state.active_at = snap.now
+        if snap.deliveries:
+            yield from self._deliveries(snap.deliveries, snap.now)
+        for decision in snap.decisions:
+            yield from self._decision(decision, snap.now)
+        for request in snap.card_requests:
+            yield from self._own_card(request, snap.now)
+        yield from self._due(snap.now)
+
+    def next_wake(self) -> Wake | None:
+        """The earliest moment something is due: a repair deadline, a card call, the end of the
+        resolve grace or of the idle wait (the workflow's one timer)."""
+        if self.outcome is not None:
+            assert self._outcome_at is not None
+            return Wake(self._outcome_at, "the run ends")
+        state = self.state
+        if state is None:
+            if self._duplicate_at is not None:
+                return Wake(self._duplicate_at, "the run ends")
+            return Wake(self._started_at + timedelta(seconds=self.settings.idle_timeout_seconds), "idle expiry")
+        wakes = []
+        deadline = Repairs.deadline(state)
+        if deadline is not None:
+            wakes.append(Wake(deadline, Repairs.deadline_name(state)))
+        card = self._cards.due_at(state)
+        if card is not None:
+            wakes.append(Wake(card, "count changes wait for the next card edit" if state.card_dirty
+                              else "a digest line asks for its own card again"))
+        if state.status is IncidentStatus.RESOLVED:
+            wakes.append(Wake(self._grace_end(state), "resolve grace (a flap re-opens the card)"))
+        elif state.status is IncidentStatus.OPEN:
+            wakes.append(Wake(self._idle_end(state), "idle expiry"))
+        return min(wakes, key=lambda wake: wake.at) if wakes else None
+
+    def check_decision(self, decision: Decision, pending: list[Decision]) -> None:
+        """The ``decide`` update's validator (ValueError refuses it, nothing is recorded)."""
+        check_decision(self.state.repair if self.state is not None else None, decision, pending)
+
+    def should_continue_as_new(self, suggested: bool) -> bool:
+        state = self.state
+        return state is not None and (suggested or state.handled >= self.settings.max_deliveries_per_run)
+
+    # -- deliveries ---------------------------------------------------------------------------
+
+    def _deliveries(self, batch: list[AlertDelivery], now: datetime) -> Step:
+        """Repeats of an open incident fold into one save and at most one card call; a state change
+        (re-open, resolve) is applied in its place in the order, after what came before it."""
+        fold = _Fold()
+        for delivery in batch:
+            state = self.state
+            if state is None:
+                yield from self._open(delivery, now)
+                continue
+            if delivery.delivery_id in state.seen_deliveries:
+                yield info("duplicate delivery dropped", delivery_id=delivery.delivery_id)
+                continue
+            self._remember(state, delivery.delivery_id)
+            if delivery.occurrence_id is not None and delivery.occurrence_id in state.seen_occurrences:
+                # The same firing again (an Alertmanager retry or repeat_interval): fresh last_seen,
+                # nothing counted. After a resolution it is a late retry of the firing resolved.
+                if state.status is IncidentStatus.OPEN:
+                    state.last_seen = now
+                    fold.seen.append(delivery.delivery_id)
+                continue
+            if delivery.alert.status is AlertStatus.FIRING and state.status is IncidentStatus.OPEN:
+                state.alert = delivery.alert.model_copy(update={"links": delivery.alert.links or state.alert.links})
+                self._remember_occurrence(state, delivery)
+                state.occurrences += 1
+                state.last_seen = now
+                fold.counted.append(delivery.delivery_id)
+                fold.last = delivery
+                continue
+            yield from self._flush(state, fold, now)
+            fold = _Fold()
+            yield from self._apply(state, delivery, now)
+        if self.state is not None:
+            yield from self._flush(self.state, fold, now)
+
+    def _open(self, delivery: AlertDelivery, now: datetime) -> Step:
+        alert = delivery.alert
+        resolved = alert.status is AlertStatus.RESOLVED
+        if resolved:
+            # A resolution for an incident whose run already ended is a late duplicate.
+            seen = yield CheckSeen(DeliverySeenInput(delivery_id=delivery.delivery_id), "was this resolution handled?")
+            if seen is True:
+                yield SetStatus(DUPLICATE)
+                self._duplicate_at = now
+                return
+            if isinstance(seen, Failed):
+                yield warning("cannot tell whether this resolution was handled; showing it", error=seen.reason)
+        analysis = yield Analyze(AnalyzeInput(alert=alert, anomaly_key=self.anomaly_key), "analyze the alert")
+        if isinstance(analysis, Failed):
+            yield warning("analysis failed, using fallback", error=analysis.reason)
+            analysis = fallback_analysis(analysis.kind)
+        probe = is_probe(alert)
+        state = IncidentState(
+            incident_id=self.incident_id, anomaly_key=self.anomaly_key, lifecycle_id=self._new_id(),
+            status=IncidentStatus.RESOLVED if resolved else IncidentStatus.OPEN, alert=alert, analysis=analysis,
+            first_seen=alert.starts_at or now, last_seen=now, resolved_at=(alert.ends_at or now) if resolved else None,
+            resolved_handled_at=now if resolved else None, probe=probe, active_at=now)
+        self.state = state
+        self._remember(state, delivery.delivery_id)
+        self._remember_occurrence(state, delivery)
+        if resolved or self._duplicate_at is not None:
+            yield SetStatus(state.status.value)
+        self._duplicate_at = None
+        yield from self._save(state, delivery.delivery_id, count=True, now=now)
+        yield from self._record(state, delivery, now)
+        plan = not resolved and not probe
+        if plan:
+            yield from self._repairs.plan(state, now)
+        yield from self._cards.show(state, now)
+        if not resolved and not probe:
+            # A resolution with nothing before it needs no advice on the Sentry issue.
+            yield from self._comment(state, now)
+        if plan:
+            yield from self._repairs.after_first_card(state, now)
+
+    def _apply(self, state: IncidentState, delivery: AlertDelivery, now: datetime) -> Step:
+        """A delivery that changes the incident: re-opened, resolved, or a resolution again."""
+        state.alert = delivery.alert.model_copy(update={"links": delivery.alert.links or state.alert.links})
+        firing = delivery.alert.status is AlertStatus.FIRING
+        resolving = False
+        if firing:
+            self._remember_occurrence(state, delivery)
+            if state.status is not IncidentStatus.OPEN:
+                yield info("incident re-opened", incident_id=state.incident_id)
+                state.status, state.resolved_at, state.resolved_handled_at = IncidentStatus.OPEN, None, None
+                yield SetStatus(IncidentStatus.OPEN.value)
+            state.occurrences += 1
+            state.last_seen = now
+        elif state.status is IncidentStatus.OPEN:
+            state.status = IncidentStatus.RESOLVED
+            state.resolved_at = delivery.alert.ends_at or now
+            state.resolved_handled_at = state.last_seen = now
+            yield SetStatus(IncidentStatus.RESOLVED.value)
+            resolving = True
+        else:
+            # A second resolution of an already resolved incident: nothing changed.
+            yield from self._save(state, delivery.delivery_id, count=False, now=now)
+            return
+        yield from self._save(state, delivery.delivery_id, count=firing, now=now)
+        yield from self._record(state, delivery, now)
+        if resolving:
+            yield from self._repairs.on_resolved(state, delivery.received_at, now)
+        yield from self._cards.show(state, now)
+
+    def _flush(self, state: IncidentState, fold: _Fold, now: datetime) -> Step:
+        """One save for everything folded; the count shows on the card at its bounded rate."""
+        if not fold.counted and not fold.seen:
+            return
+        frequency = yield SaveBatch(
+            SaveBatchInput(view=state.view(), workflow_id=self.workflow_id, lifecycle_id=state.lifecycle_id,
+                           counted=fold.counted, seen=fold.seen, at=now),
+            f"save the incident ({len(fold.counted)} counted, {len(fold.seen)} re-sent)")
+        if isinstance(frequency, Failed):
+            yield error("incident record not saved", error=frequency.reason)
+        else:
+            state.frequency = frequency
+        if fold.last is None:
+            yield self._cards.publish(state)
+            return
+        yield from self._record(state, fold.last, now)
+        state.card_dirty = True
+        due = self._cards.due_at(state)
+        if due is not None and due <= now:
+            yield from self._cards.show(state, now, best_effort=True)
+        else:
+            yield self._cards.publish(state)
+
+    # -- decisions, card requests, deadlines --------------------------------------------------
+
+    def _decision(self, decision: Decision, now: datetime) -> Step:
+        if self.state is not None:
+            yield from self._repairs.on_decision(self.state, decision, now)
+
+    def _own_card(self, request: CardRequest, now: datetime) -> Step:
+        """On demand (``awoooi card``): its own card now, whatever the storm."""
+        state = self.state
+        if state is None:
+            request.error, request.done = "this incident has no card yet", True
+            return
+        if state.message_id is None:
+            result = yield from self._cards.show(state, now, force_own=True)
+            if isinstance(result, Failed):
+                request.error = f"the card could not be sent: {result.reason}"
+        request.placement = CardPlacement(message_id=state.message_id, digest_message_id=state.digest_message_id)
+        request.done = True
+
+    def _due(self, now: datetime) -> Step:
+        state = self.state
+        if state is None:
+            if self._duplicate_at is not None:
+                self._end(DUPLICATE, now)
+            elif self._started_at + timedelta(seconds=self.settings.idle_timeout_seconds) <= now:
+                self._end(EMPTY, now)
+            return
+        deadline = Repairs.deadline(state)
+        if deadline is not None and deadline <= now:
+            yield from self._repairs.on_deadline(state, now)
+        card = self._cards.due_at(state)
+        if card is not None and card <= now:
+            yield from self._cards.show(state, now, best_effort=True)
+        if state.status is IncidentStatus.RESOLVED and self._grace_end(state) <= now:
+            self._end(state.status.value, now)
+        elif state.status is IncidentStatus.OPEN and self._idle_end(state) <= now:
+            yield from self._expire(state, now)
+            self._end(state.status.value, now)
+        elif state.status is IncidentStatus.EXPIRED:
+            self._end(state.status.value, now)
+
+    def _expire(self, state: IncidentState, now: datetime) -> Step:
+        yield info("incident expired without resolution", incident_id=state.incident_id)
+        state.status = IncidentStatus.EXPIRED
+        yield SetStatus(IncidentStatus.EXPIRED.value)
+        yield from self._save(state, None, count=False, now=now)
+        if Repairs.deadline(state) is not None:
+            # A decision or a verification still pending ends with the incident: say so, once.
+            yield from self._repairs.on_deadline(state, now, expired=True)
+        yield from self._cards.show(state, now)
+
+    def _end(self, status: str, now: datetime) -> None:
+        state = self.state
+        self._outcome_at = now
+        self.outcome = IncidentOutcome(incident_id=self.incident_id, status=status,
+                                       occurrences=state.occurrences if state else 0,
+                                       message_id=state.message_id if state else None)
+
+    def _grace_end(self, state: IncidentState) -> datetime:
+        grace = 0.0 if state.probe else self.settings.resolve_grace_seconds
+        return (state.resolved_handled_at or state.active_at) + timedelta(seconds=grace)
+
+    def _idle_end(self, state: IncidentState) -> datetime:
+        return state.active_at + timedelta(seconds=self.settings.idle_timeout_seconds)
+
+    # -- steps of one call each ---------------------------------------------------------------
+
+    def _save(self, state: IncidentState, delivery_id: str | None, *, count: bool, now: datetime) -> Step:
+        frequency = yield Save(
+            SaveIncidentInput(view=state.view(), workflow_id=self.workflow_id, lifecycle_id=state.lifecycle_id,
+                              delivery_id=delivery_id or f"{state.lifecycle_id}:{state.status.value}",
+                              count_occurrence=count, at=now),
+            "save the incident")
+        if isinstance(frequency, Failed):
+            # The card matters more than the record: go on, and say so in the log.
+            yield error("incident record not saved", error=frequency.reason)
+        else:
+            state.frequency = frequency
+
+    def _record(self, state: IncidentState, delivery: AlertDelivery, now: datetime) -> Step:
+        if state.probe:
+            return  # a probe teaches nothing
+        recorded = yield Record(
+            LearningRecordInput(incident_id=state.incident_id, anomaly_key=state.anomaly_key,
+                                delivery_id=delivery.delivery_id, status=state.status, analysis=state.analysis,
+                                occurrences=state.occurrences, at=now),
+            "record for learning")
+        if isinstance(recorded, Failed):
+            yield error("learning record failed", error=recorded.reason)
+
+    def _comment(self, state: IncidentState, now: datetime) -> Step:
+        ref = state.alert.sentry
+        if ref is None or not ref.issue_id:
+            return
+        posted = yield Comment(
+            SentryCommentInput(view=state.view(), comment_key=f"{ref.issue_id}:{state.lifecycle_id}", at=now),
+            "comment on the Sentry issue")
+        if isinstance(posted, Failed):
+            state.sentry_comment = "failed"
+            yield error("sentry comment failed", error=posted.reason)
+        else:
+            state.sentry_comment = posted
+
+    @staticmethod
+    def _remember(state: IncidentState, delivery_id: str) -> None:
+        state.seen_deliveries.append(delivery_id)
+        del state.seen_deliveries[:-SEEN_WINDOW]
+        state.handled += 1
+
+    @staticmethod
+    def _remember_occurrence(state: IncidentState, delivery: AlertDelivery) -> None:
+        if delivery.occurrence_id is None or delivery.occurrence_id in state.seen_occurrences:
+            return
+        state.seen_occurrences.append(delivery.occurrence_id)
+        del state.seen_occurrences[:-SEEN_WINDOW]

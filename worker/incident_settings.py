@@ -1,0 +1,26 @@
+"""The incident workflow's settings, from the worker's own environment (one Settings object)."""
+
+from __future__ import annotations
+
+from core.incident.state import IncidentSettings
+from core.repair import RepairPolicy
+from core.settings import Settings
+
+
+def incident_settings(settings: Settings) -> IncidentSettings:
+    return IncidentSettings(
+        idle_timeout_seconds=settings.incident_idle_timeout_seconds,
+        resolve_grace_seconds=settings.resolve_grace_seconds,
+        max_deliveries_per_run=settings.incident_max_deliveries_per_run,
+        policy=RepairPolicy(auto_repair_confidence=settings.auto_repair_confidence,
+                            approval_timeout_seconds=settings.approval_timeout.total_seconds(),
+                            verify_window_seconds=settings.verify_window.total_seconds()),
+        # Long enough for the LLM's own bounded timeout, with room for its answer.
+        analysis_timeout_seconds=max(60.0, settings.llm_timeout_seconds + 30.0) if settings.llm_enabled else 60.0,
+        card_edit_interval_seconds=settings.card_edit_interval.total_seconds(),
+        card_budget_calls=settings.card_budget_calls,
+        card_budget_window_seconds=settings.card_budget_window.total_seconds(),
+        local_steps=settings.local_steps,
+        llm_enabled=settings.llm_enabled,
+        digest_window_seconds=settings.digest_window_seconds,
+    )
