@@ -47,7 +47,7 @@ import httpx  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 from temporalio.client import Client  # noqa: E402
 
-from activities.redis_incidents import RedisIncidentRepository  # noqa: E402
+from activities.valkey.incidents import RedisIncidentRepository  # noqa: E402
 from bench import payloads  # noqa: E402
 from bench.chat import TimedTelegram, max_calls_per_alert_minute, max_share_per_alert_minute, summary  # noqa: E402
 from bench.machine import cpu_seconds, describe, load_average, memory  # noqa: E402

@@ -2,7 +2,7 @@
 
 The formulas and thresholds live here as named constants so the tests, the API and the docs quote
 one source. The logic is ``core.learning_service.LearningService``; storage is behind
-:class:`LearningRepository` (Redis implementation: ``activities.redis_learning``).
+:class:`LearningRepository` (Redis implementation: ``activities.valkey.learning``).
 """
 
 from __future__ import annotations

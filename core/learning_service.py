@@ -141,7 +141,7 @@ class _Hint:
 
     @classmethod
     def from_record(cls, record: dict[str, object]) -> _Hint | None:
-        """An occurrence record (activities/learning.py); None when it is unreadable."""
+        """An occurrence record (activities/incident/learning.py); None when it is unreadable."""
         try:
             action = RepairAction(str(record["recommended_action"]))
             avoid = tuple(RepairAction(str(a)) for a in record.get("avoid_actions") or ())  # type: ignore[union-attr]

@@ -73,7 +73,7 @@ class Settings(BaseSettings):
     # Activities one worker runs at once. A digest line's place_card holds its slot until the
     # coalesced edit shows the line (up to AWOOOI_DIGEST_EDIT_INTERVAL_SECONDS): at 20 slots that made
     # a storm of new incidents 20 lines per edit interval, ~400/min (bench phase 1). Telegram's limits
-    # are kept by the pacer (activities/telegram_pacing.py), not by a small pool.
+    # are kept by the pacer (activities/chat/pacing.py), not by a small pool.
     worker_max_concurrent_activities: int = Field(default=200, ge=1, le=10_000)
 
     telegram_bot_token: SecretStr | None = None
@@ -143,7 +143,7 @@ class Settings(BaseSettings):
     # a long storm edits a card twice a minute, not six times (issue 8). 0 turns it off.
     card_budget_calls: int = Field(default=2, ge=0, le=100)
     card_budget_window: timedelta = Field(default=timedelta(seconds=60), ge=timedelta(0), le=timedelta(hours=1))
-    # Telegram's flood limits, kept by all workers together through Valkey (activities/telegram_pacing.py).
+    # Telegram's flood limits, kept by all workers together through Valkey (activities/chat/pacing.py).
     telegram_chat_interval_seconds: float = Field(default=1.0, ge=0, le=60)
     telegram_group_per_minute: int = Field(default=20, ge=1, le=10_000)
     telegram_global_per_second: int = Field(default=30, ge=1, le=10_000)

@@ -158,7 +158,7 @@ async def _learning(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
-    from activities.redis_incidents import RedisIncidentRepository
+    from activities.valkey.incidents import RedisIncidentRepository
     from starter.incidents_cli import list_incidents, print_incidents
     from starter.ops_cli import with_dev_defaults
     from worker.wiring import connect_redis, connect_temporal

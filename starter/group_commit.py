@@ -10,7 +10,7 @@ A lane sends one batch at a time, so deliveries of one incident reach Temporal i
 A batch that Temporal does not take in time, or that finds Temporal saturated (no direct slot
 free within ``overflow_wait``), or that finds the spool in use (order: nothing overtakes what is
 already spooled), goes to the durable spool instead. Spool writes are grouped too: everything
-spooled within ``window`` is one pipeline and one WAITAOF (activities/redis_spool.py). Every
+spooled within ``window`` is one pipeline and one WAITAOF (activities/valkey/spool.py). Every
 sender's answer waits for the batch holding its delivery to be recorded, in Temporal or fsynced
 in Valkey (docs/adr/0015-group-commit-intake.md).
 """

@@ -1,6 +1,6 @@
 """`awoooi probe`: the alert chain's checks, once, from a shell or a CD job.
 
-The same ChainChecks the scheduled AlertChainProbe runs (activities/chain_checks.py), printed one
+The same ChainChecks the scheduled AlertChainProbe runs (activities/probe/chain_checks.py), printed one
 line per link with a check mark or a cross and its time; exit 0 when every link passes.
 """
 
@@ -15,7 +15,7 @@ from typing import TextIO
 import httpx
 from temporalio.client import Client
 
-from activities.chain_checks import ChainChecks
+from activities.probe.chain_checks import ChainChecks
 from core.probe import LinkResult, ProbeReport
 
 ChecksFactory = Callable[[Client | None, httpx.AsyncClient], ChainChecks]

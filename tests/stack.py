@@ -26,7 +26,7 @@ from tests.loopback.telegram import TelegramLoopback
 ROOT = Path(__file__).resolve().parents[1]
 WEBHOOK_TOKEN = "stack-webhook-token"
 SENTRY_SECRET = "stack-sentry-client-secret"
-# Every digest message has it in its title (activities/render_digest.py); no card does.
+# Every digest message has it in its title (activities/chat/telegram/render_digest.py); no card does.
 DIGEST_MARK = "🌩"
 _INCIDENT = re.compile(r"<code>((?:alertmanager|signoz|sentry)-[^<]+)</code>")
 

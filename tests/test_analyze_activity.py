@@ -18,8 +18,8 @@ from redis.asyncio import Redis
 from temporalio.testing import ActivityEnvironment
 
 from activities.analysis import LlmAnalyzer, RuleAnalyzer
-from activities.analyze import AnalysisActivities
-from activities.redis_counter import RedisAnomalyCounter
+from activities.analysis.activity import AnalysisActivities
+from activities.valkey.counter import RedisAnomalyCounter
 from core.inputs import AnalyzeInput
 from core.learning import ActionStats, LearningSummary
 from core.models import Alert, AlertStatus, Analysis, RepairAction, Severity, Source
@@ -89,7 +89,7 @@ def _llm(http: httpx.AsyncClient, openai: OpenAILoopback, timeout: float = 5.0) 
 
 
 async def _run(env: ActivityEnvironment, activities: AnalysisActivities) -> Analysis:
-    return await env.run(activities.analyze, AnalyzeInput(alert=ALERT, anomaly_key=KEY))
+    return await env.run(activities.analysis.activity, AnalyzeInput(alert=ALERT, anomaly_key=KEY))
 
 
 async def _rules_alone() -> Analysis:

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from activities import redis_keys
-from activities.chat_gate import ChatGate
-from activities.render import CARD_LIMIT, LABELS, render_card, render_escalation
+from activities.valkey import keys as redis_keys
+from activities.chat.gate import ChatGate
+from activities.chat.telegram.render import CARD_LIMIT, LABELS, render_card, render_escalation
 from core.errors import UpstreamError
 from tests.loopback.telegram import parse_telegram_html, utf16_len
 from tests.test_render import UTC_TZ, make_view

@@ -19,12 +19,12 @@ from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from temporalio.testing import ActivityEnvironment
 
-from activities.chat_gate import ChatGate
-from activities.digest import Digest
-from activities.notify import CardSettings, TelegramActivities
-from activities.redis_ledger import RedisLedger
-from activities.render_digest import TEXT, digest_labels, render_digest, render_digest_line
-from activities.telegram_api import TelegramClient
+from activities.chat.gate import ChatGate
+from activities.chat.digest import Digest
+from activities.chat.cards import CardSettings, TelegramActivities
+from activities.valkey.ledger import RedisLedger
+from activities.chat.telegram.render_digest import TEXT, digest_labels, render_digest, render_digest_line
+from activities.chat.telegram.client import TelegramClient
 from core.legacy_inputs import CardPlacement, PlaceCardInput
 from core.metrics import Metrics
 from core.models import IncidentStatus, IncidentView

@@ -14,7 +14,7 @@ import uuid
 
 from temporalio.client import Client
 
-from activities.render_digest import TEXT
+from activities.chat.telegram.render_digest import TEXT
 from starter.ops_cli import own_card
 from tests.alert_flow import occurrence_body
 from tests.harness import eventually, running, settings_for

@@ -578,7 +578,7 @@ async def test_a_retried_scale_sets_the_pinned_count_instead_of_stepping_twice(
         k8s_client: AsyncClient, kube: KubernetesLoopback, redis) -> None:
     """The PATCH went through but its answer was lost (a 504 from a proxy after the change): the
     retry finds the count pinned under the repair id and sets it again, not count + 1."""
-    from activities.redis_ledger import RedisLedger
+    from activities.valkey.ledger import RedisLedger
 
     executor = KubernetesExecutor(k8s_client, memo=RedisLedger(redis))
     request = make_request(RepairAction.SCALE_UP, repair_id="rep-scale-1")

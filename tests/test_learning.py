@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from activities.redis_counter import RedisAnomalyCounter
-from activities.redis_learning import RedisLearningRepository
+from activities.valkey.counter import RedisAnomalyCounter
+from activities.valkey.learning import RedisLearningRepository
 from core.learning import (
     DEFAULT_CONFIDENCE,
     FAILURE_STREAK_BLOCK,
@@ -424,7 +424,7 @@ async def test_an_action_the_analysis_says_does_not_help_is_never_learned(
 
 
 async def test_without_an_analysis_the_last_recorded_one_decides(redis: Redis, repo: RedisLearningRepository) -> None:
-    from activities.redis_incidents import RedisOccurrenceLog
+    from activities.valkey.incidents import RedisOccurrenceLog
 
     log = RedisOccurrenceLog(redis)
     service = LearningService(repo, log)

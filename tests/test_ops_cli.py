@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
-from activities.redis_counter import RedisAnomalyCounter
+from activities.valkey.counter import RedisAnomalyCounter
 from core.learning import RepairRecord
 from core.models import RepairAction
 from core.settings import Settings

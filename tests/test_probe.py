@@ -13,7 +13,7 @@ import httpx
 from prometheus_client import generate_latest
 from temporalio.client import Client
 
-from activities import redis_keys
+from activities.valkey import keys as redis_keys
 from core.probe import ProbeInput, ProbeReport
 from starter.embedded import free_port
 from starter.probe_cli import probe_once

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
-from activities.redis_budget import RedisRepairBudget
+from activities.valkey.budget import RedisRepairBudget
 from core.inputs import BudgetStatus
 
 KEY = "alertmanager:api:HighMemory"

@@ -16,9 +16,9 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from activities import redis_keys
-from activities.redis_counter import RedisAnomalyCounter
-from activities.redis_learning import RECORD_TTL, RedisLearningRepository
+from activities.valkey import keys as redis_keys
+from activities.valkey.counter import RedisAnomalyCounter
+from activities.valkey.learning import RECORD_TTL, RedisLearningRepository
 from core.errors import UpstreamError
 from core.learning import RECORDS_KEPT, ActionStats, Playbook, RepairRecord
 from core.models import RepairAction

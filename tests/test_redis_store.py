@@ -13,10 +13,10 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from activities import redis_keys
-from activities.redis_counter import RedisAnomalyCounter
-from activities.redis_incidents import LEARNING_KEEP, LEARNING_TTL, RedisIncidentRepository, RedisOccurrenceLog
-from activities.redis_ledger import DEFAULT_TTL, RedisLedger
+from activities.valkey import keys as redis_keys
+from activities.valkey.counter import RedisAnomalyCounter
+from activities.valkey.incidents import LEARNING_KEEP, LEARNING_TTL, RedisIncidentRepository, RedisOccurrenceLog
+from activities.valkey.ledger import DEFAULT_TTL, RedisLedger
 from core.errors import UpstreamError
 from starter.embedded import free_port
 

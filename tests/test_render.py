@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from activities.render import COMMENT_HEADING, render_card, render_comment
-from activities.telegram_api import TelegramClient
+from activities.chat.telegram.render import COMMENT_HEADING, render_card, render_comment
+from activities.chat.telegram.client import TelegramClient
 from core.models import (
     Alert,
     AlertStatus,

@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from activities.render import approval_keyboard, render_card, render_escalation
-from activities.telegram_api import TelegramClient
+from activities.chat.telegram.render import approval_keyboard, render_card, render_escalation
+from activities.chat.telegram.client import TelegramClient
 from core.learning import SmartRecommendation
 from core.models import (
     Alert,

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from activities.redis_budget import RedisRepairBudget
+from activities.valkey.budget import RedisRepairBudget
 from core.learning import RepairRecord
 from core.models import RepairAction
 from tests.harness import eventually, running

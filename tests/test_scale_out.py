@@ -18,7 +18,7 @@ import uuid
 import httpx
 from redis.asyncio import Redis
 
-from activities import redis_keys
+from activities.valkey import keys as redis_keys
 from tests.harness import eventually
 from tests.loopback.sentry import SentryLoopback
 from tests.alert_flow import occurrence_body

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from activities.sentry_api import SentryClient
+from activities.sentry.client import SentryClient
 from core.errors import RateLimited, UpstreamError
 from tests.loopback.sentry import SentryLoopback
 

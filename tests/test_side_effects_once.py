@@ -19,13 +19,13 @@ from redis.asyncio import Redis
 from structlog.testing import capture_logs
 from temporalio.testing import ActivityEnvironment
 
-from activities.chat_gate import ChatGate
-from activities.notify import CardSettings, TelegramActivities
-from activities.redis_ledger import RedisLedger
-from activities.render import LABELS
-from activities.sentry_api import SentryClient
-from activities.sentry_comment import CommentSettings, SentryActivities
-from activities.telegram_api import TelegramClient
+from activities.chat.gate import ChatGate
+from activities.chat.cards import CardSettings, TelegramActivities
+from activities.valkey.ledger import RedisLedger
+from activities.chat.telegram.render import LABELS
+from activities.sentry.client import SentryClient
+from activities.sentry.comments import CommentSettings, SentryActivities
+from activities.chat.telegram.client import TelegramClient
 from core.inputs import SentryCommentInput
 from core.legacy_inputs import CardInput, EditCardInput, EscalateInput
 from core.metrics import Metrics

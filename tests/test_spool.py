@@ -15,7 +15,7 @@ import pytest
 from temporalio.client import Client
 from core.converter import data_converter
 
-from activities.redis_spool import RedisSpool
+from activities.valkey.spool import RedisSpool
 from core.errors import UpstreamError
 from core.identity import incident_ref
 from core.models import AlertDelivery, SpooledDelivery

@@ -13,7 +13,7 @@ import uuid
 
 from temporalio.client import Client
 
-from activities.chain_checks import NOTIFY_ACTIVITIES
+from activities.probe.chain_checks import NOTIFY_ACTIVITIES
 from core.identity import incident_ref
 from starter.parsers.alertmanager import parse_alertmanager
 from tests.harness import eventually, running, settings_for

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from activities.telegram_api import TelegramClient
+from activities.chat.telegram.client import TelegramClient
 from core.errors import RateLimited, UpstreamError
 from tests.loopback.telegram import TelegramLoopback
 

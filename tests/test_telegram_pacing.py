@@ -12,8 +12,8 @@ from datetime import timedelta
 import pytest
 from redis.asyncio import Redis
 
-from activities.chat_gate import ChatGate
-from activities.telegram_pacing import PacingLimits, TelegramPacer
+from activities.chat.gate import ChatGate
+from activities.chat.pacing import PacingLimits, TelegramPacer
 from core.errors import UpstreamError
 
 

@@ -14,8 +14,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from activities.redis_counter import RedisAnomalyCounter
-from activities.redis_ledger import RedisLedger
+from activities.valkey.counter import RedisAnomalyCounter
+from activities.valkey.ledger import RedisLedger
 from tests.alert_flow import ALERTMANAGER, alertmanager_body, cards_per_title, titles
 from tests.harness import eventually, running, settings_for
 from tests.repair_support import API_TOKEN

@@ -28,28 +28,28 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from temporalio.worker import Worker
 
 from activities.analysis import LlmAnalyzer, RuleAnalyzer
-from activities.analyze import AnalysisActivities
-from activities.chat_gate import ChatGate
-from activities.digest import Digest
-from activities.chain_checks import ChainChecks, ChainConfig, SentryReader
-from activities.incidents import IncidentActivities
-from activities.incident_settings import IncidentSettingsActivities
-from activities.telegram_pacing import PacingLimits, TelegramPacer
-from activities.learning import LearningActivities
-from activities.notify import CardSettings, TelegramActivities
-from activities.probe import ProbeActivities
-from activities.redis_budget import RedisRepairBudget
-from activities.redis_counter import RedisAnomalyCounter
-from activities.redis_incidents import RedisIncidentRepository, RedisOccurrenceLog
-from activities.redis_learning import RedisLearningRepository
-from activities.redis_probe import RedisOutageStore
-from activities.redis_ledger import RedisLedger
-from activities.redis_spool import RedisSpool
+from activities.analysis.activity import AnalysisActivities
+from activities.chat.gate import ChatGate
+from activities.chat.digest import Digest
+from activities.probe.chain_checks import ChainChecks, ChainConfig, SentryReader
+from activities.incident.records import IncidentActivities
+from activities.incident.settings import IncidentSettingsActivities
+from activities.chat.pacing import PacingLimits, TelegramPacer
+from activities.incident.learning import LearningActivities
+from activities.chat.cards import CardSettings, TelegramActivities
+from activities.probe.activities import ProbeActivities
+from activities.valkey.budget import RedisRepairBudget
+from activities.valkey.counter import RedisAnomalyCounter
+from activities.valkey.incidents import RedisIncidentRepository, RedisOccurrenceLog
+from activities.valkey.learning import RedisLearningRepository
+from activities.valkey.probe import RedisOutageStore
+from activities.valkey.ledger import RedisLedger
+from activities.valkey.spool import RedisSpool
 from activities.repair import DryRunExecutor, KubernetesExecutor, WebhookExecutor, connect_kubernetes
-from activities.repairs import RepairActivities
-from activities.sentry_api import SentryClient
-from activities.sentry_comment import CommentSettings, SentryActivities
-from activities.telegram_api import TelegramClient
+from activities.repair.activities import RepairActivities
+from activities.sentry.client import SentryClient
+from activities.sentry.comments import CommentSettings, SentryActivities
+from activities.chat.telegram.client import TelegramClient
 from core.learning_service import LearningService
 from core.metrics import Metrics
 from core.ports import RepairExecutor

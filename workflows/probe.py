@@ -16,7 +16,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.probe import ProbeActivities
+    from activities.probe.activities import ProbeActivities
     from core.probe import CheckInput, LinkResult, ProbeInput, ProbeReport, ReportInput
 
 from workflows import retries

@@ -1,6 +1,6 @@
 """Getting a digest line into the chat: one send per digest message, then coalesced edits.
 
-The activity that stores a line (activities/digest.py) returns only once a send or an edit that
+The activity that stores a line (activities/chat/digest.py) returns only once a send or an edit that
 contains its line has gone out: its own, or another worker's whose snapshot was taken after the
 line was stored (each slot keeps the highest version a render showed). At most one worker renders
 a slot at a time, edits at most every ``edit_interval``; the others ask Valkey again when the next edit
@@ -26,8 +26,8 @@ from typing import Any
 
 import structlog
 
-from activities.digest import Digest
-from activities.render_digest import render_digest
+from activities.chat.digest import Digest
+from activities.chat.telegram.render_digest import render_digest
 from core.errors import UpstreamError
 from core.metrics import Metrics
 from core.ports import DeliveryLedger, TelegramApi

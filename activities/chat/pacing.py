@@ -23,7 +23,7 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from activities import redis_keys
+from activities.valkey import keys as redis_keys
 from core.errors import UpstreamError
 from core.metrics import Metrics
 

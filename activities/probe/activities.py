@@ -16,7 +16,7 @@ from typing import Protocol
 import structlog
 from temporalio import activity
 
-from activities.chain_checks import ChainChecks
+from activities.probe.chain_checks import ChainChecks
 from core.errors import UpstreamError
 from core.metrics import Metrics
 from core.ports import TelegramApi

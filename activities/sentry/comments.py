@@ -15,7 +15,7 @@ import structlog
 from temporalio import activity
 
 from activities.failures import to_application_error
-from activities.render import render_comment
+from activities.chat.telegram.render import render_comment
 from core.errors import UpstreamError
 from core.inputs import SentryCommentInput
 from core.metrics import Metrics

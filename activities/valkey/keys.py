@@ -65,7 +65,7 @@ def spool_lease() -> str:
 
 
 def chat_sender(chat_id: str) -> str:
-    """The per-chat sender lock (activities/chat_gate.py): at most one card in flight per chat."""
+    """The per-chat sender lock (activities/chat/gate.py): at most one card in flight per chat."""
     return f"{PREFIX}:chat:{chat_id}:sender"
 
 
@@ -94,7 +94,7 @@ def telegram_window(chat_id: str) -> str:
 def telegram_global() -> str:
     """Every Telegram call in the last second, all chats (ZSET scored by ms)."""
     return f"{PREFIX}:tg:global"
-# -- storm digest (activities/digest.py, docs/adr/0016-digest-cards.md) -------------------------------
+# -- storm digest (activities/chat/digest.py, docs/adr/0016-digest-cards.md) -------------------------------
 
 
 def digest_placements(chat_id: str) -> str:

@@ -1,4 +1,4 @@
-"""The alert chain's outage record in Valkey (implements ``activities.probe.OutageStore``).
+"""The alert chain's outage record in Valkey (implements ``activities.probe.activities.OutageStore``).
 
 One hash while the chain is broken; absent while it is whole. ``announced`` is set only after the
 direct message went out, so a chat that was itself down is told on the first run that can reach it.
@@ -9,7 +9,7 @@ from __future__ import annotations
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from activities import redis_keys
+from activities.valkey import keys as redis_keys
 from core.errors import UpstreamError
 
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from activities import redis_keys
+from activities.valkey import keys as redis_keys
 from core.errors import UpstreamError
 
 DEFAULT_TTL = timedelta(days=30)

@@ -1,6 +1,6 @@
 """Pure rendering of the storm digest: one line per incident, and the message that lists them.
 
-A line names the alert the way its card does (activities/render.py: status emoji, status, severity,
+A line names the alert the way its card does (activities/chat/telegram/render.py: status emoji, status, severity,
 title, service, occurrences, incident id) plus the labels that tell one alert of a storm from the
 next (instance, pod, ...): 25 "HighLatency" lines that differ only in their instance must say so.
 Every dynamic piece has a fixed cap, so a line stays under ``max_bytes`` UTF-8 bytes (Lua counts
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 
-from activities.render import CARD_LIMIT, fit, labels, status_emoji
+from activities.chat.telegram.render import CARD_LIMIT, fit, labels, status_emoji
 from core.models import IncidentView
 
 __all__ = ["digest_labels", "render_digest", "render_digest_line"]

@@ -14,7 +14,7 @@ that window instead of pretending to close it:
 
 Telegram's pacing (about 1 msg/s per chat, 20/min in a group, 30/s overall, PROTOCOLS.md) runs in
 :meth:`ChatGate._admit` while the chat's lock is held, and in :meth:`ChatGate.pace` for edits
-(activities/telegram_pacing.py).
+(activities/chat/pacing.py).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ import structlog
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from activities import redis_keys
-from activities.telegram_pacing import TelegramPacer
+from activities.valkey import keys as redis_keys
+from activities.chat.pacing import TelegramPacer
 from core.errors import UpstreamError
 
 __all__ = ["ChatGate"]
@@ -123,7 +123,7 @@ class ChatGate:
             await asyncio.sleep(self._poll * (0.5 + random.random()))  # noqa: S311 - jitter, not crypto
 
     async def _admit(self, chat_id: str, *, budget: float) -> None:
-        """Telegram's limits (activities/telegram_pacing.py), urgently: a send waits for its slot
+        """Telegram's limits (activities/chat/pacing.py), urgently: a send waits for its slot
         within what is left of the gate's wait, else raises a retryable error with nothing sent."""
         if self._pacer is not None:
             await self._pacer.admit(chat_id, urgent=True, budget=budget)

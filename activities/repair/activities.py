@@ -16,7 +16,7 @@ import structlog
 from temporalio import activity
 
 from activities.failures import to_application_error
-from activities.redis_budget import RedisRepairBudget
+from activities.valkey.budget import RedisRepairBudget
 from core.errors import UpstreamError
 from core.identity import approval_ledger_key
 from core.inputs import (

@@ -1,6 +1,6 @@
 """The learning repository (seed phase G) on Redis/Valkey.
 
-Keys (all in ``activities.redis_keys``):
+Keys (all in ``activities.valkey.keys``):
 
 - ``learning:repair:{anomaly_key}:{action}``: list of RepairRecord JSON, newest first, the last
   RECORDS_KEPT, expiring RECORD_TTL_DAYS after the last write. The seed's key, unprefixed.
@@ -24,7 +24,7 @@ from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from activities import redis_keys
+from activities.valkey import keys as redis_keys
 from core.errors import UpstreamError
 from core.learning import RECORD_TTL_DAYS, RECORDS_KEPT, ActionStats, Playbook, RepairRecord
 from core.models import RepairAction

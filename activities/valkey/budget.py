@@ -12,7 +12,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from activities import redis_keys
+from activities.valkey import keys as redis_keys
 from core.errors import UpstreamError
 from core.inputs import BudgetStatus
 

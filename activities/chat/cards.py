@@ -9,7 +9,7 @@ chat, and the retry says on the card that it may repeat an earlier one
 (docs/adr/0004-side-effect-idempotency.md, docs/adr/0011-chat-gate.md).
 
 In a storm of distinct alerts, place_card shows an incident as a line of the chat's digest
-message instead of its own card (activities/digest.py, docs/adr/0016-digest-cards.md).
+message instead of its own card (activities/chat/digest.py, docs/adr/0016-digest-cards.md).
 """
 
 from __future__ import annotations
@@ -22,12 +22,12 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.chat_gate import ChatGate
-from activities.digest import Digest, Want
-from activities.digest_show import DigestShows
+from activities.chat.gate import ChatGate
+from activities.chat.digest import Digest, Want
+from activities.chat.digest_show import DigestShows
 from activities.failures import to_application_error
-from activities.render import approval_keyboard, render_card, render_escalation
-from activities.render_digest import render_digest_line
+from activities.chat.telegram.render import approval_keyboard, render_card, render_escalation
+from activities.chat.telegram.render_digest import render_digest_line
 from core.errors import RateLimited, UpstreamError
 from core.inputs import CardPlacement, EditCardInput, EscalateInput, PlaceCardInput
 from core.legacy_inputs import CardInput
