@@ -25,8 +25,23 @@ def _action(family: Family, mode: Mode) -> tuple[RepairAction, str]:
     return mode.action, mode.reason
 
 
+# What each mode's text tells, in meaning.py's vocabulary: modes, resources, fixes.
+_MEANING: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    "certificates": (("cert-expiry",), (), ("renew-cert",)),
+    "security": (("security",), (), ("security",)),
+    "replication": (("replication",), (), ("fix-replication",)),
+    "configuration": (("config", "skew"), (), ("fix-config",)),
+    "availability": (("down",), (), ("restore",)),
+    "errors": (("errors",), (), ("investigate",)),
+    "latency": (("latency",), (), ("investigate", "add-capacity")),
+    "capacity": (("saturation", "capacity-forecast"), ("disk",), ("free-space",)),
+    "saturation": (("saturation",), (), ("find-consumer", "add-capacity")),
+}
+
+
 def _entry(family: Family, mode: Mode) -> Rule:
     action, reason = _action(family, mode)
+    modes, resources, fixes = _MEANING[mode.id]
     restart_ok = mode.id == "availability" and family.restartable
     return Rule(
         id=f"{family.id}-{mode.id}",
@@ -41,6 +56,10 @@ def _entry(family: Family, mode: Mode) -> Rule:
         reason=reason,
         action_in_k8s=A.RESTART_POD if restart_ok else None,
         avoid=mode.avoid,
+        modes=modes,
+        resources=resources,
+        fixes=fixes,
+        technology=family.id,
     )
 
 
@@ -57,6 +76,7 @@ def _family_only(family: Family) -> Rule:
         confidence=FAMILY_ONLY_CONFIDENCE,
         action=A.MANUAL_INTERVENTION,
         reason=f"no specific knowledge for this {family.name} alert",
+        technology=family.id,
     )
 
 
@@ -73,6 +93,9 @@ def _mode_only(mode: Mode) -> Rule:
         "runbook to find the component.",
         prevention=mode.prevention,
         confidence=MODE_ONLY_CONFIDENCE,
+        modes=_MEANING[mode.id][0],
+        resources=_MEANING[mode.id][1],
+        fixes=_MEANING[mode.id][2],
         action=action,
         reason=reason,
         avoid=mode.avoid,

@@ -14,9 +14,11 @@ Sentry metric alerts); ``"exception"`` rules describe application exceptions (Se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from activities.analysis.families import rule_family
+from activities.analysis.meaning import RULE_MEANINGS
 from core.models import RepairAction
 
 RuleKind = Literal["alert", "exception"]
@@ -46,6 +48,12 @@ class Rule:
     # Actions that do not help with this problem (a restart does not free a full disk): learning and
     # the repair plan never propose them for it.
     avoid: tuple[RepairAction, ...] = ()
+    # What the text is about, in the failure modes' vocabulary (activities/analysis/meaning.py): the
+    # failure modes it tells, the resources it names, the families of fix it proposes, the technology.
+    modes: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    fixes: tuple[str, ...] = ()
+    technology: str | None = None
 
 
 def _p(*regexes: str) -> tuple[re.Pattern[str], ...]:
@@ -1982,7 +1990,24 @@ _EXCEPTIONS: tuple[Rule, ...] = (
     ),
 )
 
-ALERT_RULES: tuple[Rule, ...] = (
+def _declared(rule: Rule) -> Rule:
+    """The rule with what its text is about (meaning.py), exceptions all being application code."""
+    if rule.kind == "exception":
+        return replace(rule, modes=("exception",), fixes=("fix-code",), technology="application")
+    meaning = RULE_MEANINGS.get(rule.id)
+    technology = rule_family(rule.id) or _TECHNOLOGY.get(rule.id)
+    if meaning is None:
+        return replace(rule, technology=technology)
+    return replace(rule, modes=meaning.modes, resources=meaning.resources, fixes=meaning.fixes,
+                   technology=technology)
+
+
+# Rules whose id does not start with their technology's prefix (families.rule_family).
+_TECHNOLOGY = {"blackbox-probe-failed": "blackbox", "traces-missing": "otel", "watchdog": "prometheus",
+               "info-inhibitor": "alertmanager"}
+
+
+ALERT_RULES: tuple[Rule, ...] = tuple(_declared(r) for r in (
     _META
     + _PROMETHEUS
     + _CERTIFICATES
@@ -1994,6 +2019,6 @@ ALERT_RULES: tuple[Rule, ...] = (
     + _HOSTS
     + _SERVICES
     + _FAMILY_FALLBACKS
-)
-EXCEPTION_RULES: tuple[Rule, ...] = _EXCEPTIONS
+))
+EXCEPTION_RULES: tuple[Rule, ...] = tuple(_declared(r) for r in _EXCEPTIONS)
 RULES: tuple[Rule, ...] = ALERT_RULES + EXCEPTION_RULES
