@@ -46,14 +46,14 @@ async def test_unknown_alert_of_a_known_family_gets_its_knowledge() -> None:
 
 async def test_family_from_the_expression_when_the_name_says_nothing() -> None:
     analysis = await analyzer.analyze(alert("Alert17", "ceph_osd_up+%3D%3D+0"))
-    assert analysis.rule_id == "ceph-availability"
+    assert analysis.rule_id == "ceph-down"
     assert analysis.category == "availability"
 
 
 async def test_chinese_text_gives_the_mode() -> None:
     analysis = await analyzer.analyze(alert("规则42", "minio_cluster_capacity_usable_free_bytes+%3C+1e9",
                                             summary="MinIO 存储空间不足"))
-    assert analysis.rule_id == "minio-capacity"
+    assert analysis.rule_id == "minio-saturation-disk"
     assert RepairAction.RESTART_POD in analysis.avoid_actions
     assert analysis.recommended_repair.action is not RepairAction.RESTART_POD
 
@@ -62,7 +62,7 @@ async def test_confidence_says_how_specific_the_match_was() -> None:
     full = await analyzer.analyze(alert("MinioDiskFull", "minio_cluster_capacity_usable_free_bytes"))
     family_only = await analyzer.analyze(alert("MinioThing"))
     mode_only = await analyzer.analyze(alert("FrobnicatorFlapping"))
-    assert (family_only.rule_id, mode_only.rule_id) == ("minio-other", "mode-availability")
+    assert (family_only.rule_id, mode_only.rule_id) == ("minio-other", "mode-crashloop")
     assert full.confidence > family_only.confidence > mode_only.confidence > 0.2
 
 

@@ -136,8 +136,7 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.UPDATE_CONFIG,
         reason="broken rule expressions are fixed in the rule files",
-        examples=("PrometheusRuleEvaluationFailures", "PrometheusMissingRuleEvaluations",
-                  "PrometheusRuleFailures"),
+        examples=("PrometheusRuleEvaluationFailures", "PrometheusMissingRuleEvaluations", "PrometheusRuleFailures"),
     ),
     Rule(
         id="prometheus-tsdb",
@@ -155,8 +154,7 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="storage corruption or full disk needs an operator",
-        examples=("PrometheusTSDBCompactionsFailing", "PrometheusTSDBReloadsFailing",
-                  "PrometheusTsdbWalCorruptions"),
+        examples=("PrometheusTSDBCompactionsFailing", "PrometheusTSDBReloadsFailing", "PrometheusTsdbWalCorruptions"),
     ),
     Rule(
         id="prometheus-notification-queue",
@@ -177,8 +175,7 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.UPDATE_CONFIG,
         reason="usually the alerting endpoint configuration or Alertmanager availability",
-        examples=("PrometheusNotificationQueueRunningFull", "PrometheusErrorSendingAlertsToAnyAlertmanager",
-                  "PrometheusNotConnectedToAlertmanagers"),
+        examples=("PrometheusNotificationQueueRunningFull", "PrometheusErrorSendingAlertsToAnyAlertmanager", "PrometheusNotConnectedToAlertmanagers"),
     ),
     Rule(
         id="prometheus-config-reload",
@@ -194,8 +191,7 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.85,
         action=A.UPDATE_CONFIG,
         reason="fix or revert the configuration change",
-        examples=("PrometheusConfigReloadFailure", "PrometheusBadConfig",
-                  "PrometheusConfigurationReloadFailure"),
+        examples=("PrometheusConfigReloadFailure", "PrometheusBadConfig", "PrometheusConfigurationReloadFailure"),
     ),
     Rule(
         id="prometheus-restarts",
@@ -226,8 +222,7 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.UPDATE_CONFIG,
         reason="remote_write queue/endpoint configuration",
-        examples=("PrometheusRemoteStorageFailures", "PrometheusRemoteWriteBehind",
-                  "PrometheusRemoteWriteDesiredShards"),
+        examples=("PrometheusRemoteStorageFailures", "PrometheusRemoteWriteBehind", "PrometheusRemoteWriteDesiredShards"),
     ),
     Rule(
         id="prometheus-scrape-problems",
@@ -263,8 +258,7 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.UPDATE_CONFIG,
         reason="receiver credentials/endpoint configuration",
-        examples=("AlertmanagerFailedToSendAlerts", "AlertmanagerClusterFailedToSendAlerts",
-                  "AlertmanagerNotificationFailing"),
+        examples=("AlertmanagerFailedToSendAlerts", "AlertmanagerClusterFailedToSendAlerts", "AlertmanagerNotificationFailing"),
     ),
     Rule(
         id="alertmanager-config",
@@ -281,8 +275,7 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.UPDATE_CONFIG,
         reason="configuration must be fixed and reloaded",
-        examples=("AlertmanagerConfigInconsistent", "AlertmanagerFailedReload",
-                  "AlertmanagerConfigurationReloadFailure"),
+        examples=("AlertmanagerConfigInconsistent", "AlertmanagerFailedReload", "AlertmanagerConfigurationReloadFailure"),
     ),
     Rule(
         id="alertmanager-cluster",
@@ -298,8 +291,7 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="cluster membership must be diagnosed",
-        examples=("AlertmanagerClusterDown", "AlertmanagerMembersInconsistent",
-                  "AlertmanagerClusterCrashlooping"),
+        examples=("AlertmanagerClusterDown", "AlertmanagerMembersInconsistent", "AlertmanagerClusterCrashlooping"),
         action_in_k8s=A.RESTART_POD,
     ),
 )
@@ -322,7 +314,7 @@ _CERTIFICATES: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.UPDATE_CONFIG,
         reason="issuer/solver configuration must be fixed",
-        examples=("CertManagerCertNotReady", "CertManagerCertExpirySoon", "CertManagerHittingRateLimits"),
+        examples=("CertManagerCertNotReady", "CertManagerCertExpirySoon"),
     ),
     Rule(
         id="certificate-expiry",
@@ -340,8 +332,7 @@ _CERTIFICATES: tuple[Rule, ...] = (
         confidence=0.85,
         action=A.UPDATE_CONFIG,
         reason="install a renewed certificate",
-        examples=("SSLCertExpiringSoon", "BlackboxSslCertificateWillExpireSoon",
-                  "KubeClientCertificateExpiration", "probe_ssl_earliest_cert_expiry < 7 days"),
+        examples=("SSLCertExpiringSoon", "BlackboxSslCertificateWillExpireSoon", "KubeClientCertificateExpiration", "probe_ssl_earliest_cert_expiry < 7 days"),
     ),
 )
 
@@ -357,7 +348,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         impact="The pod serves no traffic; with all replicas affected the service is down.",
         fix_suggestion="`kubectl describe pod <pod> -n <ns>` (Last State, exit code, events); "
         "`kubectl logs <pod> -n <ns> --previous`. If it began after a deploy: "
-        "`kubectl rollout undo deployment/<name> -n <ns>`. Exit 137 = OOM (raise memory limit).",
+        "`kubectl rollout undo <workload>`. Exit 137 = OOM (raise memory limit).",
         prevention="Use readiness/startup probes, canary rollouts with automatic rollback, and "
         "validate config before deploying.",
         confidence=0.8,
@@ -374,7 +365,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         impact="New pods cannot start; rollouts stall and scaling is impossible.",
         fix_suggestion="`kubectl describe pod <pod> -n <ns>` (Events show the pull error); verify the "
         "tag exists (`crane ls <repo>` / registry UI); refresh the pull secret; if the deploy is bad: "
-        "`kubectl rollout undo deployment/<name> -n <ns>`.",
+        "`kubectl rollout undo <workload>`.",
         prevention="Deploy immutable digests produced by CI, mirror base images, monitor pull-secret expiry.",
         confidence=0.8,
         action=A.ROLLBACK,
@@ -456,19 +447,17 @@ _KUBERNETES: tuple[Rule, ...] = (
         category="kubernetes",
         patterns=_p(r"Rollout\w*Stuck", r"GenerationMismatch", r"UpdateNotRolledOut",
                     r"ProgressDeadlineExceeded"),
-        root_cause="A rollout is not progressing: new pods fail readiness/crash, cannot be "
-        "scheduled, or cannot pull the image; the controller keeps old and new ReplicaSets.",
+        root_cause="A Kubernetes rollout is not progressing: new pods fail readiness/crash, cannot be "
+        "scheduled, or cannot pull the image; the controller keeps old and new pods side by side.",
         impact="The new version is not live; the service may run with reduced capacity.",
-        fix_suggestion="`kubectl rollout status deployment/<name> -n <ns>`; `kubectl describe` the "
-        "new ReplicaSet and its pods; if the new version is broken: `kubectl rollout undo "
-        "deployment/<name> -n <ns>`.",
+        fix_suggestion="`kubectl rollout status <workload>`; `kubectl describe <workload>` and its "
+        "newest pods; if the new version is broken: `kubectl rollout undo <workload>`.",
         prevention="Set progressDeadlineSeconds and use progressive delivery (Argo Rollouts/Flagger) "
         "with automatic rollback.",
         confidence=0.75,
         action=A.ROLLBACK,
         reason="a stuck rollout is usually a broken release",
-        examples=("KubeDeploymentRolloutStuck", "KubeDeploymentGenerationMismatch",
-                  "KubeStatefulSetUpdateNotRolledOut", "KubeDaemonSetRolloutStuck"),
+        examples=("KubeDeploymentRolloutStuck", "KubeDeploymentGenerationMismatch", "KubeStatefulSetUpdateNotRolledOut", "KubeDaemonSetRolloutStuck"),
     ),
     Rule(
         id="kube-hpa-maxed-out",
@@ -485,24 +474,23 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.SCALE_UP,
         reason="more replicas are needed than the HPA allows",
-        examples=("KubeHpaMaxedOut", "KubeHpaReplicasMismatch", "KubernetesHpaScaleMaximum"),
+        examples=("KubeHpaMaxedOut", "KubernetesHpaScaleMaximum"),
     ),
     Rule(
         id="kube-replicas-mismatch",
         category="kubernetes",
         patterns=_p(r"replicas?\W*mismatch", r"ReplicasMismatch"),
-        root_cause="The Deployment/StatefulSet has fewer available replicas than desired: pods "
+        root_cause="The Kubernetes workload has fewer available replicas than desired: pods "
         "crashlooping or failing readiness, Pending for lack of capacity, or a rollout in progress.",
         impact="Reduced redundancy and capacity; an outage if available replicas reach 0.",
-        fix_suggestion="`kubectl get deploy <name> -n <ns>`; `kubectl get pods -n <ns> -l <selector>` "
+        fix_suggestion="`kubectl get <workload>`; `kubectl get pods -n <ns> -l <selector>` "
         "and describe the non-ready ones; `kubectl get events -n <ns> --sort-by=.lastTimestamp`. "
         "Fix the pod-level cause (crash, scheduling, image) rather than the replica count.",
         prevention="Alert on the pod-level causes too and keep headroom for surge pods during rollouts.",
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="the missing replicas have a pod-level cause to find first",
-        examples=("KubeDeploymentReplicasMismatch", "KubeStatefulSetReplicasMismatch",
-                  "KubernetesDeploymentReplicasMismatch"),
+        examples=("KubeDeploymentReplicasMismatch", "KubeStatefulSetReplicasMismatch", "KubernetesDeploymentReplicasMismatch"),
     ),
     Rule(
         id="kube-daemonset-scheduling",
@@ -572,7 +560,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="node-level resource exhaustion",
-        examples=("KubernetesMemoryPressure", "KubernetesDiskPressure", "KubeletTooManyPods"),
+        examples=("KubernetesMemoryPressure", "KubernetesDiskPressure"),
     ),
     Rule(
         id="kube-persistent-volume-filling",
@@ -592,8 +580,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.SCHEDULE_FIX,
         reason="needs cleanup or a volume resize, not a restart",
-        examples=("KubePersistentVolumeFillingUp", "KubePersistentVolumeInodesFillingUp",
-                  "KubernetesVolumeOutOfDiskSpace"),
+        examples=("KubePersistentVolumeFillingUp", "KubePersistentVolumeInodesFillingUp", "KubernetesVolumeOutOfDiskSpace"),
     ),
     Rule(
         id="kube-persistent-volume-errors",
@@ -623,7 +610,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.SCHEDULE_FIX,
         reason="capacity planning, not an emergency",
-        examples=("KubeCPUOvercommit", "KubeMemoryOvercommit", "KubeCPUQuotaOvercommit"),
+        examples=("KubeCPUOvercommit", "KubeMemoryOvercommit"),
     ),
     Rule(
         id="kube-quota",
@@ -655,8 +642,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="control-plane incidents need an operator",
-        examples=("KubeAPIDown", "KubeAPIErrorBudgetBurn", "KubeletDown", "KubeSchedulerDown",
-                  "etcdNoLeader", "EtcdHighFsyncDurations"),
+        examples=("KubeAPIDown", "KubeletDown", "KubeSchedulerDown"),
     ),
 )
 
@@ -678,7 +664,7 @@ _DATABASES: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.MANUAL_INTERVENTION,
         reason="a database outage needs an operator to check data safety",
-        examples=("PostgresqlDown", "PostgresDown", "PostgresqlExporterError"),
+        examples=("PostgresqlDown", "PostgresDown"),
         action_in_k8s=A.RESTART_POD,
     ),
     Rule(
@@ -751,7 +737,7 @@ _DATABASES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.CREATE_ISSUE,
         reason="query/index work for the owning team",
-        examples=("PostgresqlSlowQueries", "PostgresqlLongRunningTransaction", "PostgresqlHighRollbackRate"),
+        examples=("PostgresqlSlowQueries", "PostgresqlLongRunningTransaction"),
     ),
     Rule(
         id="postgres-vacuum",
@@ -804,8 +790,7 @@ _DATABASES: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="replication repair needs a DBA",
-        examples=("MysqlSlaveIoThreadNotRunning", "MysqlSlaveSqlThreadNotRunning",
-                  "MysqlSlaveReplicationLag", "MySQLReplicationLag"),
+        examples=("MysqlSlaveIoThreadNotRunning", "MysqlSlaveSqlThreadNotRunning", "MysqlSlaveReplicationLag", "MySQLReplicationLag"),
     ),
     Rule(
         id="mysql-connections",
@@ -918,8 +903,7 @@ _DATABASES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="replication topology needs an operator",
-        examples=("RedisReplicationBroken", "RedisDisconnectedSlaves", "RedisMissingMaster",
-                  "RedisClusterFlapping"),
+        examples=("RedisReplicationBroken", "RedisDisconnectedSlaves"),
     ),
     Rule(
         id="redis-persistence",
@@ -956,7 +940,7 @@ _QUEUES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="shard allocation/disk needs an operator",
-        examples=("ElasticsearchClusterRed", "ElasticsearchHeapUsageTooHigh", "ElasticsearchDiskOutOfSpace"),
+        examples=("ElasticsearchClusterRed",),
     ),
     Rule(
         id="kafka-consumer-lag",
@@ -1039,7 +1023,7 @@ _QUEUES: tuple[Rule, ...] = (
         confidence=0.65,
         action=A.MANUAL_INTERVENTION,
         reason="broker health needs an operator",
-        examples=("RabbitmqNodeDown", "RabbitmqMemoryHigh", "RabbitmqNodeNotDistributed"),
+        examples=("RabbitmqNodeDown", "RabbitmqNodeNotDistributed"),
         action_in_k8s=A.RESTART_POD,
     ),
     Rule(
@@ -1057,7 +1041,7 @@ _QUEUES: tuple[Rule, ...] = (
         confidence=0.55,
         action=A.MANUAL_INTERVENTION,
         reason="depends on which NATS component is affected",
-        examples=("NatsSlowConsumers", "NatsServerDown", "JetStreamStorageFull"),
+        examples=("NatsSlowConsumers",),
     ),
 )
 
@@ -1080,8 +1064,7 @@ _TRACING: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.UPDATE_CONFIG,
         reason="exporter/queue configuration or backend reachability",
-        examples=("OtelCollectorDroppedSpans", "OtelCollectorExporterFailedSpans",
-                  "otelcol_exporter_send_failed_spans > 0", "SpansDropped"),
+        examples=("OtelCollectorDroppedSpans", "OtelCollectorExporterFailedSpans", "otelcol_exporter_send_failed_spans > 0", "SpansDropped"),
     ),
     Rule(
         id="awoooi-pipeline",
@@ -1100,8 +1083,7 @@ _TRACING: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="the repair tooling depends on the pipeline that is broken",
-        examples=("AlertChainBroken_Alertmanager", "AlertChainProbeFailing", "NoAlertsReceivedLong",
-                  "AwoooiWebhookUnavailable", "AwoooiAbsent"),
+        examples=("AlertChainBroken_Alertmanager", "AlertChainProbeFailing", "NoAlertsReceivedLong", "AwoooiWebhookUnavailable", "AwoooiAbsent"),
     ),
     Rule(
         id="traces-missing",
@@ -1140,8 +1122,7 @@ _TRACING: tuple[Rule, ...] = (
         confidence=0.6,
         action=A.SCALE_UP,
         reason="more ingestion capacity usually resolves backpressure",
-        examples=("JaegerCollectorDroppingSpans", "TempoDiscardedSpans", "SignozIngestionFailing",
-                  "ClickHouseReplicaDown"),
+        examples=("JaegerCollectorDroppingSpans", "TempoDiscardedSpans", "SignozIngestionFailing"),
     ),
 )
 
@@ -1244,8 +1225,7 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="physical hardware needs a person",
-        examples=("High CPU Temperature", "HostPhysicalComponentTooHot", "NodeHwmonTempAlarm",
-                  "HostNodeOvertemperatureAlarm"),
+        examples=("High CPU Temperature", "HostPhysicalComponentTooHot", "NodeHwmonTempAlarm", "HostNodeOvertemperatureAlarm"),
     ),
     Rule(
         id="host-disk-hardware",
@@ -1261,8 +1241,7 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="hardware replacement",
-        examples=("HostSmartFailure", "HostRaidArrayGotInactive", "HostRaidDiskFailure",
-                  "HostEdacUncorrectableErrorsDetected", "NodeRAIDDegraded"),
+        examples=("HostSmartFailure", "HostRaidArrayGotInactive", "HostRaidDiskFailure", "HostEdacUncorrectableErrorsDetected", "NodeRAIDDegraded"),
     ),
     Rule(
         id="host-clock-skew",
@@ -1278,8 +1257,7 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.MANUAL_INTERVENTION,
         reason="time sync on the host",
-        examples=("HostClockSkew", "NodeClockSkewDetected", "NodeClockNotSynchronising",
-                  "HostClockNotSynchronising"),
+        examples=("HostClockSkew", "NodeClockSkewDetected", "NodeClockNotSynchronising", "HostClockNotSynchronising"),
     ),
     Rule(
         id="host-oom-kill",
@@ -1315,8 +1293,7 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="identify the I/O consumer first",
-        examples=("HostUnusualDiskReadLatency", "HostUnusualDiskWriteLatency", "HostCpuHighIowait",
-                  "NodeDiskIOSaturation"),
+        examples=("HostUnusualDiskReadLatency", "HostUnusualDiskWriteLatency", "HostCpuHighIowait", "NodeDiskIOSaturation"),
     ),
     Rule(
         id="host-out-of-inodes",
@@ -1353,8 +1330,7 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.85,
         action=A.MANUAL_INTERVENTION,
         reason="space must be freed or added on the host; a restart does not help",
-        examples=("HostOutOfDiskSpace", "NodeFilesystemSpaceFillingUp", "DiskRunningFull",
-                  "NodeFilesystemAlmostOutOfSpace", "HostDiskWillFillIn24Hours", "磁盘使用率"),
+        examples=("HostOutOfDiskSpace", "NodeFilesystemSpaceFillingUp", "DiskRunningFull", "NodeFilesystemAlmostOutOfSpace", "HostDiskWillFillIn24Hours", "磁盘使用率"),
     ),
     Rule(
         id="host-memory",
@@ -1373,8 +1349,7 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="find the consumer on the host first",
-        examples=("HostOutOfMemory", "NodeMemoryHigh", "HostMemoryUnderMemoryPressure",
-                  "HostSwapIsFillingUp", "内存使用率", "主机記憶體使用率"),
+        examples=("HostOutOfMemory", "NodeMemoryHigh", "HostMemoryUnderMemoryPressure", "HostSwapIsFillingUp", "内存使用率", "主机記憶體使用率"),
     ),
     Rule(
         id="host-cpu",
@@ -1428,8 +1403,7 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="network hardware/config diagnosis",
-        examples=("HostNetworkReceiveErrors", "HostNetworkTransmitErrors", "NodeNetworkReceiveErrs",
-                  "HostNetworkInterfaceSaturated", "HostNetworkBondDegraded"),
+        examples=("HostNetworkReceiveErrors", "HostNetworkTransmitErrors", "NodeNetworkReceiveErrs", "HostNetworkBondDegraded"),
     ),
     Rule(
         id="host-conntrack",
@@ -1532,7 +1506,7 @@ _SERVICES: tuple[Rule, ...] = (
         confidence=0.6,
         action=A.NOTIFY_TEAM,
         reason="the owning team must decide whether clients or server changed",
-        examples=("NginxHighHttp4xxErrorRate", "Http4xxErrors", "HighUnauthorizedRate"),
+        examples=("Http4xxErrors", "HighUnauthorizedRate"),
     ),
     Rule(
         id="http-error-rate",
@@ -1552,8 +1526,7 @@ _SERVICES: tuple[Rule, ...] = (
         confidence=0.65,
         action=A.ROLLBACK,
         reason="rollback when errors follow a deploy; otherwise fix the failing dependency",
-        examples=("HighErrorRate", "Http5xxErrors", "ErrorBudgetBurn", "SLOBurnRateHigh",
-                  "NginxHighHttp5xxErrorRate", "Too many errors"),
+        examples=("HighErrorRate", "Http5xxErrors", "ErrorBudgetBurn", "SLOBurnRateHigh", "Too many errors"),
     ),
     Rule(
         id="http-latency",
@@ -1570,86 +1543,12 @@ _SERVICES: tuple[Rule, ...] = (
         confidence=0.6,
         action=A.SCALE_UP,
         reason="more replicas help when latency comes from saturation",
-        examples=("HighLatency", "HighRequestLatency", "P99LatencyHigh", "BlackboxSlowProbe",
-                  "APIHighResponseTime"),
+        examples=("HighLatency", "HighRequestLatency", "P99LatencyHigh", "APIHighResponseTime"),
     ),
 )
 
 # Catch-alls per technology: honest, lower-confidence analyses for alerts of a known system that
 # no specific rule covers. They sit after all specific rules.
-_FAMILY_FALLBACKS: tuple[Rule, ...] = (
-    Rule(
-        id="postgres-other",
-        category="database",
-        patterns=_p(r"postgres", r"\bpg_\w+", r"PgBouncer"),
-        root_cause="A PostgreSQL alert that no specific rule covers.",
-        impact="Depends on the alert; database problems usually affect every dependent service.",
-        fix_suggestion="Read the alert's expression; check `pg_stat_activity`, `pg_stat_replication`, "
-        "the server log and disk space.",
-        prevention="Add a specific knowledge-base rule once the cause is understood.",
-        confidence=0.45,
-        action=A.MANUAL_INTERVENTION,
-        reason="no specific knowledge for this PostgreSQL alert",
-        examples=("PostgresqlCustomCheck", "PgBouncerCustomCheck"),
-    ),
-    Rule(
-        id="mysql-other",
-        category="database",
-        patterns=_p(r"mysql", r"mariadb"),
-        root_cause="A MySQL/MariaDB alert that no specific rule covers.",
-        impact="Depends on the alert; database problems usually affect every dependent service.",
-        fix_suggestion="Read the alert's expression; check `SHOW PROCESSLIST`, `SHOW REPLICA STATUS`, "
-        "the error log and disk space.",
-        prevention="Add a specific knowledge-base rule once the cause is understood.",
-        confidence=0.45,
-        action=A.MANUAL_INTERVENTION,
-        reason="no specific knowledge for this MySQL alert",
-        examples=("MysqlCustomCheck", "MariadbCustomCheck"),
-    ),
-    Rule(
-        id="redis-other",
-        category="cache",
-        patterns=_p(r"redis", r"valkey"),
-        root_cause="A Redis alert that no specific rule covers.",
-        impact="Depends on the alert; cache/session/queue users of Redis may be affected.",
-        fix_suggestion="Read the alert's expression; check `redis-cli info` sections and the Redis log.",
-        prevention="Add a specific knowledge-base rule once the cause is understood.",
-        confidence=0.45,
-        action=A.MANUAL_INTERVENTION,
-        reason="no specific knowledge for this Redis alert",
-        examples=("RedisKeyspaceMisses", "RedisCustomCheck"),
-    ),
-    Rule(
-        id="kafka-other",
-        category="queue",
-        patterns=_p(r"kafka", r"zookeeper"),
-        root_cause="A Kafka/ZooKeeper alert that no specific rule covers.",
-        impact="Depends on the alert; producers/consumers of the cluster may be affected.",
-        fix_suggestion="Read the alert's expression; check broker logs, `kafka-topics.sh --describe` "
-        "and consumer group lag.",
-        prevention="Add a specific knowledge-base rule once the cause is understood.",
-        confidence=0.45,
-        action=A.MANUAL_INTERVENTION,
-        reason="no specific knowledge for this Kafka alert",
-        examples=("KafkaCustomCheck",),
-    ),
-    Rule(
-        id="kubernetes-other",
-        category="kubernetes",
-        patterns=_p(r"^Kube\w*", r"kubernetes", r"\bk8s\b"),
-        root_cause="A Kubernetes alert that no specific rule covers.",
-        impact="Depends on the alert; check which workloads or nodes it names.",
-        fix_suggestion="Open the alert's runbook (kube-prometheus runbooks at "
-        "https://runbooks.prometheus-operator.dev); `kubectl get events -A --sort-by=.lastTimestamp | tail "
-        "-30`.",
-        prevention="Add a specific knowledge-base rule once the cause is understood.",
-        confidence=0.45,
-        action=A.MANUAL_INTERVENTION,
-        reason="no specific knowledge for this Kubernetes alert",
-        examples=("KubeCustomCheck", "KubernetesCustomCheck"),
-    ),
-)
-
 # --------------------------------------------------------------------------------------------------
 # Exception rules (Sentry issues/errors). Examples are exception types, optionally "Type: message".
 # --------------------------------------------------------------------------------------------------
@@ -1689,8 +1588,7 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.APPLY_HOTFIX,
         reason="defensive parsing in code, or fix the upstream",
-        examples=("JSONDecodeError", "SyntaxError: Unexpected token < in JSON at position 0",
-                  "JsonParseException"),
+        examples=("JSONDecodeError", "SyntaxError: Unexpected token < in JSON at position 0", "JsonParseException"),
         kind="exception",
     ),
     Rule(
@@ -1749,8 +1647,7 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.INCREASE_MEMORY,
         reason="memory headroom now; leak/batching fix after",
-        examples=("OutOfMemoryError", "MemoryError", "java.lang.OutOfMemoryError",
-                  "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"),
+        examples=("OutOfMemoryError", "MemoryError", "java.lang.OutOfMemoryError", "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"),
         kind="exception",
     ),
     Rule(
@@ -1806,8 +1703,7 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.65,
         action=A.MANUAL_INTERVENTION,
         reason="the unreachable dependency must be checked",
-        examples=("ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "ECONNREFUSED",
-                  "TypeError: Failed to fetch"),
+        examples=("ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "ECONNREFUSED", "TypeError: Failed to fetch"),
         kind="exception",
     ),
     Rule(
@@ -1827,8 +1723,7 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.65,
         action=A.UPDATE_CONFIG,
         reason="credentials or permissions configuration",
-        examples=("PermissionError", "Unauthorized", "Forbidden", "AccessDeniedException",
-                  "HTTPError: 401 Client Error: Unauthorized"),
+        examples=("PermissionError", "Unauthorized", "Forbidden", "AccessDeniedException", "HTTPError: 401 Client Error: Unauthorized"),
         kind="exception",
     ),
     Rule(
@@ -1890,8 +1785,7 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.APPLY_HOTFIX,
         reason="a code fix is required",
-        examples=("NullPointerException", "TypeError: Cannot read properties of undefined (reading 'id')",
-                  "AttributeError: 'NoneType' object has no attribute 'get'", "NullReferenceException"),
+        examples=("NullPointerException", "TypeError: Cannot read properties of undefined (reading 'id')", "AttributeError: 'NoneType' object has no attribute 'get'", "NullReferenceException"),
         kind="exception",
     ),
     Rule(
@@ -1984,8 +1878,7 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.6,
         action=A.APPLY_HOTFIX,
         reason="validation/handling fix in code",
-        examples=("ValueError", "ValidationError", "IllegalArgumentException", "RangeError",
-                  "UnicodeDecodeError"),
+        examples=("ValueError", "ValidationError", "IllegalArgumentException", "RangeError", "UnicodeDecodeError"),
         kind="exception",
     ),
 )
@@ -2018,7 +1911,6 @@ ALERT_RULES: tuple[Rule, ...] = tuple(_declared(r) for r in (
     + _CONTAINERS
     + _HOSTS
     + _SERVICES
-    + _FAMILY_FALLBACKS
 ))
 EXCEPTION_RULES: tuple[Rule, ...] = tuple(_declared(r) for r in _EXCEPTIONS)
 RULES: tuple[Rule, ...] = ALERT_RULES + EXCEPTION_RULES
