@@ -104,7 +104,7 @@ RESOURCES: tuple[Resource, ...] = (
              _f("Count open descriptors per process (`ls /proc/<pid>/fd | wc -l`, `lsof -p <pid>`), look for leaks "
                 "(sockets in CLOSE_WAIT), and raise the limit if the usage is legitimate.", "add-capacity find-consumer"),
              A.UPDATE_CONFIG),
-    Resource("inodes", _w(r"inodes?|files free|out of files", "inode"), "inodes",
+    Resource("inodes", _w(r"inodes?|files free|out of files|filesystem files|files filling", "inode"), "inodes",
              "millions of small files (sessions, caches, mail queues, build artefacts) filling the filesystem's "
              "inode table while bytes remain",
              _f("Find the directories with the most files (`find <mount> -xdev -type f | cut -d/ -f2-3 | sort | "
@@ -477,7 +477,7 @@ MODES: tuple[Mode, ...] = (
                                            r"overload\w*|cardinality|evictions?|evicting|space|memory|cpu|heap|"
                                            r"load(?! balanc\w*)|threads?|connections?|workers|disk|oom|out of|"
                                            r"throughput|bandwidth|open files|file descriptors|conntrack|steal|"
-                                           r"iowait|context switching|swap|inodes?",
+                                           r"iowait|context switching|swap|inodes?|fill|fills|filling",
                                            "使用率|内存|负载|连接数|CPU"),
          "{name} is running out of {resource}: {resource_cause}.",
          "{name} slows down as {resource} runs out; at the limit new work is rejected or the process is killed.",

@@ -136,7 +136,8 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.UPDATE_CONFIG,
         reason="broken rule expressions are fixed in the rule files",
-        examples=("PrometheusRuleEvaluationFailures", "PrometheusMissingRuleEvaluations", "PrometheusRuleFailures"),
+        examples=("PrometheusRuleEvaluationFailures", "PrometheusMissingRuleEvaluations",
+                  "PrometheusRuleFailures"),
     ),
     Rule(
         id="prometheus-tsdb",
@@ -154,7 +155,8 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="storage corruption or full disk needs an operator",
-        examples=("PrometheusTSDBCompactionsFailing", "PrometheusTSDBReloadsFailing", "PrometheusTsdbWalCorruptions"),
+        examples=("PrometheusTSDBCompactionsFailing", "PrometheusTSDBReloadsFailing",
+                  "PrometheusTsdbWalCorruptions"),
     ),
     Rule(
         id="prometheus-notification-queue",
@@ -175,7 +177,8 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.UPDATE_CONFIG,
         reason="usually the alerting endpoint configuration or Alertmanager availability",
-        examples=("PrometheusNotificationQueueRunningFull", "PrometheusErrorSendingAlertsToAnyAlertmanager", "PrometheusNotConnectedToAlertmanagers"),
+        examples=("PrometheusNotificationQueueRunningFull", "PrometheusErrorSendingAlertsToAnyAlertmanager",
+                  "PrometheusNotConnectedToAlertmanagers"),
     ),
     Rule(
         id="prometheus-config-reload",
@@ -191,7 +194,8 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.85,
         action=A.UPDATE_CONFIG,
         reason="fix or revert the configuration change",
-        examples=("PrometheusConfigReloadFailure", "PrometheusBadConfig", "PrometheusConfigurationReloadFailure"),
+        examples=("PrometheusConfigReloadFailure", "PrometheusBadConfig",
+                  "PrometheusConfigurationReloadFailure"),
     ),
     Rule(
         id="prometheus-restarts",
@@ -222,7 +226,8 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.UPDATE_CONFIG,
         reason="remote_write queue/endpoint configuration",
-        examples=("PrometheusRemoteStorageFailures", "PrometheusRemoteWriteBehind", "PrometheusRemoteWriteDesiredShards"),
+        examples=("PrometheusRemoteStorageFailures", "PrometheusRemoteWriteBehind",
+                  "PrometheusRemoteWriteDesiredShards"),
     ),
     Rule(
         id="prometheus-scrape-problems",
@@ -258,7 +263,8 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.UPDATE_CONFIG,
         reason="receiver credentials/endpoint configuration",
-        examples=("AlertmanagerFailedToSendAlerts", "AlertmanagerClusterFailedToSendAlerts", "AlertmanagerNotificationFailing"),
+        examples=("AlertmanagerFailedToSendAlerts", "AlertmanagerClusterFailedToSendAlerts",
+                  "AlertmanagerNotificationFailing"),
     ),
     Rule(
         id="alertmanager-config",
@@ -275,7 +281,8 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.UPDATE_CONFIG,
         reason="configuration must be fixed and reloaded",
-        examples=("AlertmanagerConfigInconsistent", "AlertmanagerFailedReload", "AlertmanagerConfigurationReloadFailure"),
+        examples=("AlertmanagerConfigInconsistent", "AlertmanagerFailedReload",
+                  "AlertmanagerConfigurationReloadFailure"),
     ),
     Rule(
         id="alertmanager-cluster",
@@ -291,7 +298,8 @@ _PROMETHEUS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="cluster membership must be diagnosed",
-        examples=("AlertmanagerClusterDown", "AlertmanagerMembersInconsistent", "AlertmanagerClusterCrashlooping"),
+        examples=("AlertmanagerClusterDown", "AlertmanagerMembersInconsistent",
+                  "AlertmanagerClusterCrashlooping"),
         action_in_k8s=A.RESTART_POD,
     ),
 )
@@ -332,7 +340,8 @@ _CERTIFICATES: tuple[Rule, ...] = (
         confidence=0.85,
         action=A.UPDATE_CONFIG,
         reason="install a renewed certificate",
-        examples=("SSLCertExpiringSoon", "BlackboxSslCertificateWillExpireSoon", "KubeClientCertificateExpiration", "probe_ssl_earliest_cert_expiry < 7 days"),
+        examples=("SSLCertExpiringSoon", "BlackboxSslCertificateWillExpireSoon",
+                  "KubeClientCertificateExpiration", "probe_ssl_earliest_cert_expiry < 7 days"),
     ),
 )
 
@@ -457,7 +466,8 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.ROLLBACK,
         reason="a stuck rollout is usually a broken release",
-        examples=("KubeDeploymentRolloutStuck", "KubeDeploymentGenerationMismatch", "KubeStatefulSetUpdateNotRolledOut", "KubeDaemonSetRolloutStuck"),
+        examples=("KubeDeploymentRolloutStuck", "KubeDeploymentGenerationMismatch",
+                  "KubeStatefulSetUpdateNotRolledOut", "KubeDaemonSetRolloutStuck"),
     ),
     Rule(
         id="kube-hpa-maxed-out",
@@ -490,7 +500,8 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="the missing replicas have a pod-level cause to find first",
-        examples=("KubeDeploymentReplicasMismatch", "KubeStatefulSetReplicasMismatch", "KubernetesDeploymentReplicasMismatch"),
+        examples=("KubeDeploymentReplicasMismatch", "KubeStatefulSetReplicasMismatch",
+                  "KubernetesDeploymentReplicasMismatch"),
     ),
     Rule(
         id="kube-daemonset-scheduling",
@@ -580,7 +591,8 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.SCHEDULE_FIX,
         reason="needs cleanup or a volume resize, not a restart",
-        examples=("KubePersistentVolumeFillingUp", "KubePersistentVolumeInodesFillingUp", "KubernetesVolumeOutOfDiskSpace"),
+        examples=("KubePersistentVolumeFillingUp", "KubePersistentVolumeInodesFillingUp",
+                  "KubernetesVolumeOutOfDiskSpace"),
     ),
     Rule(
         id="kube-persistent-volume-errors",
@@ -790,7 +802,8 @@ _DATABASES: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="replication repair needs a DBA",
-        examples=("MysqlSlaveIoThreadNotRunning", "MysqlSlaveSqlThreadNotRunning", "MysqlSlaveReplicationLag", "MySQLReplicationLag"),
+        examples=("MysqlSlaveIoThreadNotRunning", "MysqlSlaveSqlThreadNotRunning",
+                  "MysqlSlaveReplicationLag", "MySQLReplicationLag"),
     ),
     Rule(
         id="mysql-connections",
@@ -1064,7 +1077,8 @@ _TRACING: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.UPDATE_CONFIG,
         reason="exporter/queue configuration or backend reachability",
-        examples=("OtelCollectorDroppedSpans", "OtelCollectorExporterFailedSpans", "otelcol_exporter_send_failed_spans > 0", "SpansDropped"),
+        examples=("OtelCollectorDroppedSpans", "OtelCollectorExporterFailedSpans",
+                  "otelcol_exporter_send_failed_spans > 0", "SpansDropped"),
     ),
     Rule(
         id="awoooi-pipeline",
@@ -1083,7 +1097,8 @@ _TRACING: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="the repair tooling depends on the pipeline that is broken",
-        examples=("AlertChainBroken_Alertmanager", "AlertChainProbeFailing", "NoAlertsReceivedLong", "AwoooiWebhookUnavailable", "AwoooiAbsent"),
+        examples=("AlertChainBroken_Alertmanager", "AlertChainProbeFailing", "NoAlertsReceivedLong",
+                  "AwoooiWebhookUnavailable", "AwoooiAbsent"),
     ),
     Rule(
         id="traces-missing",
@@ -1225,7 +1240,8 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="physical hardware needs a person",
-        examples=("High CPU Temperature", "HostPhysicalComponentTooHot", "NodeHwmonTempAlarm", "HostNodeOvertemperatureAlarm"),
+        examples=("High CPU Temperature", "HostPhysicalComponentTooHot", "NodeHwmonTempAlarm",
+                  "HostNodeOvertemperatureAlarm"),
     ),
     Rule(
         id="host-disk-hardware",
@@ -1241,7 +1257,8 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="hardware replacement",
-        examples=("HostSmartFailure", "HostRaidArrayGotInactive", "HostRaidDiskFailure", "HostEdacUncorrectableErrorsDetected", "NodeRAIDDegraded"),
+        examples=("HostSmartFailure", "HostRaidArrayGotInactive", "HostRaidDiskFailure",
+                  "HostEdacUncorrectableErrorsDetected", "NodeRAIDDegraded"),
     ),
     Rule(
         id="host-clock-skew",
@@ -1257,7 +1274,8 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.MANUAL_INTERVENTION,
         reason="time sync on the host",
-        examples=("HostClockSkew", "NodeClockSkewDetected", "NodeClockNotSynchronising", "HostClockNotSynchronising"),
+        examples=("HostClockSkew", "NodeClockSkewDetected", "NodeClockNotSynchronising",
+                  "HostClockNotSynchronising"),
     ),
     Rule(
         id="host-oom-kill",
@@ -1293,7 +1311,8 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="identify the I/O consumer first",
-        examples=("HostUnusualDiskReadLatency", "HostUnusualDiskWriteLatency", "HostCpuHighIowait", "NodeDiskIOSaturation"),
+        examples=("HostUnusualDiskReadLatency", "HostUnusualDiskWriteLatency", "HostCpuHighIowait",
+                  "NodeDiskIOSaturation"),
     ),
     Rule(
         id="host-out-of-inodes",
@@ -1330,7 +1349,8 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.85,
         action=A.MANUAL_INTERVENTION,
         reason="space must be freed or added on the host; a restart does not help",
-        examples=("HostOutOfDiskSpace", "NodeFilesystemSpaceFillingUp", "DiskRunningFull", "NodeFilesystemAlmostOutOfSpace", "HostDiskWillFillIn24Hours", "磁盘使用率"),
+        examples=("HostOutOfDiskSpace", "NodeFilesystemSpaceFillingUp", "DiskRunningFull",
+                  "NodeFilesystemAlmostOutOfSpace", "磁盘使用率"),
     ),
     Rule(
         id="host-memory",
@@ -1349,7 +1369,8 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.MANUAL_INTERVENTION,
         reason="find the consumer on the host first",
-        examples=("HostOutOfMemory", "NodeMemoryHigh", "HostMemoryUnderMemoryPressure", "HostSwapIsFillingUp", "内存使用率", "主机記憶體使用率"),
+        examples=("HostOutOfMemory", "NodeMemoryHigh", "HostMemoryUnderMemoryPressure",
+                  "HostSwapIsFillingUp", "内存使用率", "主机記憶體使用率"),
     ),
     Rule(
         id="host-cpu",
@@ -1403,7 +1424,8 @@ _HOSTS: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="network hardware/config diagnosis",
-        examples=("HostNetworkReceiveErrors", "HostNetworkTransmitErrors", "NodeNetworkReceiveErrs", "HostNetworkBondDegraded"),
+        examples=("HostNetworkReceiveErrors", "HostNetworkTransmitErrors", "NodeNetworkReceiveErrs",
+                  "HostNetworkBondDegraded"),
     ),
     Rule(
         id="host-conntrack",
@@ -1588,7 +1610,8 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.APPLY_HOTFIX,
         reason="defensive parsing in code, or fix the upstream",
-        examples=("JSONDecodeError", "SyntaxError: Unexpected token < in JSON at position 0", "JsonParseException"),
+        examples=("JSONDecodeError", "SyntaxError: Unexpected token < in JSON at position 0",
+                  "JsonParseException"),
         kind="exception",
     ),
     Rule(
@@ -1647,7 +1670,8 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.INCREASE_MEMORY,
         reason="memory headroom now; leak/batching fix after",
-        examples=("OutOfMemoryError", "MemoryError", "java.lang.OutOfMemoryError", "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"),
+        examples=("OutOfMemoryError", "MemoryError", "java.lang.OutOfMemoryError",
+                  "FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory"),
         kind="exception",
     ),
     Rule(
@@ -1703,7 +1727,8 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.65,
         action=A.MANUAL_INTERVENTION,
         reason="the unreachable dependency must be checked",
-        examples=("ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "ECONNREFUSED", "TypeError: Failed to fetch"),
+        examples=("ConnectionError", "ConnectionRefusedError", "ConnectionResetError", "ECONNREFUSED",
+                  "TypeError: Failed to fetch"),
         kind="exception",
     ),
     Rule(
@@ -1723,7 +1748,8 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.65,
         action=A.UPDATE_CONFIG,
         reason="credentials or permissions configuration",
-        examples=("PermissionError", "Unauthorized", "Forbidden", "AccessDeniedException", "HTTPError: 401 Client Error: Unauthorized"),
+        examples=("PermissionError", "Unauthorized", "Forbidden", "AccessDeniedException",
+                  "HTTPError: 401 Client Error: Unauthorized"),
         kind="exception",
     ),
     Rule(
@@ -1785,7 +1811,8 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.APPLY_HOTFIX,
         reason="a code fix is required",
-        examples=("NullPointerException", "TypeError: Cannot read properties of undefined (reading 'id')", "AttributeError: 'NoneType' object has no attribute 'get'", "NullReferenceException"),
+        examples=("NullPointerException", "TypeError: Cannot read properties of undefined (reading 'id')",
+                  "AttributeError: 'NoneType' object has no attribute 'get'", "NullReferenceException"),
         kind="exception",
     ),
     Rule(
@@ -1878,7 +1905,8 @@ _EXCEPTIONS: tuple[Rule, ...] = (
         confidence=0.6,
         action=A.APPLY_HOTFIX,
         reason="validation/handling fix in code",
-        examples=("ValueError", "ValidationError", "IllegalArgumentException", "RangeError", "UnicodeDecodeError"),
+        examples=("ValueError", "ValidationError", "IllegalArgumentException", "RangeError",
+                  "UnicodeDecodeError"),
         kind="exception",
     ),
 )

@@ -70,6 +70,7 @@ class Match(NamedTuple):
     tier: int
     why: str = ""  # one line for --explain: which signals chose this entry
     family: Family | None = None  # the technology the alert is about, when identified
+    mode: Mode | None = None  # the failure mode the signals told, when identified
 
 
 def _haystacks(alert: Alert) -> tuple[str, str, str]:
@@ -114,9 +115,17 @@ def _legacy_match(alert: Alert, candidates: tuple[Rule, ...]) -> Match | None:
         if not text:
             continue
         for rule in candidates:
-            if any(p.search(text) for p in rule.patterns):
+            pattern = _ONE_PATTERN.get(rule.id)
+            if pattern is not None and pattern.search(text):
                 return Match(rule, tier, f"hand-written rule, pattern hit in {_TIER_NAMES[tier]}")
     return None
+
+
+# Each rule's patterns as one alternation (all are case-insensitive): one search per rule and tier.
+_ONE_PATTERN: dict[str, re.Pattern[str]] = {
+    rule.id: re.compile("|".join(f"(?:{p.pattern})" for p in rule.patterns), re.IGNORECASE)
+    for rule in (*ALERT_RULES, *EXCEPTION_RULES) if rule.patterns
+}
 
 
 _TIER_NAMES = ("the alert name", "labels/annotations", "URLs/PromQL")
@@ -206,7 +215,7 @@ def _legacy_stands(legacy: Match, found: Identified) -> bool:
     if rule.modes == ("info",):  # Watchdog and friends: the name says what they are
         return True
     if found.mode is not None and found.mode_from.startswith("name") and rule.modes:
-        if not set(found.mode.tells) & set(rule.modes):
+        if found.mode.tells[0] not in rule.modes:
             return False
         named = found.resource
         if named is not None and found.resource_from.startswith("name") and rule.resources:
@@ -227,14 +236,14 @@ def match(alert: Alert) -> Match | None:
     _, found = identify(alert)
     family, mode = found.family, found.mode
     if legacy is not None and _legacy_stands(legacy, found):
-        return legacy._replace(family=family)
+        return legacy._replace(family=family, mode=mode)
     if family is not None and mode is not None:
         tier = 0 if found.mode_from.startswith("name") and not found.family_from.startswith("text") else 1
         why = f"family {family.id} from {found.family_from}; mode {mode.id} from {found.mode_from}"
         if mode.per_resource:
             why += f"; resource {found.resource.id} from {found.resource_from}" if found.resource else \
                 "; no resource named"
-        return Match(family_kb.entry(family, mode, found.resource), tier, why, family)
+        return Match(family_kb.entry(family, mode, found.resource), tier, why, family, mode)
     if family is not None:
         return Match(family_kb.FAMILY_ONLY[family.id], 0, f"family {family.id} from {found.family_from}; "
                      "failure mode not recognised", family)
@@ -320,11 +329,17 @@ def _from_rule(alert: Alert, found: Match, frequency: Frequency | None) -> Analy
         recommended_repair=RecommendedRepair(action=action, tier=action.tier, reason=reason),
         rule_id=rule.id,
         avoid_actions=[a for a in rule.avoid or _LEGACY_AVOID.get(rule.id, ()) if a is not action],
-        failure_mode=rule.modes[0] if specific else "not recognised",
+        failure_mode=_told(found) if specific else "not recognised",
         technology=rule.technology,
         alert_says=alert_words(alert),
         alert_links=alert_links(alert),
     )
+
+
+def _told(found: Match) -> str:
+    """The failure mode the analysis tells: the one the signals recognised, when the rule tells it."""
+    told = [m for m in (found.mode.tells if found.mode else ()) if m in found.rule.modes]
+    return told[0] if told else found.rule.modes[0]
 
 
 def _named(found: Match, root_cause: str, impact: str, prevention: str) -> str:
