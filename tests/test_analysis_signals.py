@@ -141,8 +141,8 @@ async def test_a_proxys_errors_and_a_databases_latency_are_fixed_where_they_come
 
 
 async def test_a_known_technology_with_an_unknown_failure_mode_says_so() -> None:
-    analysis = await analyzer.analyze(alert("MinioThing", annotations_summary := "MinIO thing happened"))
-    assert annotations_summary and analysis.rule_id == "minio-other"
+    analysis = await analyzer.analyze(alert("MinioThing", summary="MinIO reports a thing"))
+    assert analysis.rule_id == "minio-other"
     assert analysis.root_cause.startswith("Failure mode not recognised")
     assert "MinIO" in analysis.root_cause + analysis.impact and "mc admin info" in analysis.fix_suggestion
     assert analysis.failure_mode == "not recognised" and analysis.confidence < 0.5
