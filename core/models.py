@@ -148,6 +148,13 @@ class Analysis(BaseModel):
     # Set when an LLM was asked but its answer was not used (timeout, error, invalid answer), so the
     # card and the logs can say why the rule analysis stands.
     fallback_reason: str | None = None
+    # What the story is about and what the alert itself said (docs/adr/0030): the failure mode the
+    # knowledge base recognised ("not recognised" when it knows the technology but not the mode), the
+    # technology, the alert's own summary/description and its runbook, dashboard and generator links.
+    failure_mode: str | None = None
+    technology: str | None = None
+    alert_says: str = ""
+    alert_links: list[Link] = Field(default_factory=list)
 
 
 class Frequency(BaseModel):

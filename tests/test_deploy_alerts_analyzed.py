@@ -28,7 +28,7 @@ SHIPPED = _shipped()
 
 
 def test_deploy_ships_alerts() -> None:
-    assert {"PostgresqlDown", "RedisDown", "MysqlDown", "ApiErrorRateHigh", "SigNozNoTraces"} <= set(SHIPPED)
+    assert {"PostgresqlDown", "RedisDown", "MysqlDown", "APIHighErrorRate", "NoTracesReceived"} <= set(SHIPPED)
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -157,6 +157,31 @@ async def test_the_prompt_is_bounded(analyzer: LlmAnalyzer, openai: OpenAILoopba
     assert "y" * 5000 not in user
 
 
+async def test_the_prompt_holds_the_alerts_own_words_and_the_knowledge_base_candidate(
+    analyzer: LlmAnalyzer, openai: OpenAILoopback
+) -> None:
+    runbook = "https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubedaemonsetrolloutstuck"
+    alert = _alert(title="KubeDaemonSetRolloutStuck",
+                   labels={"alertname": "KubeDaemonSetRolloutStuck", "namespace": "monitoring",
+                           "daemonset": "node-exporter"},
+                   annotations={"summary": "DaemonSet rollout is stuck.",
+                                "description": "DaemonSet monitoring/node-exporter has not finished or progressed.",
+                                "runbook_url": runbook})
+    analysis = await analyzer.analyze(alert)
+
+    system, user = (m["content"] for m in openai.requests[0]["messages"])
+    own = user.split("## The alert's own words\n", 1)[1]
+    assert own.startswith("DaemonSet rollout is stuck. — DaemonSet monitoring/node-exporter has not finished")
+    assert f"Runbook: {runbook}" in own
+    candidate = user.split("## Knowledge base candidate\n", 1)[1]
+    assert "Rule: kube-rollout-stuck" in candidate and "Failure mode: rollout; technology: kubernetes" in candidate
+    assert "daemonset/node-exporter -n monitoring" in candidate
+    assert "runbook" in system and "not recognised" in system
+    # The model's answer is used, and it still carries what the alert itself said.
+    assert analysis.analyzed_by == f"llm:{MODEL}" and analysis.alert_says.startswith("DaemonSet rollout is stuck.")
+    assert [link.title for link in analysis.alert_links][0] == "Runbook"
+
+
 async def test_without_context_the_prompt_says_so(analyzer: LlmAnalyzer, openai: OpenAILoopback) -> None:
     await analyzer.analyze(_alert())
     user = openai.requests[0]["messages"][1]["content"]

@@ -26,6 +26,10 @@ class Family:
     restartable: bool = True
     # Adding replicas helps with saturation/latency (stateless or horizontally scalable).
     scalable: bool = False
+    # How some failure modes are fixed for this kind of system (failure_modes.Mode.by_kind): a proxy's
+    # errors come from its backends, a database's latency from its queries, a queue's backlog from
+    # its consumers. One of: database, proxy, queue, backend, service, platform.
+    kind: str = "platform"
 
     @property
     def pattern(self) -> re.Pattern[str]:
@@ -43,7 +47,17 @@ def _compiled(words: str) -> re.Pattern[str]:
 
 def _f(id: str, name: str, category: str, prefixes: str, words: str, checks: str, *,
        restartable: bool = True, scalable: bool = False) -> Family:
-    return Family(id, name, category, tuple(prefixes.split()), words, checks, restartable, scalable)
+    return Family(id, name, category, tuple(prefixes.split()), words, checks, restartable, scalable, _KINDS.get(id, "platform"))
+
+
+_KINDS = {
+    **dict.fromkeys(("postgres", "mysql", "redis", "mongodb", "cassandra", "clickhouse", "memcached",
+                     "elasticsearch"), "database"),
+    **dict.fromkeys(("nginx", "haproxy", "traefik", "envoy", "apache"), "proxy"),
+    **dict.fromkeys(("kafka", "rabbitmq", "nats", "pulsar", "queue-workers"), "queue"),
+    **dict.fromkeys(("thanos", "loki", "mimir", "grafana", "otel"), "backend"),
+    **dict.fromkeys(("http", "jvm", "golang", "phpfpm"), "service"),
+}
 
 
 # Order matters where prefixes or words overlap: the first family that matches wins, so systems
@@ -84,7 +98,7 @@ FAMILIES: tuple[Family, ...] = (
     _f("rabbitmq", "RabbitMQ", "queue", "rabbitmq_ erlang_", r"\b(rabbit|rabbitmq)\b|rabbitmq",
        "`rabbitmq-diagnostics status`, `rabbitmqctl list_queues name messages consumers`, "
        "`rabbitmq-diagnostics alarms` and cluster partitions."),
-    _f("nats", "NATS", "queue", "gnatsd_ nats_", r"\b(nats|jetstream)\b",
+    _f("nats", "NATS", "queue", "gnatsd_ nats_", r"\b(nats|jet ?stream)\b",
        "`nats server report jetstream`, `/varz` and `/connz` monitoring endpoints, slow consumers in the log."),
     _f("pulsar", "Pulsar", "queue", "pulsar_ bookie_ bookkeeper_", r"\b(pulsar|bookie|bookkeeper)\b",
        "`pulsar-admin topics stats <topic>`, `pulsar-admin brokers healthcheck`, bookie ledger disk usage.",

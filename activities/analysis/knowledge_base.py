@@ -14,9 +14,11 @@ Sentry metric alerts); ``"exception"`` rules describe application exceptions (Se
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from activities.analysis.families import rule_family
+from activities.analysis.meaning import RULE_MEANINGS
 from core.models import RepairAction
 
 RuleKind = Literal["alert", "exception"]
@@ -46,6 +48,12 @@ class Rule:
     # Actions that do not help with this problem (a restart does not free a full disk): learning and
     # the repair plan never propose them for it.
     avoid: tuple[RepairAction, ...] = ()
+    # What the text is about, in the failure modes' vocabulary (activities/analysis/meaning.py): the
+    # failure modes it tells, the resources it names, the families of fix it proposes, the technology.
+    modes: tuple[str, ...] = ()
+    resources: tuple[str, ...] = ()
+    fixes: tuple[str, ...] = ()
+    technology: str | None = None
 
 
 def _p(*regexes: str) -> tuple[re.Pattern[str], ...]:
@@ -314,7 +322,7 @@ _CERTIFICATES: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.UPDATE_CONFIG,
         reason="issuer/solver configuration must be fixed",
-        examples=("CertManagerCertNotReady", "CertManagerCertExpirySoon", "CertManagerHittingRateLimits"),
+        examples=("CertManagerCertNotReady", "CertManagerCertExpirySoon"),
     ),
     Rule(
         id="certificate-expiry",
@@ -349,7 +357,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         impact="The pod serves no traffic; with all replicas affected the service is down.",
         fix_suggestion="`kubectl describe pod <pod> -n <ns>` (Last State, exit code, events); "
         "`kubectl logs <pod> -n <ns> --previous`. If it began after a deploy: "
-        "`kubectl rollout undo deployment/<name> -n <ns>`. Exit 137 = OOM (raise memory limit).",
+        "`kubectl rollout undo <workload>`. Exit 137 = OOM (raise memory limit).",
         prevention="Use readiness/startup probes, canary rollouts with automatic rollback, and "
         "validate config before deploying.",
         confidence=0.8,
@@ -366,7 +374,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         impact="New pods cannot start; rollouts stall and scaling is impossible.",
         fix_suggestion="`kubectl describe pod <pod> -n <ns>` (Events show the pull error); verify the "
         "tag exists (`crane ls <repo>` / registry UI); refresh the pull secret; if the deploy is bad: "
-        "`kubectl rollout undo deployment/<name> -n <ns>`.",
+        "`kubectl rollout undo <workload>`.",
         prevention="Deploy immutable digests produced by CI, mirror base images, monitor pull-secret expiry.",
         confidence=0.8,
         action=A.ROLLBACK,
@@ -448,12 +456,11 @@ _KUBERNETES: tuple[Rule, ...] = (
         category="kubernetes",
         patterns=_p(r"Rollout\w*Stuck", r"GenerationMismatch", r"UpdateNotRolledOut",
                     r"ProgressDeadlineExceeded"),
-        root_cause="A rollout is not progressing: new pods fail readiness/crash, cannot be "
-        "scheduled, or cannot pull the image; the controller keeps old and new ReplicaSets.",
+        root_cause="A Kubernetes rollout is not progressing: new pods fail readiness/crash, cannot be "
+        "scheduled, or cannot pull the image; the controller keeps old and new pods side by side.",
         impact="The new version is not live; the service may run with reduced capacity.",
-        fix_suggestion="`kubectl rollout status deployment/<name> -n <ns>`; `kubectl describe` the "
-        "new ReplicaSet and its pods; if the new version is broken: `kubectl rollout undo "
-        "deployment/<name> -n <ns>`.",
+        fix_suggestion="`kubectl rollout status <workload>`; `kubectl describe <workload>` and its "
+        "newest pods; if the new version is broken: `kubectl rollout undo <workload>`.",
         prevention="Set progressDeadlineSeconds and use progressive delivery (Argo Rollouts/Flagger) "
         "with automatic rollback.",
         confidence=0.75,
@@ -477,16 +484,16 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.75,
         action=A.SCALE_UP,
         reason="more replicas are needed than the HPA allows",
-        examples=("KubeHpaMaxedOut", "KubeHpaReplicasMismatch", "KubernetesHpaScaleMaximum"),
+        examples=("KubeHpaMaxedOut", "KubernetesHpaScaleMaximum"),
     ),
     Rule(
         id="kube-replicas-mismatch",
         category="kubernetes",
         patterns=_p(r"replicas?\W*mismatch", r"ReplicasMismatch"),
-        root_cause="The Deployment/StatefulSet has fewer available replicas than desired: pods "
+        root_cause="The Kubernetes workload has fewer available replicas than desired: pods "
         "crashlooping or failing readiness, Pending for lack of capacity, or a rollout in progress.",
         impact="Reduced redundancy and capacity; an outage if available replicas reach 0.",
-        fix_suggestion="`kubectl get deploy <name> -n <ns>`; `kubectl get pods -n <ns> -l <selector>` "
+        fix_suggestion="`kubectl get <workload>`; `kubectl get pods -n <ns> -l <selector>` "
         "and describe the non-ready ones; `kubectl get events -n <ns> --sort-by=.lastTimestamp`. "
         "Fix the pod-level cause (crash, scheduling, image) rather than the replica count.",
         prevention="Alert on the pod-level causes too and keep headroom for surge pods during rollouts.",
@@ -564,7 +571,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="node-level resource exhaustion",
-        examples=("KubernetesMemoryPressure", "KubernetesDiskPressure", "KubeletTooManyPods"),
+        examples=("KubernetesMemoryPressure", "KubernetesDiskPressure"),
     ),
     Rule(
         id="kube-persistent-volume-filling",
@@ -615,7 +622,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.SCHEDULE_FIX,
         reason="capacity planning, not an emergency",
-        examples=("KubeCPUOvercommit", "KubeMemoryOvercommit", "KubeCPUQuotaOvercommit"),
+        examples=("KubeCPUOvercommit", "KubeMemoryOvercommit"),
     ),
     Rule(
         id="kube-quota",
@@ -647,8 +654,7 @@ _KUBERNETES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="control-plane incidents need an operator",
-        examples=("KubeAPIDown", "KubeAPIErrorBudgetBurn", "KubeletDown", "KubeSchedulerDown",
-                  "etcdNoLeader", "EtcdHighFsyncDurations"),
+        examples=("KubeAPIDown", "KubeletDown", "KubeSchedulerDown"),
     ),
 )
 
@@ -670,7 +676,7 @@ _DATABASES: tuple[Rule, ...] = (
         confidence=0.8,
         action=A.MANUAL_INTERVENTION,
         reason="a database outage needs an operator to check data safety",
-        examples=("PostgresqlDown", "PostgresDown", "PostgresqlExporterError"),
+        examples=("PostgresqlDown", "PostgresDown"),
         action_in_k8s=A.RESTART_POD,
     ),
     Rule(
@@ -743,7 +749,7 @@ _DATABASES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.CREATE_ISSUE,
         reason="query/index work for the owning team",
-        examples=("PostgresqlSlowQueries", "PostgresqlLongRunningTransaction", "PostgresqlHighRollbackRate"),
+        examples=("PostgresqlSlowQueries", "PostgresqlLongRunningTransaction"),
     ),
     Rule(
         id="postgres-vacuum",
@@ -910,8 +916,7 @@ _DATABASES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="replication topology needs an operator",
-        examples=("RedisReplicationBroken", "RedisDisconnectedSlaves", "RedisMissingMaster",
-                  "RedisClusterFlapping"),
+        examples=("RedisReplicationBroken", "RedisDisconnectedSlaves"),
     ),
     Rule(
         id="redis-persistence",
@@ -948,7 +953,7 @@ _QUEUES: tuple[Rule, ...] = (
         confidence=0.7,
         action=A.MANUAL_INTERVENTION,
         reason="shard allocation/disk needs an operator",
-        examples=("ElasticsearchClusterRed", "ElasticsearchHeapUsageTooHigh", "ElasticsearchDiskOutOfSpace"),
+        examples=("ElasticsearchClusterRed",),
     ),
     Rule(
         id="kafka-consumer-lag",
@@ -1031,7 +1036,7 @@ _QUEUES: tuple[Rule, ...] = (
         confidence=0.65,
         action=A.MANUAL_INTERVENTION,
         reason="broker health needs an operator",
-        examples=("RabbitmqNodeDown", "RabbitmqMemoryHigh", "RabbitmqNodeNotDistributed"),
+        examples=("RabbitmqNodeDown", "RabbitmqNodeNotDistributed"),
         action_in_k8s=A.RESTART_POD,
     ),
     Rule(
@@ -1049,7 +1054,7 @@ _QUEUES: tuple[Rule, ...] = (
         confidence=0.55,
         action=A.MANUAL_INTERVENTION,
         reason="depends on which NATS component is affected",
-        examples=("NatsSlowConsumers", "NatsServerDown", "JetStreamStorageFull"),
+        examples=("NatsSlowConsumers",),
     ),
 )
 
@@ -1132,8 +1137,7 @@ _TRACING: tuple[Rule, ...] = (
         confidence=0.6,
         action=A.SCALE_UP,
         reason="more ingestion capacity usually resolves backpressure",
-        examples=("JaegerCollectorDroppingSpans", "TempoDiscardedSpans", "SignozIngestionFailing",
-                  "ClickHouseReplicaDown"),
+        examples=("JaegerCollectorDroppingSpans", "TempoDiscardedSpans", "SignozIngestionFailing"),
     ),
 )
 
@@ -1346,7 +1350,7 @@ _HOSTS: tuple[Rule, ...] = (
         action=A.MANUAL_INTERVENTION,
         reason="space must be freed or added on the host; a restart does not help",
         examples=("HostOutOfDiskSpace", "NodeFilesystemSpaceFillingUp", "DiskRunningFull",
-                  "NodeFilesystemAlmostOutOfSpace", "HostDiskWillFillIn24Hours", "磁盘使用率"),
+                  "NodeFilesystemAlmostOutOfSpace", "磁盘使用率"),
     ),
     Rule(
         id="host-memory",
@@ -1421,7 +1425,7 @@ _HOSTS: tuple[Rule, ...] = (
         action=A.MANUAL_INTERVENTION,
         reason="network hardware/config diagnosis",
         examples=("HostNetworkReceiveErrors", "HostNetworkTransmitErrors", "NodeNetworkReceiveErrs",
-                  "HostNetworkInterfaceSaturated", "HostNetworkBondDegraded"),
+                  "HostNetworkBondDegraded"),
     ),
     Rule(
         id="host-conntrack",
@@ -1524,7 +1528,7 @@ _SERVICES: tuple[Rule, ...] = (
         confidence=0.6,
         action=A.NOTIFY_TEAM,
         reason="the owning team must decide whether clients or server changed",
-        examples=("NginxHighHttp4xxErrorRate", "Http4xxErrors", "HighUnauthorizedRate"),
+        examples=("Http4xxErrors", "HighUnauthorizedRate"),
     ),
     Rule(
         id="http-error-rate",
@@ -1544,8 +1548,7 @@ _SERVICES: tuple[Rule, ...] = (
         confidence=0.65,
         action=A.ROLLBACK,
         reason="rollback when errors follow a deploy; otherwise fix the failing dependency",
-        examples=("HighErrorRate", "Http5xxErrors", "ErrorBudgetBurn", "SLOBurnRateHigh",
-                  "NginxHighHttp5xxErrorRate", "Too many errors"),
+        examples=("HighErrorRate", "Http5xxErrors", "ErrorBudgetBurn", "SLOBurnRateHigh", "Too many errors"),
     ),
     Rule(
         id="http-latency",
@@ -1562,86 +1565,12 @@ _SERVICES: tuple[Rule, ...] = (
         confidence=0.6,
         action=A.SCALE_UP,
         reason="more replicas help when latency comes from saturation",
-        examples=("HighLatency", "HighRequestLatency", "P99LatencyHigh", "BlackboxSlowProbe",
-                  "APIHighResponseTime"),
+        examples=("HighLatency", "HighRequestLatency", "P99LatencyHigh", "APIHighResponseTime"),
     ),
 )
 
 # Catch-alls per technology: honest, lower-confidence analyses for alerts of a known system that
 # no specific rule covers. They sit after all specific rules.
-_FAMILY_FALLBACKS: tuple[Rule, ...] = (
-    Rule(
-        id="postgres-other",
-        category="database",
-        patterns=_p(r"postgres", r"\bpg_\w+", r"PgBouncer"),
-        root_cause="A PostgreSQL alert that no specific rule covers.",
-        impact="Depends on the alert; database problems usually affect every dependent service.",
-        fix_suggestion="Read the alert's expression; check `pg_stat_activity`, `pg_stat_replication`, "
-        "the server log and disk space.",
-        prevention="Add a specific knowledge-base rule once the cause is understood.",
-        confidence=0.45,
-        action=A.MANUAL_INTERVENTION,
-        reason="no specific knowledge for this PostgreSQL alert",
-        examples=("PostgresqlCustomCheck", "PgBouncerCustomCheck"),
-    ),
-    Rule(
-        id="mysql-other",
-        category="database",
-        patterns=_p(r"mysql", r"mariadb"),
-        root_cause="A MySQL/MariaDB alert that no specific rule covers.",
-        impact="Depends on the alert; database problems usually affect every dependent service.",
-        fix_suggestion="Read the alert's expression; check `SHOW PROCESSLIST`, `SHOW REPLICA STATUS`, "
-        "the error log and disk space.",
-        prevention="Add a specific knowledge-base rule once the cause is understood.",
-        confidence=0.45,
-        action=A.MANUAL_INTERVENTION,
-        reason="no specific knowledge for this MySQL alert",
-        examples=("MysqlCustomCheck", "MariadbCustomCheck"),
-    ),
-    Rule(
-        id="redis-other",
-        category="cache",
-        patterns=_p(r"redis", r"valkey"),
-        root_cause="A Redis alert that no specific rule covers.",
-        impact="Depends on the alert; cache/session/queue users of Redis may be affected.",
-        fix_suggestion="Read the alert's expression; check `redis-cli info` sections and the Redis log.",
-        prevention="Add a specific knowledge-base rule once the cause is understood.",
-        confidence=0.45,
-        action=A.MANUAL_INTERVENTION,
-        reason="no specific knowledge for this Redis alert",
-        examples=("RedisKeyspaceMisses", "RedisCustomCheck"),
-    ),
-    Rule(
-        id="kafka-other",
-        category="queue",
-        patterns=_p(r"kafka", r"zookeeper"),
-        root_cause="A Kafka/ZooKeeper alert that no specific rule covers.",
-        impact="Depends on the alert; producers/consumers of the cluster may be affected.",
-        fix_suggestion="Read the alert's expression; check broker logs, `kafka-topics.sh --describe` "
-        "and consumer group lag.",
-        prevention="Add a specific knowledge-base rule once the cause is understood.",
-        confidence=0.45,
-        action=A.MANUAL_INTERVENTION,
-        reason="no specific knowledge for this Kafka alert",
-        examples=("KafkaCustomCheck",),
-    ),
-    Rule(
-        id="kubernetes-other",
-        category="kubernetes",
-        patterns=_p(r"^Kube\w*", r"kubernetes", r"\bk8s\b"),
-        root_cause="A Kubernetes alert that no specific rule covers.",
-        impact="Depends on the alert; check which workloads or nodes it names.",
-        fix_suggestion="Open the alert's runbook (kube-prometheus runbooks at "
-        "https://runbooks.prometheus-operator.dev); `kubectl get events -A --sort-by=.lastTimestamp | tail "
-        "-30`.",
-        prevention="Add a specific knowledge-base rule once the cause is understood.",
-        confidence=0.45,
-        action=A.MANUAL_INTERVENTION,
-        reason="no specific knowledge for this Kubernetes alert",
-        examples=("KubeCustomCheck", "KubernetesCustomCheck"),
-    ),
-)
-
 # --------------------------------------------------------------------------------------------------
 # Exception rules (Sentry issues/errors). Examples are exception types, optionally "Type: message".
 # --------------------------------------------------------------------------------------------------
@@ -1982,7 +1911,24 @@ _EXCEPTIONS: tuple[Rule, ...] = (
     ),
 )
 
-ALERT_RULES: tuple[Rule, ...] = (
+def _declared(rule: Rule) -> Rule:
+    """The rule with what its text is about (meaning.py), exceptions all being application code."""
+    if rule.kind == "exception":
+        return replace(rule, modes=("exception",), fixes=("fix-code",), technology="application")
+    meaning = RULE_MEANINGS.get(rule.id)
+    technology = rule_family(rule.id) or _TECHNOLOGY.get(rule.id)
+    if meaning is None:
+        return replace(rule, technology=technology)
+    return replace(rule, modes=meaning.modes, resources=meaning.resources, fixes=meaning.fixes,
+                   technology=technology)
+
+
+# Rules whose id does not start with their technology's prefix (families.rule_family).
+_TECHNOLOGY = {"blackbox-probe-failed": "blackbox", "traces-missing": "otel", "watchdog": "prometheus",
+               "info-inhibitor": "alertmanager"}
+
+
+ALERT_RULES: tuple[Rule, ...] = tuple(_declared(r) for r in (
     _META
     + _PROMETHEUS
     + _CERTIFICATES
@@ -1993,7 +1939,6 @@ ALERT_RULES: tuple[Rule, ...] = (
     + _CONTAINERS
     + _HOSTS
     + _SERVICES
-    + _FAMILY_FALLBACKS
-)
-EXCEPTION_RULES: tuple[Rule, ...] = _EXCEPTIONS
+))
+EXCEPTION_RULES: tuple[Rule, ...] = tuple(_declared(r) for r in _EXCEPTIONS)
 RULES: tuple[Rule, ...] = ALERT_RULES + EXCEPTION_RULES

@@ -24,7 +24,9 @@ from typing import Annotated, Any, NoReturn
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from activities.analysis.rules import RuleAnalyzer
 from activities.failures import retry_after_seconds
+from activities.render_alert_words import alert_links, alert_words
 from activities.redaction import hiding, redact
 from core.errors import RateLimited, UpstreamError
 from core.learning import LearningSummary
@@ -127,6 +129,29 @@ def _alert_section(alert: Alert) -> list[str]:
     return lines
 
 
+def _own_words_section(alert: Alert) -> list[str]:
+    """What the alert itself says and links: its authors know it better than any knowledge base."""
+    lines = ["## The alert's own words"]
+    words = alert_words(alert, MAX_DESCRIPTION_CHARS)
+    lines.append(words or "None (the alert carries no summary or description).")
+    lines += [f"{link.title}: {_cut(link.url, MAX_VALUE_CHARS)}" for link in alert_links(alert)]
+    return lines
+
+
+def _candidate_section(candidate: Analysis | None) -> list[str]:
+    """The rule knowledge base's analysis, so the model starts from it instead of from nothing."""
+    if candidate is None:
+        return ["## Knowledge base candidate", "None."]
+    return [
+        "## Knowledge base candidate",
+        f"Rule: {candidate.rule_id or 'generic'} (confidence {candidate.confidence:.2f})",
+        f"Failure mode: {candidate.failure_mode or 'not recognised'}; technology: {candidate.technology or 'unknown'}",
+        f"Root cause: {_cut(candidate.root_cause, MAX_VALUE_CHARS * 2)}",
+        f"Fix: {_cut(candidate.fix_suggestion, MAX_VALUE_CHARS * 2)}",
+        f"Recommended action: {candidate.recommended_repair.action.value}",
+    ]
+
+
 def _frequency_section(frequency: Frequency | None) -> list[str]:
     if frequency is None:
         return ["## Frequency", "Unknown."]
@@ -182,25 +207,32 @@ def system_prompt() -> str:
         f"recommended_action must be exactly one of:\n{actions}\n"
         "Prefer the lowest tier that addresses the cause. Do not recommend a restart for a problem "
         "a restart cannot fix, and never an action the history lists as blocked. If the evidence "
-        "is thin, choose manual_intervention with a low confidence."
+        "is thin, choose manual_intervention with a low confidence.\n"
+        "The alert's own words (summary, description, runbook) come from the people who wrote the "
+        "alert: build on them and point to the runbook when there is one. The knowledge base "
+        "candidate is a starting point: keep its failure mode unless the alert contradicts it, and "
+        "when it says the failure mode was not recognised, do not invent a confident story."
     )
 
 
-def user_prompt(alert: Alert, frequency: Frequency | None, history: LearningSummary | None) -> str:
-    """The facts, bounded: long values are cut and the whole text is capped."""
-    text = "\n".join([*_alert_section(alert), "", *_frequency_section(frequency), "",
-                      *_history_section(history)])
+def user_prompt(alert: Alert, frequency: Frequency | None, history: LearningSummary | None,
+                candidate: Analysis | None = None) -> str:
+    """The facts, bounded: long values are cut and the whole text is capped. The alert's own words
+    and the knowledge base's candidate come first, so a cut never drops them."""
+    text = "\n".join([*_alert_section(alert), "", *_own_words_section(alert), "", *_candidate_section(candidate), "",
+                      *_frequency_section(frequency), "", *_history_section(history)])
     if len(text) > MAX_USER_PROMPT_CHARS:
         text = text[: MAX_USER_PROMPT_CHARS - 20] + "\n... (truncated)"
     return text
 
 
 def build_messages(
-    alert: Alert, frequency: Frequency | None = None, history: LearningSummary | None = None
+    alert: Alert, frequency: Frequency | None = None, history: LearningSummary | None = None,
+    candidate: Analysis | None = None,
 ) -> list[dict[str, str]]:
     return [
         {"role": "system", "content": system_prompt()},
-        {"role": "user", "content": user_prompt(alert, frequency, history)},
+        {"role": "user", "content": user_prompt(alert, frequency, history, candidate)},
     ]
 
 
@@ -252,6 +284,7 @@ class LlmAnalyzer:
         if timeout_seconds <= 0:
             raise ValueError("timeout_seconds must be positive")
         self.name = f"llm:{model}"
+        self._rules = RuleAnalyzer()
         self._http = http
         self._url = f"{base_url.rstrip('/')}/chat/completions"
         self._model = model
@@ -269,7 +302,10 @@ class LlmAnalyzer:
     async def analyze(
         self, alert: Alert, frequency: Frequency | None = None, history: LearningSummary | None = None
     ) -> Analysis:
-        body = await self._complete(build_messages(alert, frequency, history))
+        # The knowledge base's candidate is pure CPU (well under a millisecond), so the model always
+        # gets it, whoever calls; the activity's own rule analysis is the same deterministic answer.
+        candidate = await self._rules.analyze(alert, frequency, history)
+        body = await self._complete(build_messages(alert, frequency, history, candidate))
         content = self._content(body)
         try:
             answer = parse_answer(content)
@@ -288,6 +324,8 @@ class LlmAnalyzer:
                 action=action, tier=action.tier, reason=_cut(answer.reason, MAX_REASON_CHARS)
             ),
             rule_id=None,
+            alert_says=candidate.alert_says,
+            alert_links=candidate.alert_links,
         )
 
     async def _complete(self, messages: list[dict[str, str]]) -> dict[str, Any]:

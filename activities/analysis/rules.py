@@ -18,15 +18,18 @@ Cassandra's checks instead of a generic "something is slow" (docs/adr/0012).
 
 from __future__ import annotations
 
+import re
 from typing import NamedTuple
 from urllib.parse import unquote_plus
 
 from core.learning import LearningSummary
 from activities.analysis import family_kb
-from activities.analysis.failure_modes import Mode
+from activities.analysis.failure_modes import CAPACITY_FORECAST, FORECAST, Mode, Resource, resource_in
 from activities.analysis.failure_modes import identify as identify_mode
 from activities.analysis.families import BY_ID as FAMILIES_BY_ID
-from activities.analysis.families import FAMILIES, NEUTRAL_METRICS, UNIVERSAL_RULES, Family, rule_family
+from activities.analysis.families import FAMILIES, NEUTRAL_METRICS, UNIVERSAL_RULES, Family
+from activities.analysis.workloads import shape, workload_of
+from activities.render_alert_words import alert_links, alert_words, runbook_url
 from activities.analysis.knowledge_base import ALERT_RULES, EXCEPTION_RULES, Rule
 from activities.analysis.signals import Signals, extract
 from core.models import (
@@ -53,8 +56,6 @@ _TARGET_LABELS = (
 _TIER_DISCOUNT = (0.0, 0.05, 0.1)
 
 
-# Hand-written family fallbacks (postgres-other, ...) answer only after the composed entries.
-_SPECIFIC_ALERT_RULES = tuple(r for r in ALERT_RULES if not r.id.endswith("-other"))
 _RESTARTS = (RepairAction.RESTART_POD, RepairAction.RESTART_CONTAINER, RepairAction.DELETE_POD)
 # Hand-written rules about full disks/volumes and certificates: restarting or scaling does not help.
 _LEGACY_AVOID: dict[str, tuple[RepairAction, ...]] = {
@@ -68,6 +69,8 @@ class Match(NamedTuple):
     rule: Rule
     tier: int
     why: str = ""  # one line for --explain: which signals chose this entry
+    family: Family | None = None  # the technology the alert is about, when identified
+    mode: Mode | None = None  # the failure mode the signals told, when identified
 
 
 def _haystacks(alert: Alert) -> tuple[str, str, str]:
@@ -112,9 +115,17 @@ def _legacy_match(alert: Alert, candidates: tuple[Rule, ...]) -> Match | None:
         if not text:
             continue
         for rule in candidates:
-            if any(p.search(text) for p in rule.patterns):
+            pattern = _ONE_PATTERN.get(rule.id)
+            if pattern is not None and pattern.search(text):
                 return Match(rule, tier, f"hand-written rule, pattern hit in {_TIER_NAMES[tier]}")
     return None
+
+
+# Each rule's patterns as one alternation (all are case-insensitive): one search per rule and tier.
+_ONE_PATTERN: dict[str, re.Pattern[str]] = {
+    rule.id: re.compile("|".join(f"(?:{p.pattern})" for p in rule.patterns), re.IGNORECASE)
+    for rule in (*ALERT_RULES, *EXCEPTION_RULES) if rule.patterns
+}
 
 
 _TIER_NAMES = ("the alert name", "labels/annotations", "URLs/PromQL")
@@ -127,6 +138,8 @@ class Identified(NamedTuple):
     family_from: str
     mode: Mode | None
     mode_from: str
+    resource: Resource | None = None
+    resource_from: str = ""
 
 
 def _family(sig: Signals, alert: Alert) -> tuple[Family | None, str]:
@@ -151,12 +164,34 @@ def _family(sig: Signals, alert: Alert) -> tuple[Family | None, str]:
     return None, ""
 
 
+def _word(pattern: re.Pattern[str], text: str) -> str:
+    found = pattern.search(text)
+    return found.group(0) if found else ""
+
+
 def _mode(sig: Signals) -> tuple[Mode | None, str]:
+    """The failure mode: a capacity forecast when the expression predicts (predict_linear) or the
+    name says it will run out; otherwise the first mode the name's words tell, then the expression's
+    metric words, then the summary/description (failure_modes.py, in precedence order)."""
+    named = identify_mode(sig.name_words) if sig.name_words else None
+    if "predict_linear" in sig.functions:
+        return CAPACITY_FORECAST, "expression function 'predict_linear'"
+    if FORECAST.search(sig.name_words):
+        return CAPACITY_FORECAST, f"name word '{_word(FORECAST, sig.name_words)}'"
+    if (named is None or named.id == "saturation") and FORECAST.search(sig.text):
+        return CAPACITY_FORECAST, f"text word '{_word(FORECAST, sig.text)}'"
     for where, text in (("name", sig.name_words), ("expression", sig.metric_words()), ("text", sig.text)):
-        mode = identify_mode(text) if text else None
+        mode = named if where == "name" else (identify_mode(text) if text else None)
         if mode is not None:
-            found = mode.pattern.search(text)
-            return mode, f"{where} word '{found.group(0) if found else ''}'"
+            return mode, f"{where} word '{_word(mode.pattern, text)}'"
+    return None, ""
+
+
+def _resource(sig: Signals) -> tuple[Resource | None, str]:
+    for where, text in (("name", sig.name_words), ("expression", sig.metric_words()), ("text", sig.text)):
+        found = resource_in(text) if text else None
+        if found is not None:
+            return found, f"{where} word '{_word(found.pattern, text)}'"
     return None, ""
 
 
@@ -164,7 +199,32 @@ def identify(alert: Alert) -> tuple[Signals, Identified]:
     sig = extract(alert)
     family, family_from = _family(sig, alert)
     mode, mode_from = _mode(sig)
-    return sig, Identified(family, family_from, mode, mode_from)
+    resource, resource_from = _resource(sig) if mode is not None and mode.per_resource else (None, "")
+    return sig, Identified(family, family_from, mode, mode_from, resource, resource_from)
+
+
+def _legacy_stands(legacy: Match, found: Identified) -> bool:
+    """A hand-written rule stands when it is about the identified technology (or none is identified,
+    or it is a cross-technology rule hit by the name), and, when the name tells a failure mode, it
+    tells that mode too: a RabbitMQ memory alert is not answered by the story of a node down."""
+    rule, family = legacy.rule, found.family
+    same_technology = family is None or rule.technology == family.id or (
+        legacy.tier == 0 and rule.id in UNIVERSAL_RULES) or {rule.technology, family.id} in _KIN
+    if not same_technology:
+        return False
+    if rule.modes == ("info",):  # Watchdog and friends: the name says what they are
+        return True
+    if found.mode is not None and found.mode_from.startswith("name") and rule.modes:
+        if found.mode.tells[0] not in rule.modes:
+            return False
+        named = found.resource
+        if named is not None and found.resource_from.startswith("name") and rule.resources:
+            return named.id in rule.resources
+    return True
+
+
+# Technologies whose hand-written rules speak for each other: a container is a pod's container.
+_KIN = ({"kubernetes", "container"},)
 
 
 def match(alert: Alert) -> Match | None:
@@ -172,24 +232,23 @@ def match(alert: Alert) -> Match | None:
     candidates = _candidates(alert)
     if alert.source == Source.SENTRY and _exception_type(alert):
         return _legacy_match(alert, candidates)  # exceptions: the exception rules only
-    legacy = _legacy_match(alert, tuple(r for r in candidates if not r.id.endswith("-other")))
+    legacy = _legacy_match(alert, candidates)
     _, found = identify(alert)
-    family = found.family
-    if legacy is not None:
-        owner = rule_family(legacy.rule.id)
-        if family is None or owner == family.id or (legacy.tier == 0 and (owner is not None or legacy.rule.id in UNIVERSAL_RULES)):
-            return legacy
-    if family is not None and found.mode is not None:
+    family, mode = found.family, found.mode
+    if legacy is not None and _legacy_stands(legacy, found):
+        return legacy._replace(family=family, mode=mode)
+    if family is not None and mode is not None:
         tier = 0 if found.mode_from.startswith("name") and not found.family_from.startswith("text") else 1
-        why = f"family {family.id} from {found.family_from}; mode {found.mode.id} from {found.mode_from}"
-        return Match(family_kb.ENTRIES[(family.id, found.mode.id)], tier, why)
-    if legacy is not None:
-        return legacy
+        why = f"family {family.id} from {found.family_from}; mode {mode.id} from {found.mode_from}"
+        if mode.per_resource:
+            why += f"; resource {found.resource.id} from {found.resource_from}" if found.resource else \
+                "; no resource named"
+        return Match(family_kb.entry(family, mode, found.resource), tier, why, family, mode)
     if family is not None:
         return Match(family_kb.FAMILY_ONLY[family.id], 0, f"family {family.id} from {found.family_from}; "
-                     "no failure mode recognised")
-    if found.mode is not None:
-        return Match(family_kb.MODE_ONLY[found.mode.id], 0, f"mode {found.mode.id} from {found.mode_from}; "
+                     "failure mode not recognised", family)
+    if mode is not None:
+        return Match(family_kb.mode_only(mode, found.resource), 0, f"mode {mode.id} from {found.mode_from}; "
                      "no technology recognised")
     return None
 
@@ -197,8 +256,9 @@ def match(alert: Alert) -> Match | None:
 def explain(alert: Alert) -> dict[str, object]:
     """Which signals the alert carried, what they identified, and which entry won and why."""
     sig, found = identify(alert)
-    legacy = _legacy_match(alert, tuple(r for r in _candidates(alert) if not r.id.endswith("-other")))
+    legacy = _legacy_match(alert, _candidates(alert))
     won = match(alert)
+    rule = won.rule if won else None
     return {
         "signals": {
             "name_words": sig.name_words,
@@ -211,8 +271,12 @@ def explain(alert: Alert) -> dict[str, object]:
         "family_from": found.family_from or None,
         "mode": found.mode.id if found.mode else None,
         "mode_from": found.mode_from or None,
+        "resource": found.resource.id if found.resource else None,
+        "resource_from": found.resource_from or None,
         "hand_written_rule": legacy.rule.id if legacy else None,
-        "winner": won.rule.id if won else "generic",
+        "winner": rule.id if rule else "generic",
+        "failure_mode": "/".join(rule.modes) if rule and rule.modes else "not recognised",
+        "specific": bool(rule and rule.modes and rule.confidence >= family_kb.SPECIFIC_CONFIDENCE),
         "why": won.why if won else "no rule, family or failure mode matched: the generic analysis",
         "evidence_tier": _TIER_NAMES[won.tier] if won else None,
     }
@@ -244,7 +308,7 @@ def _from_rule(alert: Alert, found: Match, frequency: Frequency | None) -> Analy
     reason = rule.reason
     if action != rule.action:
         reason = f"{reason}; running in Kubernetes, so a pod restart is a safe first step"
-    root_cause, prevention = rule.root_cause, rule.prevention
+    root_cause, prevention = _named(found, rule.root_cause, rule.impact, rule.prevention), rule.prevention
     times = _recurring(frequency)
     if times:
         note = f"Recurring: {times} times in 24h."
@@ -253,18 +317,58 @@ def _from_rule(alert: Alert, found: Match, frequency: Frequency | None) -> Analy
         if action.tier == 1:
             reason = f"{reason}. {note} Restarting only buys time; a permanent fix is needed"
     confidence = max(0.0, rule.confidence - _TIER_DISCOUNT[found.tier])
+    specific = bool(rule.modes) and confidence >= family_kb.SPECIFIC_CONFIDENCE
     return Analysis(
         category=rule.category,
         root_cause=root_cause,
         impact=rule.impact,
-        fix_suggestion=_target(alert) + rule.fix_suggestion,
+        fix_suggestion=_target(alert) + _runbook_first(alert) + _fit_workload(alert, rule),
         prevention=prevention,
         confidence=round(confidence, 2),
         analyzed_by=RuleAnalyzer.name,
         recommended_repair=RecommendedRepair(action=action, tier=action.tier, reason=reason),
         rule_id=rule.id,
         avoid_actions=[a for a in rule.avoid or _LEGACY_AVOID.get(rule.id, ()) if a is not action],
+        failure_mode=_told(found) if specific else "not recognised",
+        technology=rule.technology,
+        alert_says=alert_words(alert),
+        alert_links=alert_links(alert),
     )
+
+
+def _told(found: Match) -> str:
+    """The failure mode the analysis tells: the one the signals recognised, when the rule tells it."""
+    told = [m for m in (found.mode.tells if found.mode else ()) if m in found.rule.modes]
+    return told[0] if told else found.rule.modes[0]
+
+
+def _named(found: Match, root_cause: str, impact: str, prevention: str) -> str:
+    """The root cause, led by the technology's name when the rule's text does not name it (a
+    cross-technology rule such as "target down" answering for CoreDNS)."""
+    family = found.family or (FAMILIES_BY_ID.get(found.rule.technology or "") if found.rule.technology else None)
+    if family is None:
+        return root_cause
+    text = " ".join((root_cause, impact, prevention))
+    if family.name.lower() in text.lower() or family.pattern.search(text):
+        return root_cause
+    return f"{family.name}: {root_cause}"
+
+
+_WORKLOAD_MODES = frozenset({"rollout", "crashloop", "down", "scheduling", "job-failed", "config"})
+
+
+def _fit_workload(alert: Alert, rule: Rule) -> str:
+    """The fix with the alert's own Kubernetes object in its commands (a DaemonSet gets DaemonSet
+    commands, never ``deployment/``), when the story is about a workload's pods."""
+    text = rule.fix_suggestion
+    if "<workload>" not in text and not (rule.technology == "kubernetes" and _WORKLOAD_MODES & set(rule.modes)):
+        return text
+    return shape(text, workload_of(alert, extract(alert).name_words))
+
+
+def _runbook_first(alert: Alert) -> str:
+    url = runbook_url(alert)
+    return f"Follow the alert's runbook first: {url} . Then: " if url else ""
 
 
 def _generic(alert: Alert, frequency: Frequency | None) -> Analysis:
@@ -314,6 +418,9 @@ def _generic(alert: Alert, frequency: Frequency | None) -> Analysis:
             action=action, tier=action.tier, reason="no rule matched; a human must investigate"
         ),
         rule_id="generic",
+        failure_mode="not recognised",
+        alert_says=alert_words(alert),
+        alert_links=alert_links(alert),
     )
 
 

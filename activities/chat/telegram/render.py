@@ -15,6 +15,7 @@ import html
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from activities.render_alert_words import alert_links, alert_words
 from core.models import IncidentStatus, IncidentView, Severity
 from core.repair import RepairPhase, RepairState, callback_data
 
@@ -146,7 +147,8 @@ def _links(view: IncidentView, text: dict[str, str]) -> str:
     """Up to MAX_LINKS anchors within a fixed budget; the rest are counted as "+N more"."""
     shown: list[str] = []
     used = 0
-    for link in view.alert.links:
+    links = alert_links(view.alert)
+    for link in links:
         if len(shown) >= MAX_LINKS:
             break
         href = html.escape(link.url.strip(), quote=True)
@@ -157,7 +159,7 @@ def _links(view: IncidentView, text: dict[str, str]) -> str:
             break
         shown.append(anchor)
         used += _u16(anchor) + 3
-    hidden = len(view.alert.links) - len(shown)
+    hidden = len(links) - len(shown)
     if hidden:
         shown.append(html.escape(text["more"].format(n=hidden), quote=False))
     return " · ".join(shown)
@@ -264,7 +266,7 @@ def render_card(view: IncidentView, *, locale: str, tz: ZoneInfo, repair: Repair
     the previous attempt's in-flight marker cannot know whether Telegram got it (docs/adr/0011)."""
     text = labels(locale)
     raw = {
-        "description": view.alert.description.strip(),
+        "description": alert_words(view.alert),
         "root_cause": view.analysis.root_cause.strip(),
         "impact": view.analysis.impact.strip(),
         "fix": view.analysis.fix_suggestion.strip(),
