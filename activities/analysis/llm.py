@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from activities.analysis.rules import RuleAnalyzer
 from activities.failures import retry_after_seconds
-from activities.render_alert_words import alert_links, alert_words
+from core.alert_words import alert_links, alert_words
 from activities.redaction import hiding, redact
 from core.errors import RateLimited, UpstreamError
 from core.learning import LearningSummary

@@ -29,7 +29,7 @@ from activities.analysis.failure_modes import identify as identify_mode
 from activities.analysis.families import BY_ID as FAMILIES_BY_ID
 from activities.analysis.families import FAMILIES, NEUTRAL_METRICS, UNIVERSAL_RULES, Family
 from activities.analysis.workloads import shape, workload_of
-from activities.render_alert_words import alert_links, alert_words, runbook_url
+from core.alert_words import alert_links, alert_words, runbook_url
 from activities.analysis.knowledge_base import ALERT_RULES, EXCEPTION_RULES, Rule
 from activities.analysis.signals import Signals, extract
 from core.models import (

@@ -15,7 +15,7 @@ import html
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from activities.render_alert_words import alert_links, alert_words
+from core.alert_words import alert_links, alert_words
 from core.models import IncidentStatus, IncidentView, Severity
 from core.repair import RepairPhase, RepairState, callback_data
 

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from activities.analysis import RuleAnalyzer
-from activities.render import render_card
-from activities.render_alert_words import alert_links, alert_words, runbook_url
+from activities.chat.telegram.render import render_card
+from core.alert_words import alert_links, alert_words, runbook_url
 from core.models import Alert, AlertStatus, IncidentStatus, IncidentView, Link, Source
 from starter.analyze_cli import alerts_in
 from tests.loopback.telegram import parse_telegram_html
