@@ -7,7 +7,8 @@ AwoooiError
 ├── NotFound              no such incident, approval or anomaly (-> 404)
 ├── DecisionRefused       the incident has nothing to decide, or it was decided already (-> 409)
 ├── UpstreamError         an external API failed; ``retryable`` says whether trying again can help
-│   └── RateLimited       the API asked us to wait ``retry_after`` seconds
+│   ├── RateLimited       the API asked us to wait ``retry_after`` seconds
+│   └── MessageGone       the chat message to edit was deleted
 └── IntakeUnavailable     Temporal could not take the alert durably (-> 503, the sender retries)
 
 Adapters catch their library's exceptions and raise these ``from exc``; activities turn
@@ -53,6 +54,13 @@ class RateLimited(UpstreamError):
     def __init__(self, message: str, *, retry_after: float) -> None:
         super().__init__(message, retryable=True, status_code=429)
         self.retry_after = retry_after
+
+
+class MessageGone(UpstreamError):
+    """The chat message to edit no longer exists (someone deleted it): send it again, once."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message, retryable=False, status_code=status_code)
 
 
 class IntakeUnavailable(AwoooiError):

@@ -143,15 +143,3 @@ def firing_occurrence_id(alert: Alert) -> str | None:
     if alert.status is not AlertStatus.FIRING or alert.starts_at is None:
         return None
     return f"{alert_key(alert)}:firing:{alert.starts_at.isoformat()}"
-
-
-def delivery_ledger_key(delivery_id: str) -> str:
-    """The ledger key that marks a delivery as handled: written by the worker's save step, read by
-    the webhook to answer "duplicate" without touching Temporal."""
-    return f"delivery:{delivery_id}"
-
-
-def approval_ledger_key(token: str) -> str:
-    """Maps an Approve/Reject button's token to its workflow id: written by the worker when it asks
-    for approval, read by the API when the button is tapped."""
-    return f"approval:{token}"

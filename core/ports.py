@@ -8,11 +8,12 @@ workflow.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
+from core.chat import ChatMessage, MessageKey
 from core.learning import LearningSummary
-from core.models import Alert, Analysis, Frequency, SpooledDelivery, SpoolStats
-from core.repair import RepairRequest, RepairResult
+from core.models import Alert, Analysis, Frequency, IncidentView, SpooledDelivery, SpoolStats
+from core.repair import RepairRequest, RepairResult, RepairState
 
 
 class Analyzer(Protocol):
@@ -62,53 +63,106 @@ class AnomalyCounter(Protocol):
     async def frequency(self, anomaly_key: str, now: datetime) -> Frequency: ...
 
 
-class DeliveryLedger(Protocol):
-    """Remembers which deliveries and side effects have already happened (idempotency keys)."""
+class IdempotencyLedger(Protocol):
+    """What has already happened, so a retry or a repeat does not do it twice: deliveries handled,
+    repair results, Sentry comments, chat updates taken, approval buttons and their workflows."""
 
-    async def seen(self, key: str) -> bool: ...
+    async def delivery_handled(self, delivery_id: str) -> bool: ...
 
-    async def seen_many(self, keys: list[str]) -> list[bool]:
-        """``seen`` for a batch, in one round trip."""
+    async def deliveries_handled(self, delivery_ids: list[str]) -> list[bool]:
+        """``delivery_handled`` for a batch, in one round trip."""
         ...
 
-    async def remember(self, key: str, value: str = "1") -> bool:
-        """Store ``key`` if absent; True when this call stored it."""
+    async def mark_handled(self, delivery_ids: list[str], incident_id: str) -> None:
+        """Every delivery of a batch marked handled by ``incident_id``, in one round trip."""
         ...
 
-    async def get(self, key: str) -> str | None: ...
-
-    async def put(self, key: str, value: str) -> None: ...
-
-    async def put_many(self, items: dict[str, str]) -> None:
-        """Store every key in one pipeline (a batch of deliveries marked handled)."""
+    async def repair_result(self, repair_id: str) -> str | None:
+        """The stored RepairResult JSON of a repair that already ran."""
         ...
 
-    async def forget(self, key: str) -> None: ...
+    async def keep_repair_result(self, repair_id: str, result_json: str) -> None: ...
 
-
-class TelegramApi(Protocol):
-    async def send_message(
-        self, chat_id: str, text: str, *, reply_markup: dict[str, Any] | None = None,
-        reply_to: int | None = None,
-    ) -> int:
-        """Send an HTML message; return its message_id."""
+    async def scale_pin(self, repair_id: str) -> str | None:
+        """The replica count a scale repair chose, pinned before it ran."""
         ...
 
-    async def edit_message(
-        self, chat_id: str, message_id: int, text: str, *, reply_markup: dict[str, Any] | None = None
-    ) -> None:
-        """Edit in place; "message is not modified" counts as success. No markup drops the buttons."""
+    async def pin_scale(self, repair_id: str, replicas: str) -> None: ...
+
+    async def comment(self, comment_key: str) -> str | None:
+        """How a Sentry comment already ended ("posted" / "already_posted")."""
         ...
 
-    async def answer_callback_query(self, callback_query_id: str, text: str, *, show_alert: bool = False) -> None:
-        """Stop the button's spinner on the tapper's screen, with a short note (<= 200 chars)."""
+    async def keep_comment(self, comment_key: str, outcome: str) -> None: ...
+
+    async def register_approval(self, token: str, workflow_id: str) -> None:
+        """An Approve/Reject button's token and the incident workflow it decides for."""
         ...
 
-    async def set_webhook(self, url: str, secret_token: str, allowed_updates: list[str]) -> None: ...
+    async def approval(self, token: str) -> str | None: ...
 
-    async def get_me(self) -> dict[str, object]: ...
+    async def first_update(self, update_id: str) -> bool:
+        """True the first time a chat update (a button tap) is taken; False for its re-sends."""
+        ...
 
-    async def get_chat_member(self, chat_id: str, user_id: int) -> dict[str, object]: ...
+    async def forget_update(self, update_id: str) -> None: ...
+
+
+class MessageRefs(Protocol):
+    """Where awoooi's messages are in the chat: the reference each :class:`MessageKey` got."""
+
+    async def get(self, key: MessageKey) -> str | None: ...
+
+    async def put(self, key: MessageKey, ref: str) -> None: ...
+
+
+class ChatChannel(Protocol):
+    """A chat awoooi talks in (Telegram today; docs/adr/0021-chat-port.md). Message references are
+    strings. Errors are ``core.errors``: RateLimited, MessageGone, UpstreamError(retryable)."""
+
+    name: str
+
+    async def send(self, chat: str, message: ChatMessage, *, reply_to: str | None = None) -> str:
+        """Post a message (a card, a digest, an escalation replying to a card); its reference."""
+        ...
+
+    async def edit(self, chat: str, ref: str, message: ChatMessage) -> None:
+        """Edit in place: an unchanged text is success, a message without buttons loses them;
+        raises MessageGone when it was deleted."""
+        ...
+
+    async def answer(self, tap: str, text: str, *, alert: bool = False) -> None:
+        """Answer a button tap: stop its spinner with a short note (a popup when ``alert``)."""
+        ...
+
+    async def send_direct(self, user: str, message: ChatMessage) -> str:
+        """A message to one person rather than a chat."""
+        ...
+
+    async def check(self, chats: list[str]) -> None:
+        """Whether awoooi may post in these chats, asked without posting (raises UpstreamError)."""
+        ...
+
+    async def whoami(self) -> str:
+        """The name awoooi has in this chat app (its bot's username), asked of the app."""
+        ...
+
+
+class CardRenderer(Protocol):
+    """How one chat words what awoooi shows (Telegram: HTML and inline keyboards): pure, so a retried
+    call renders the same text and the chat answers "not modified"."""
+
+    def card(self, view: IncidentView, repair: RepairState | None, *, may_repeat: bool = False) -> ChatMessage: ...
+
+    def escalation(self, view: IncidentView, reason: str, *, may_repeat: bool = False) -> ChatMessage: ...
+
+    def digest_line(self, view: IncidentView, *, max_bytes: int) -> str: ...
+
+    def digest(self, lines: list[str], *, may_repeat: bool = False) -> ChatMessage: ...
+
+    def notice(self, title: str, lines: list[str], footer: str = "") -> ChatMessage:
+        """A plain notice outside any card (the probe's outage and recovery messages)."""
+        ...
 
 
 class SentryApi(Protocol):

@@ -38,7 +38,7 @@ from core.learning_service import LearningService
 from core.metrics import Metrics
 from core.models import Source
 from core.probe import is_probe
-from core.ports import DeliveryLedger, DeliverySpool, TelegramApi
+from core.ports import ChatChannel, DeliverySpool, IdempotencyLedger
 from core.repair import Decision
 from core.settings import Settings
 from starter.approvals import request_own_card, send_decision
@@ -80,9 +80,9 @@ class ApiDeps:
     temporal: Client
     redis: Redis
     intake: Intake
-    telegram: TelegramApi | None
+    chat: ChatChannel | None
     metrics: Metrics
-    ledger: DeliveryLedger
+    ledger: IdempotencyLedger
     learning: LearningService
     spool: DeliverySpool
 
@@ -226,7 +226,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
     webhooks = {ALERTMANAGER_HOOK: alertmanager, **dict.fromkeys(SIGNOZ_HOOKS, signoz),
                 **dict.fromkeys(SENTRY_HOOKS, sentry)}
 
-    updates = TelegramUpdates(settings, deps.temporal, deps.ledger, deps.telegram, deps.metrics)
+    updates = TelegramUpdates(settings, deps.temporal, deps.ledger, deps.chat, deps.metrics)
 
     @app.post("/api/v1/webhooks/telegram")
     async def telegram_webhook(request: Request) -> Response:
@@ -343,13 +343,13 @@ def create_app(deps: ApiDeps) -> FastAPI:
 
     @app.get("/api/v1/telegram/status")
     async def telegram_status() -> Response:
-        if deps.telegram is None:
+        if deps.chat is None:
             return JSONResponse({"connected": False, "bot": None, "reason": "AWOOOI_TELEGRAM_BOT_TOKEN is not set"})
         try:
-            me = await deps.telegram.get_me()
+            bot = await deps.chat.whoami()
         except UpstreamError as exc:
             return JSONResponse({"connected": False, "bot": None, "reason": str(exc)})
-        return JSONResponse({"connected": True, "bot": me.get("username"),
+        return JSONResponse({"connected": True, "bot": bot or None,
                              "chat_configured": bool(settings.telegram_chat_id)})
 
     @app.get("/metrics")

@@ -39,10 +39,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from core import search_attributes as sa
 from core.console import PHASE_NONE, static_details, static_summary
 from core.errors import IntakeUnavailable, PayloadError, UpstreamError
-from core.identity import alert_key, delivery_ledger_key, incident_ref
+from core.identity import alert_key, incident_ref
 from core.incident.state import IncidentStart
 from core.models import AlertDelivery, DeliveryBatch, IncidentRef, IncidentStatus
-from core.ports import DeliveryLedger, DeliverySpool
+from core.ports import DeliverySpool, IdempotencyLedger
 from core.settings import Settings
 from starter.group_commit import SPOOL_CHECK_SECONDS, GroupCommit, SpoolState, SpoolWriter
 from starter.legacy_runs import LegacyRuns
@@ -65,7 +65,7 @@ class IntakeResult:
 
 
 class Intake:
-    def __init__(self, client: Client, settings: Settings, ledger: DeliveryLedger | None,
+    def __init__(self, client: Client, settings: Settings, ledger: IdempotencyLedger | None,
                  spool: DeliverySpool | None = None, legacy: LegacyRuns | None = None) -> None:
         self._client = client
         self._settings = settings
@@ -113,7 +113,7 @@ class Intake:
         if self._ledger is None:
             return False
         try:
-            return await asyncio.wait_for(self._ledger.seen(delivery_ledger_key(delivery_key)), SPOOL_CHECK_SECONDS)
+            return await asyncio.wait_for(self._ledger.delivery_handled(delivery_key), SPOOL_CHECK_SECONDS)
         except (UpstreamError, TimeoutError):
             log.warning("ledger unavailable, leaving dedup to the workflow")
             return False
@@ -122,7 +122,7 @@ class Intake:
         """``already_handled`` for a batch in one round trip (the drainer); raises UpstreamError."""
         if self._ledger is None:
             return [False] * len(delivery_ids)
-        return await self._ledger.seen_many([delivery_ledger_key(d) for d in delivery_ids])
+        return await self._ledger.deliveries_handled(delivery_ids)
 
     async def _send_direct(self, ref: IncidentRef, deliveries: list[AlertDelivery]) -> bool:
         return await self.deliver(ref, deliveries, timeout=self._settings.intake_direct_timeout_seconds)

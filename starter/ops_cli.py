@@ -11,14 +11,13 @@ import getpass
 import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from temporalio.client import Client
 
 from core.errors import AwoooiError, UpstreamError
 from core.identity import workflow_id_for
 from core.learning_service import LearningService
-from core.ports import TelegramApi
 from core.repair import Decision
 from core.settings import Settings
 from starter.approvals import request_own_card, send_decision
@@ -108,7 +107,13 @@ async def learning_text(service: LearningService, what: str, key: str | None, as
 TELEGRAM_HOOK_PATH = "/api/v1/webhooks/telegram"
 
 
-async def set_telegram_webhook(telegram: TelegramApi, settings: Settings, public_url: str, *, out: TextIO,
+class WebhookSetter(Protocol):
+    """The Telegram client's setWebhook (activities/chat/telegram/client.py)."""
+
+    async def set_webhook(self, url: str, secret_token: str, allowed_updates: list[str]) -> None: ...
+
+
+async def set_telegram_webhook(telegram: WebhookSetter, settings: Settings, public_url: str, *, out: TextIO,
                                err: TextIO) -> int:
     """setWebhook to awoooi's public URL with AWOOOI_TELEGRAM_WEBHOOK_SECRET, for button taps only."""
     if settings.telegram_webhook_secret is None:

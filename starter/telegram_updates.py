@@ -19,18 +19,13 @@ import structlog
 from temporalio.client import Client
 
 from core.errors import DecisionRefused, IntakeUnavailable, NotFound, PayloadError, UpstreamError
-from core.identity import approval_ledger_key
 from core.metrics import Metrics
-from core.ports import DeliveryLedger, TelegramApi
+from core.ports import ChatChannel, IdempotencyLedger
 from core.repair import Decision, parse_callback_data
 from core.settings import Settings
 from starter.approvals import send_decision
 
 log = structlog.get_logger(__name__)
-
-
-def update_ledger_key(update_id: int) -> str:
-    return f"telegram-update:{update_id}"
 
 
 @dataclass(frozen=True)
@@ -60,12 +55,12 @@ def parse_tap(update: Any) -> Tap | None:
 
 
 class TelegramUpdates:
-    def __init__(self, settings: Settings, temporal: Client, ledger: DeliveryLedger, telegram: TelegramApi | None,
+    def __init__(self, settings: Settings, temporal: Client, ledger: IdempotencyLedger, chat: ChatChannel | None,
                  metrics: Metrics) -> None:
         self._settings = settings
         self._temporal = temporal
         self._ledger = ledger
-        self._telegram = telegram
+        self._chat = chat
         self._metrics = metrics
 
     async def handle(self, update: Any) -> dict[str, str]:
@@ -74,7 +69,7 @@ class TelegramUpdates:
             return {"status": "ignored", "reason": "not a button tap"}
         bound = log.bind(update_id=tap.update_id, telegram_user_id=tap.user_id)
         try:
-            first = await self._ledger.remember(update_ledger_key(tap.update_id))
+            first = await self._ledger.first_update(str(tap.update_id))
         except UpstreamError as exc:
             raise IntakeUnavailable("ledger unavailable") from exc
         if not first:
@@ -98,7 +93,7 @@ class TelegramUpdates:
             return "ignored", "This button is not an awoooi repair button."
         approve, token = parsed
         try:
-            workflow_id = await self._ledger.get(approval_ledger_key(token))
+            workflow_id = await self._ledger.approval(token)
         except UpstreamError as exc:
             raise IntakeUnavailable("ledger unavailable") from exc
         if workflow_id is None:
@@ -118,16 +113,16 @@ class TelegramUpdates:
 
     async def _answer(self, tap: Tap, text: str, *, alert: bool) -> None:
         """Best effort: the spinner stops by itself after a while; the decision stands either way."""
-        if self._telegram is None:
+        if self._chat is None:
             return
         try:
-            await self._telegram.answer_callback_query(tap.callback_id, text, show_alert=alert)
+            await self._chat.answer(tap.callback_id, text, alert=alert)
         except UpstreamError as exc:
             log.warning("answerCallbackQuery failed", update_id=tap.update_id, error=str(exc))
 
     async def _forget(self, tap: Tap) -> None:
         try:
-            await self._ledger.forget(update_ledger_key(tap.update_id))
+            await self._ledger.forget_update(str(tap.update_id))
         except UpstreamError:
             log.warning("could not forget a telegram update; its retry will be dropped", update_id=tap.update_id)
 

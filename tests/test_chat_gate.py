@@ -12,7 +12,8 @@ from redis.asyncio import Redis
 
 from activities.valkey import keys as redis_keys
 from activities.chat.gate import ChatGate
-from activities.chat.telegram.render import CARD_LIMIT, LABELS, render_card, render_escalation
+from activities.chat.telegram.render import CARD_LIMIT, render_card, render_escalation
+from activities.words import LABELS
 from core.errors import UpstreamError
 from tests.loopback.telegram import parse_telegram_html, utf16_len
 from tests.test_render import UTC_TZ, make_view

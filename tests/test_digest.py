@@ -1,6 +1,6 @@
 """The storm digest on real Valkey and the Telegram loopback over real HTTP.
 
-Two TelegramActivities instances (two "workers", each with its own Valkey and HTTP clients) place
+Two CardActivities instances (two "workers", each with its own Valkey and HTTP clients) place
 incidents in one chat at once. What counts is what the loopback shows at the end: each incident
 exactly once, as its own card or as a line of exactly one digest message's final text, and how
 many Telegram calls that took.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -21,11 +20,12 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.chat.gate import ChatGate
 from activities.chat.digest import Digest
-from activities.chat.cards import CardSettings, TelegramActivities
-from activities.valkey.ledger import RedisLedger
+from activities.chat.cards import CardSettings, CardActivities
+from activities.chat.telegram.renderer import TelegramRenderer
+from activities.valkey.messages import RedisMessageRefs
 from activities.chat.telegram.render_digest import TEXT, digest_labels, render_digest, render_digest_line
 from activities.chat.telegram.client import TelegramClient
-from core.legacy_inputs import CardPlacement, PlaceCardInput
+from core.inputs import CardPlacement, PlaceCardInput
 from core.metrics import Metrics
 from core.models import IncidentStatus, IncidentView
 from core.repair import RepairPhase
@@ -51,14 +51,14 @@ def place(n: int, **kwargs: object) -> PlaceCardInput:
 
 
 class Worker:
-    """One worker's TelegramActivities: its own Valkey client, HTTP client, gate and digest."""
+    """One worker's CardActivities: its own Valkey client, HTTP client, gate and digest."""
 
     def __init__(self, redis: Redis, http: httpx.AsyncClient, telegram: TelegramLoopback, *, threshold: int,
                  window: timedelta, interval: timedelta) -> None:
         self.metrics = Metrics(CollectorRegistry())
-        self.acts = TelegramActivities(
-            TelegramClient(http, telegram.token, telegram.base_url), RedisLedger(redis),
-            CardSettings(chat_id=CHAT_ID, locale="en", tz=UTC_TZ, probe_chat_id=PROBE_CHAT), self.metrics,
+        self.acts = CardActivities(
+            TelegramClient(http, telegram.token, telegram.base_url), TelegramRenderer(locale="en", tz=UTC_TZ), RedisMessageRefs(redis),
+            CardSettings(chat_id=CHAT_ID, probe_chat_id=PROBE_CHAT), self.metrics,
             ChatGate(redis), Digest(redis, threshold=threshold, edit_interval=interval, window=window))
 
     async def place(self, inp: PlaceCardInput) -> CardPlacement:
@@ -94,16 +94,17 @@ def workers(make_workers) -> list[Worker]:  # noqa: ANN001
     return make_workers()
 
 
-def final_texts(telegram: TelegramLoopback) -> dict[int, str]:
-    """Each message's visible text now (after all its edits)."""
-    return {mid: parse_telegram_html(texts[-1]) for mid, texts in telegram.messages.items()}
+def final_texts(telegram: TelegramLoopback) -> dict[str, str]:
+    """Each message's visible text now (after all its edits), by its reference (a string, as the
+    chat port names messages)."""
+    return {str(mid): parse_telegram_html(texts[-1]) for mid, texts in telegram.messages.items()}
 
 
-def digests(telegram: TelegramLoopback) -> dict[int, str]:
+def digests(telegram: TelegramLoopback) -> dict[str, str]:
     return {mid: text for mid, text in final_texts(telegram).items() if text.startswith(f"🌩 {HEADER}")}
 
 
-def shown_in(telegram: TelegramLoopback, incident_id: str) -> list[int]:
+def shown_in(telegram: TelegramLoopback, incident_id: str) -> list[str]:
     """Every message whose final text shows the incident (its own card or a digest line)."""
     pattern = re.compile(rf"\b{re.escape(incident_id)}\b")
     return [mid for mid, text in final_texts(telegram).items() if pattern.search(text)]
@@ -191,7 +192,7 @@ async def test_a_repair_awaiting_approval_gets_its_own_card_with_buttons(workers
     repair = make_state(RepairPhase.AWAITING_APPROVAL)
     placement = await workers[0].place(place(21, repair=repair, own_card=False))
     assert placement.message_id is not None
-    assert telegram.keyboard(placement.message_id) is not None
+    assert telegram.keyboard(int(placement.message_id)) is not None
 
 
 async def test_probe_cards_are_never_digested(workers, telegram) -> None:

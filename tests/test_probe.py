@@ -97,7 +97,7 @@ async def test_a_broken_telegram_sends_one_message_per_outage_and_one_recovery(
         recovered = await run_probe(temporal_client, task_queue)
         assert recovered.ok, recovered
         messages = direct_messages(telegram)
-        assert len(messages) == 2 and "alert chain restored</b> after" in messages[1]
+        assert len(messages) == 2 and "alert chain restored after" in messages[1]
         assert await redis.exists(redis_keys.probe_outage()) == 0
         await run_probe(temporal_client, task_queue)
         assert len(direct_messages(telegram)) == 2

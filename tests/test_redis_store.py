@@ -17,6 +17,8 @@ from activities.valkey import keys as redis_keys
 from activities.valkey.counter import RedisAnomalyCounter
 from activities.valkey.incidents import LEARNING_KEEP, LEARNING_TTL, RedisIncidentRepository, RedisOccurrenceLog
 from activities.valkey.ledger import DEFAULT_TTL, RedisLedger
+from activities.valkey.messages import RedisMessageRefs
+from core.chat import MessageKey
 from core.errors import UpstreamError
 from starter.embedded import free_port
 
@@ -98,32 +100,46 @@ async def test_anomaly_keys_are_independent(redis: Redis) -> None:
 # ------------------------------------------------------------------------------------------- ledger
 
 
-async def test_ledger_remember_seen_get_put(redis: Redis) -> None:
+async def test_the_idempotency_ledger_remembers_each_kind_once_under_its_old_key(redis: Redis) -> None:
     ledger = RedisLedger(redis)
-    assert await ledger.seen("delivery:x") is False
-    assert await ledger.get("delivery:x") is None
-    assert await ledger.remember("delivery:x") is True
-    assert await ledger.remember("delivery:x", "other") is False, "remember never overwrites"
-    assert await ledger.seen("delivery:x") is True
-    assert await ledger.get("delivery:x") == "1"
-    await ledger.put("card:inc-1", "42")
-    assert await ledger.get("card:inc-1") == "42"
-    await ledger.put("card:inc-1", "43")
-    assert await ledger.get("card:inc-1") == "43", "put overwrites"
-    assert await redis.get(redis_keys.ledger("card:inc-1")) == "43"
+    assert await ledger.delivery_handled("x") is False
+    await ledger.mark_handled(["x", "y"], "inc-1")
+    assert await ledger.deliveries_handled(["x", "y", "z"]) == [True, True, False]
+    # The keys the one "delivery ledger" wrote before the split: an upgrade still finds them.
+    assert await redis.get("awoooi:ledger:delivery:x") == "inc-1"
+    assert await ledger.first_update("7") is True
+    assert await ledger.first_update("7") is False, "a re-sent update is taken once"
+    await ledger.forget_update("7")
+    assert await ledger.first_update("7") is True
+    await ledger.register_approval("tok", "incident-a")
+    assert await ledger.approval("tok") == "incident-a" and await redis.get("awoooi:ledger:approval:tok")
+    await ledger.keep_repair_result("r1", "{}")
+    await ledger.keep_comment("42:x", "posted")
+    await ledger.pin_scale("r1", "3")
+    assert (await ledger.repair_result("r1"), await ledger.comment("42:x"), await ledger.scale_pin("r1")) == \
+        ("{}", "posted", "3")
 
 
-async def test_ledger_keys_expire(redis: Redis) -> None:
-    ledger = RedisLedger(redis)
-    await ledger.remember("delivery:y")
-    await ledger.put("card:y", "7")
-    for key in ("delivery:y", "card:y"):
-        ttl = await redis.ttl(redis_keys.ledger(key))
+async def test_message_references_are_kept_per_message_key_and_overwritten(redis: Redis) -> None:
+    refs = RedisMessageRefs(redis)
+    card = MessageKey.card("inc-1:lc")
+    assert await refs.get(card) is None
+    await refs.put(card, "42")
+    await refs.put(card, "43")
+    assert await refs.get(card) == "43", "put overwrites (a replacement card)"
+    assert await redis.get("awoooi:ledger:card:inc-1:lc") == "43"
+    assert await refs.get(MessageKey.digest("-100", 3)) is None
+
+
+async def test_ledger_and_message_keys_expire(redis: Redis) -> None:
+    await RedisLedger(redis).mark_handled(["y"], "inc")
+    await RedisMessageRefs(redis).put(MessageKey.card("y"), "7")
+    for key in (redis_keys.delivery_handled("y"), redis_keys.message_ref(MessageKey.card("y"))):
+        ttl = await redis.ttl(key)
         assert 0 < ttl <= DEFAULT_TTL.total_seconds()
         assert ttl > DEFAULT_TTL.total_seconds() - 60
-    short = RedisLedger(redis, ttl=timedelta(minutes=5))
-    await short.put("card:z", "1")
-    assert 0 < await redis.ttl(redis_keys.ledger("card:z")) <= 300
+    await RedisMessageRefs(redis, ttl=timedelta(minutes=5)).put(MessageKey.card("z"), "1")
+    assert 0 < await redis.ttl(redis_keys.message_ref(MessageKey.card("z"))) <= 300
 
 
 # ---------------------------------------------------------------------------- occurrence log (learning)
@@ -192,10 +208,11 @@ def _calls(dead: Redis):  # noqa: ANN202
     return {
         "counter.record": lambda: counter.record("a:b", "occ", NOW),
         "counter.frequency": lambda: counter.frequency("a:b", NOW),
-        "ledger.seen": lambda: ledger.seen("k"),
-        "ledger.remember": lambda: ledger.remember("k"),
-        "ledger.get": lambda: ledger.get("k"),
-        "ledger.put": lambda: ledger.put("k", "v"),
+        "ledger.delivery_handled": lambda: ledger.delivery_handled("k"),
+        "ledger.first_update": lambda: ledger.first_update("k"),
+        "ledger.approval": lambda: ledger.approval("k"),
+        "ledger.mark_handled": lambda: ledger.mark_handled(["k"], "v"),
+        "refs.get": lambda: RedisMessageRefs(dead).get(MessageKey.card("k")),
         "log.append": lambda: log.append("a:b", "rec", {"n": 1}),
         "log.recent": lambda: log.recent("a:b"),
         "incidents.save": lambda: repo.save({"status": "open"}, "inc"),
@@ -205,8 +222,8 @@ def _calls(dead: Redis):  # noqa: ANN202
 
 @pytest.mark.parametrize(
     "name",
-    ["counter.record", "counter.frequency", "ledger.seen", "ledger.remember", "ledger.get", "ledger.put",
-     "log.append", "log.recent", "incidents.save", "incidents.get"],
+    ["counter.record", "counter.frequency", "ledger.delivery_handled", "ledger.first_update", "ledger.approval",
+     "ledger.mark_handled", "refs.get", "log.append", "log.recent", "incidents.save", "incidents.get"],
 )
 async def test_dead_redis_raises_retryable_upstream_error(dead_redis: Redis, name: str) -> None:
     call = _calls(dead_redis)[name]

@@ -9,8 +9,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from activities.chat.telegram.render import COMMENT_HEADING, render_card, render_comment
+from activities.chat.telegram.render import render_card
+from activities.sentry.render import COMMENT_HEADING, render_comment
 from activities.chat.telegram.client import TelegramClient
+from core.chat import ChatMessage
 from core.models import (
     Alert,
     AlertStatus,
@@ -157,10 +159,10 @@ async def test_huge_card_is_accepted_by_loopback_telegram() -> None:
     with TelegramLoopback() as telegram:
         async with httpx.AsyncClient(timeout=5) as http:
             client = TelegramClient(http, telegram.token, telegram.base_url)
-            message_id = await client.send_message("1", render_card(view, locale="en", tz=UTC_TZ))
-            await client.edit_message("1", message_id, render_card(view, locale="zh-TW", tz=TAIPEI))
+            message_id = await client.send("1", ChatMessage(text=render_card(view, locale="en", tz=UTC_TZ)))
+            await client.edit("1", message_id, ChatMessage(text=render_card(view, locale="zh-TW", tz=TAIPEI)))
     assert telegram.violations == []
-    assert len(telegram.messages[message_id]) == 2
+    assert len(telegram.messages[int(message_id)]) == 2
 
 
 def test_zh_tw_labels() -> None:

@@ -17,6 +17,7 @@ import pytest
 
 from activities.chat.telegram.render import approval_keyboard, render_card, render_escalation
 from activities.chat.telegram.client import TelegramClient
+from activities.chat.telegram.renderer import TelegramRenderer
 from core.learning import SmartRecommendation
 from core.models import (
     Alert,
@@ -351,17 +352,16 @@ async def test_a_huge_card_with_buttons_is_accepted_by_the_loopback_bot_api(
     telegram: TelegramLoopback, http: httpx.AsyncClient
 ) -> None:
     client = TelegramClient(http, telegram.token, telegram.base_url)
+    render = TelegramRenderer(locale="zh-TW", tz=TAIPEI)
     waiting = huge_state(RepairPhase.AWAITING_APPROVAL)
     keyboard = approval_keyboard(waiting, locale="zh-TW")
 
-    message_id = await client.send_message(
-        "42", render_card(huge_view(), locale="zh-TW", tz=TAIPEI, repair=waiting), reply_markup=keyboard)
+    message_id = await client.send("42", render.card(huge_view(), waiting))
     done = huge_state(RepairPhase.SUCCEEDED)
-    await client.edit_message("42", message_id, render_card(huge_view(), locale="zh-TW", tz=TAIPEI, repair=done),
-                              reply_markup=approval_keyboard(done, locale="zh-TW"))
+    await client.edit("42", message_id, render.card(huge_view(), done))
 
     assert telegram.violations == []
-    assert len(telegram.messages[message_id]) == 2
+    assert len(telegram.messages[int(message_id)]) == 2
     assert telegram.sent[0]["reply_markup"] == keyboard
 
 

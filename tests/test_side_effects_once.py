@@ -20,9 +20,11 @@ from structlog.testing import capture_logs
 from temporalio.testing import ActivityEnvironment
 
 from activities.chat.gate import ChatGate
-from activities.chat.cards import CardSettings, TelegramActivities
+from activities.chat.cards import CardSettings, CardActivities
+from activities.chat.telegram.renderer import TelegramRenderer
 from activities.valkey.ledger import RedisLedger
-from activities.chat.telegram.render import LABELS
+from activities.valkey.messages import RedisMessageRefs
+from activities.words import LABELS
 from activities.sentry.client import SentryClient
 from activities.sentry.comments import CommentSettings, SentryActivities
 from activities.chat.telegram.client import TelegramClient
@@ -32,7 +34,6 @@ from core.metrics import Metrics
 from core.models import SentryRef
 from core.settings import Settings
 from tests.harness import CHAT_ID
-from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
 from tests.test_render import T1, UTC_TZ, make_view
 from tests.valkey_faults import OwnValkey
@@ -57,9 +58,9 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 
 def telegram_activities(telegram: TelegramLoopback, redis: Redis, http: httpx.AsyncClient,
-                        metrics: Metrics) -> TelegramActivities:
-    return TelegramActivities(TelegramClient(http, telegram.token, telegram.base_url), RedisLedger(redis),
-                              CardSettings(chat_id=CHAT_ID, locale="en", tz=UTC_TZ), metrics,
+                        metrics: Metrics) -> CardActivities:
+    return CardActivities(TelegramClient(http, telegram.token, telegram.base_url), TelegramRenderer(locale="en", tz=UTC_TZ), RedisMessageRefs(redis),
+                              CardSettings(chat_id=CHAT_ID), metrics,
                               # A lock left by the killed Valkey's AOF frees the chat in 2 s.
                               ChatGate(redis, hold=timedelta(seconds=2)))
 
@@ -78,8 +79,8 @@ async def test_card_sent_before_valkey_died_is_returned_not_resent(own_valkey, o
     kill_on_send(telegram, own_valkey)
     with capture_logs() as logs:
         message_id = await ActivityEnvironment().run(acts.post_card, CardInput(view=make_view(), card_key="inc:1"))
-    assert telegram.sent_count() == 1 and message_id == 1
-    assert any(e["event"] == "message sent but its id not kept in the ledger" and e["log_level"] == "error"
+    assert telegram.sent_count() == 1 and message_id == "1"
+    assert any(e["event"] == "message sent but its reference not kept" and e["log_level"] == "error"
                for e in logs)
     assert counter(metrics, "unrecorded") == 1 and counter(metrics, "sent") == 1
 
@@ -118,24 +119,24 @@ async def test_retry_after_an_unknown_outcome_says_it_may_repeat(own_redis, tele
     it may repeat an earlier one; a send Telegram refused (429) does not."""
     metrics = Metrics(CollectorRegistry())
     client = httpx.AsyncClient(timeout=httpx.Timeout(0.5))
-    acts = TelegramActivities(TelegramClient(client, telegram.token, telegram.base_url), RedisLedger(own_redis),
-                              CardSettings(chat_id=CHAT_ID, locale="en", tz=UTC_TZ), metrics, ChatGate(own_redis))
+    acts = CardActivities(TelegramClient(client, telegram.token, telegram.base_url), TelegramRenderer(locale="en", tz=UTC_TZ), RedisMessageRefs(own_redis),
+                              CardSettings(chat_id=CHAT_ID), metrics, ChatGate(own_redis))
     env = ActivityEnvironment()
     try:
         telegram.stall_next("sendMessage", 1.5)
         with pytest.raises(Exception, match="ReadTimeout"):
             await env.run(acts.post_card, CardInput(view=make_view(), card_key="inc:timeout"))
-        assert await env.run(acts.post_card, CardInput(view=make_view(), card_key="inc:timeout")) == 2
+        assert await env.run(acts.post_card, CardInput(view=make_view(), card_key="inc:timeout")) == "2"
         assert MAY_REPEAT not in telegram.sent[0]["text"] and MAY_REPEAT in telegram.sent[1]["text"]
 
         telegram.fail_next("sendMessage", 429, {"ok": False, "error_code": 429, "description": "Too Many Requests",
                                                 "parameters": {"retry_after": 1}})
         with pytest.raises(Exception, match="429"):
             await env.run(acts.post_card, CardInput(view=make_view(), card_key="inc:429"))
-        assert await env.run(acts.post_card, CardInput(view=make_view(), card_key="inc:429")) == 3
+        assert await env.run(acts.post_card, CardInput(view=make_view(), card_key="inc:429")) == "3"
         assert MAY_REPEAT not in telegram.sent[2]["text"]
         # Once the id is kept, a retry returns it without sending.
-        assert await env.run(acts.post_card, CardInput(view=make_view(), card_key="inc:429")) == 3
+        assert await env.run(acts.post_card, CardInput(view=make_view(), card_key="inc:429")) == "3"
         assert telegram.sent_count() == 3
     finally:
         await client.aclose()

@@ -11,10 +11,15 @@ import httpx
 import pytest
 
 from activities.chat.telegram.client import TelegramClient
-from core.errors import RateLimited, UpstreamError
+from core.chat import Button, ChatMessage
+from core.errors import MessageGone, RateLimited, UpstreamError
 from tests.loopback.telegram import TelegramLoopback
 
 CHAT = "-1001234567890"
+
+
+def M(text: str, buttons: list[list[Button]] | None = None) -> ChatMessage:  # noqa: N802 - reads as a literal
+    return ChatMessage(text=text, buttons=buttons or [])
 
 
 @pytest.fixture
@@ -43,11 +48,11 @@ def _assert_no_token(exc: BaseException, token: str) -> None:
 
 
 async def test_send_then_edit_records_history(client: TelegramClient, telegram: TelegramLoopback) -> None:
-    first = await client.send_message(CHAT, "<b>hello</b> &amp; welcome")
-    second = await client.send_message(CHAT, "second")
-    await client.edit_message(CHAT, first, "<b>hello</b> edited")
+    first = await client.send(CHAT, M("<b>hello</b> &amp; welcome"))
+    second = await client.send(CHAT, M("second"))
+    await client.edit(CHAT, first, M("<b>hello</b> edited"))
 
-    assert (first, second) == (1, 2)
+    assert (first, second) == ("1", "2")  # references are strings
     assert telegram.messages[1] == ["<b>hello</b> &amp; welcome", "<b>hello</b> edited"]
     body = telegram.sent[0]
     assert body["parse_mode"] == "HTML"
@@ -58,10 +63,10 @@ async def test_send_then_edit_records_history(client: TelegramClient, telegram: 
 
 
 async def test_edit_with_identical_text_is_success(client: TelegramClient, telegram: TelegramLoopback) -> None:
-    message_id = await client.send_message(CHAT, "same")
-    await client.edit_message(CHAT, message_id, "same")  # Telegram: 400 message is not modified
+    message_id = await client.send(CHAT, M("same"))
+    await client.edit(CHAT, message_id, M("same"))  # Telegram: 400 message is not modified
     assert telegram.edits == []
-    assert telegram.messages[message_id] == ["same"]
+    assert telegram.messages[int(message_id)] == ["same"]
     assert telegram.violations == []
 
 
@@ -69,28 +74,40 @@ async def test_get_me(client: TelegramClient) -> None:
     me = await client.get_me()
     assert me["is_bot"] is True
     assert me["username"] == "awoooi_test_bot"
+    assert await client.whoami() == "awoooi_test_bot"
 
 
-async def test_reply_markup_is_sent(client: TelegramClient, telegram: TelegramLoopback) -> None:
+async def test_answer_a_tap_and_check_the_chats(client: TelegramClient, telegram: TelegramLoopback) -> None:
+    await client.answer("tap-1", "Approved", alert=True)
+    assert telegram.calls[-1] == ("answerCallbackQuery", {"callback_query_id": "tap-1", "text": "Approved",
+                                                          "show_alert": True})
+    await client.check([CHAT])
+    assert [method for method, _ in telegram.calls[-2:]] == ["getMe", "getChatMember"]
+    assert await client.send_direct("42", M("just you")) == "1"
+    assert telegram.sent[-1]["chat_id"] == "42"
+
+
+async def test_buttons_are_an_inline_keyboard(client: TelegramClient, telegram: TelegramLoopback) -> None:
     markup = {"inline_keyboard": [[{"text": "Ack", "callback_data": "ack:inc-1"}]]}
-    message_id = await client.send_message(CHAT, "with buttons", reply_markup=markup)
-    await client.edit_message(CHAT, message_id, "with buttons", reply_markup=markup)
+    buttons = [[Button(label="Ack", data="ack:inc-1")]]
+    message_id = await client.send(CHAT, M("with buttons", buttons))
+    await client.edit(CHAT, message_id, M("with buttons", buttons))
     assert telegram.sent[0]["reply_markup"] == markup
     assert telegram.edits == []  # same text and markup: not modified
     assert telegram.violations == []
 
 
 async def test_oversized_callback_data_is_rejected(client: TelegramClient, telegram: TelegramLoopback) -> None:
-    markup = {"inline_keyboard": [[{"text": "Ack", "callback_data": "é" * 33}]]}  # 66 bytes
+    buttons = [[Button(label="Ack", data="é" * 33)]]  # 33 characters, 66 bytes
     with pytest.raises(UpstreamError) as info:
-        await client.send_message(CHAT, "x", reply_markup=markup)
+        await client.send(CHAT, M("x", buttons))
     assert info.value.retryable is False
     assert telegram.violations
 
 
 async def test_broken_html_is_a_non_retryable_400(client: TelegramClient, telegram: TelegramLoopback) -> None:
     with pytest.raises(UpstreamError) as info:
-        await client.send_message(CHAT, "<b>unclosed & bare")
+        await client.send(CHAT, M("<b>unclosed & bare"))
     assert info.value.retryable is False
     assert info.value.status_code == 400
     assert "can't parse entities" in str(info.value)
@@ -105,20 +122,20 @@ async def test_rate_limited_carries_retry_after(client: TelegramClient, telegram
          "parameters": {"retry_after": 3}},
     )
     with pytest.raises(RateLimited) as info:
-        await client.send_message(CHAT, "hi")
+        await client.send(CHAT, M("hi"))
     assert info.value.retry_after == 3
     assert info.value.retryable is True
     _assert_no_token(info.value, telegram.token)
-    assert await client.send_message(CHAT, "hi") == 1  # only the scripted call failed
+    assert await client.send(CHAT, M("hi")) == "1"  # only the scripted call failed
 
 
 async def test_rate_limited_without_parameters_defaults_to_one_second(
     client: TelegramClient, telegram: TelegramLoopback
 ) -> None:
     telegram.fail_next("editMessageText", 429, {"ok": False, "error_code": 429, "description": "Too Many Requests"})
-    message_id = await client.send_message(CHAT, "a")
+    message_id = await client.send(CHAT, M("a"))
     with pytest.raises(RateLimited) as info:
-        await client.edit_message(CHAT, message_id, "b")
+        await client.edit(CHAT, message_id, M("b"))
     assert info.value.retry_after == 1
 
 
@@ -126,7 +143,7 @@ async def test_wrong_token_is_not_retryable(http: httpx.AsyncClient, telegram: T
     secret = "999999:WRONG-secret-token"
     client = TelegramClient(http, secret, telegram.base_url)
     with pytest.raises(UpstreamError) as info:
-        await client.send_message(CHAT, "hi")
+        await client.send(CHAT, M("hi"))
     assert info.value.retryable is False
     assert info.value.status_code == 401
     _assert_no_token(info.value, secret)
@@ -145,7 +162,7 @@ async def test_server_error_is_retryable(client: TelegramClient, telegram: Teleg
 
 async def test_edit_of_unknown_message_is_not_retryable(client: TelegramClient, telegram: TelegramLoopback) -> None:
     with pytest.raises(UpstreamError) as info:
-        await client.edit_message(CHAT, 42, "text")
+        await client.edit(CHAT, 42, M("text"))
     assert info.value.retryable is False
     assert "message to edit not found" in str(info.value)
 
@@ -154,7 +171,7 @@ async def test_connection_refused_is_retryable_and_token_free(http: httpx.AsyncC
     token = "555555:SUPER-secret-token"
     client = TelegramClient(http, token, _closed_port_url())
     with pytest.raises(UpstreamError) as info:
-        await client.send_message(CHAT, "hi")
+        await client.send(CHAT, M("hi"))
     assert info.value.retryable is True
     assert str(info.value) == "telegram sendMessage: ConnectError"
     _assert_no_token(info.value, token)
@@ -166,7 +183,7 @@ async def test_token_never_reaches_httpx_logs(
     client: TelegramClient, telegram: TelegramLoopback, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.DEBUG):
-        await client.send_message(CHAT, "hi")
+        await client.send(CHAT, M("hi"))
         await client.get_me()
     assert any("HTTP Request" in record.getMessage() for record in caplog.records)
     assert telegram.token not in caplog.text

@@ -14,7 +14,7 @@ from typing import Any
 
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from activities.chat.telegram.render import LABELS
+from activities.words import LABELS
 from tests.alert_flow import ALERTMANAGER, alertmanager_body, cards_per_title, titles
 from tests.harness import eventually, running, settings_for
 from tests.test_api import unique_sentry_payload

@@ -96,7 +96,7 @@ async def test_kill_9_repeats_at_most_the_one_card_in_flight(temporal_client, va
                                                             telegram, tmp_path) -> None:
     """kill -9 while Telegram holds the answer to a card it already took: the chat gate lets only
     that one card be in flight, so only it is sent again, and the copy says it may repeat."""
-    from activities.chat.telegram.render import LABELS
+    from activities.words import LABELS
 
     address = temporal_client.service_client.config.target_host
     env = worker_env(address, valkey_url, task_queue, telegram)

@@ -36,7 +36,9 @@ from activities.incident.records import IncidentActivities
 from activities.incident.settings import IncidentSettingsActivities
 from activities.chat.pacing import PacingLimits, TelegramPacer
 from activities.incident.learning import LearningActivities
-from activities.chat.cards import CardSettings, TelegramActivities
+from activities.chat.cards import CardActivities, CardSettings
+from activities.chat.telegram.renderer import TelegramRenderer
+from activities.valkey.messages import RedisMessageRefs
 from activities.probe.activities import ProbeActivities
 from activities.valkey.budget import RedisRepairBudget
 from activities.valkey.counter import RedisAnomalyCounter
@@ -129,6 +131,11 @@ def http_client() -> httpx.AsyncClient:
     return httpx.AsyncClient(timeout=httpx.Timeout(10.0, connect=5.0))
 
 
+def chat_renderer(settings: Settings) -> TelegramRenderer:
+    """How the chat words cards, digests and notices (AWOOOI_LOCALE, AWOOOI_TIMEZONE)."""
+    return TelegramRenderer(locale=settings.locale, tz=settings.tz)
+
+
 def telegram_client(settings: Settings, http: httpx.AsyncClient) -> TelegramClient | None:
     if settings.telegram_bot_token is None:
         return None
@@ -167,7 +174,7 @@ def build_api_deps(settings: Settings, client: Client, redis: Redis, http: httpx
     ledger = RedisLedger(redis)
     spool = RedisSpool(redis)
     return ApiDeps(settings=settings, temporal=client, redis=redis, intake=Intake(client, settings, ledger, spool, LegacyRuns(client)),
-                   telegram=telegram_client(settings, http), metrics=metrics, ledger=ledger,
+                   chat=telegram_client(settings, http), metrics=metrics, ledger=ledger,
                    learning=learning_service(redis), spool=spool)
 
 
@@ -210,11 +217,11 @@ def build_activities(
         metrics,
     )
     incidents = IncidentActivities(counter, RedisIncidentRepository(redis), ledger)
-    telegram = TelegramActivities(
+    telegram = CardActivities(
         telegram_client(settings, http),
-        ledger,
-        CardSettings(chat_id=settings.telegram_chat_id, locale=settings.locale, tz=settings.tz,
-                     probe_chat_id=settings.telegram_probe_chat_id),
+        chat_renderer(settings),
+        RedisMessageRefs(redis),
+        CardSettings(chat_id=settings.telegram_chat_id, probe_chat_id=settings.telegram_probe_chat_id),
         metrics,
         ChatGate(redis, pacer=TelegramPacer(redis, pacing_limits(settings), metrics)),
         Digest(redis, threshold=settings.digest_threshold,
@@ -226,7 +233,8 @@ def build_activities(
     )
     learning = LearningActivities(RedisOccurrenceLog(redis))
     probe = ProbeActivities(chain_checks(settings, client, http), RedisOutageStore(redis),
-                            telegram_client(settings, http), settings.telegram_chat_id, metrics)
+                            telegram_client(settings, http), chat_renderer(settings), settings.telegram_chat_id,
+                            metrics)
     return [
         IncidentSettingsActivities(incident_settings(settings)).incident_settings,
         analysis.analyze,

@@ -6,9 +6,9 @@ line was stored (each slot keeps the highest version a render showed). At most o
 a slot at a time, edits at most every ``edit_interval``; the others ask Valkey again when the next edit
 may start (or, while one renders, every ``poll_seconds``), never Telegram.
 
-The first message of a slot goes through the same exactly-once path as a card (``_send_once``:
-chat gate, in-flight marker, ledger key ``digest:{chat}:{slot}``), so a retry or a crash never
-sends a second message for the same slot (docs/adr/0011, docs/adr/0016).
+The first message of a slot goes through the same exactly-once path as a card (``send_once``:
+chat gate, in-flight marker, ``MessageKey.digest(chat, slot)``), so a retry or a crash never sends
+a second message for the same slot (docs/adr/0011, docs/adr/0016).
 
 Time: an activity starts a send or edit only in its first ``start_within`` seconds (a send may
 then wait 10 s for the chat gate and take 10 s), and waits for another worker's render at most
@@ -27,42 +27,35 @@ from typing import Any
 import structlog
 
 from activities.chat.digest import Digest
-from activities.chat.telegram.render_digest import render_digest
-from core.errors import UpstreamError
+from core.chat import ChatMessage, MessageKey
+from core.errors import MessageGone, UpstreamError
 from core.metrics import Metrics
-from core.ports import DeliveryLedger, TelegramApi
+from core.ports import CardRenderer, ChatChannel, MessageRefs
 
-__all__ = ["DigestShows", "digest_ledger_key"]
+__all__ = ["DigestShows"]
 
-# (chat, ledger key, render(may_repeat), logger) -> (message id, sent by this call)
-SendOnce = Callable[[str, str, Callable[[bool], str], Any], Awaitable[tuple[int, bool]]]
-
-_MESSAGE_GONE = "message to edit not found"
-
-
-def digest_ledger_key(chat_id: str, slot: int) -> str:
-    """The ledger key of one digest message's id (slot numbers are never reused in a chat)."""
-    return f"digest:{chat_id}:{slot}"
+# (chat, message key, render(may_repeat), logger) -> (message reference, sent by this call)
+SendOnce = Callable[[str, MessageKey, Callable[[bool], ChatMessage], Any], Awaitable[tuple[str, bool]]]
 
 
 class DigestShows:
-    def __init__(self, digest: Digest, api: TelegramApi, ledger: DeliveryLedger, metrics: Metrics,
-                 send_once: SendOnce, pace: Callable[..., Awaitable[Any]] | None, *, locale: str,
+    def __init__(self, digest: Digest, channel: ChatChannel, render: CardRenderer, refs: MessageRefs,
+                 metrics: Metrics, send_once: SendOnce, pace: Callable[..., Awaitable[Any]] | None, *,
                  start_within: timedelta = timedelta(seconds=5), wait: timedelta = timedelta(seconds=12),
                  poll_seconds: float = 0.1) -> None:
         self._digest = digest
-        self._api = api
-        self._ledger = ledger
+        self._channel = channel
+        self._renderer = render
+        self._refs = refs
         self._metrics = metrics
         self._send_once = send_once
         # The chat gate's pacing hook (``pace(chat_id, urgent=...)``), when it has one.
         self._pace = pace
-        self._locale = locale
         self._start_within = start_within.total_seconds()
         self._wait = wait.total_seconds()
         self._poll = poll_seconds
 
-    async def show_line(self, chat_id: str, card_key: str, line: str, bound: structlog.BoundLogger) -> int:
+    async def show_line(self, chat_id: str, card_key: str, line: str, bound: structlog.BoundLogger) -> str:
         """Store the incident's line and return the digest message id once the chat shows it."""
         change = await self._digest.upsert(chat_id, card_key, line)
         if change.change != "unchanged":
@@ -86,13 +79,12 @@ class DigestShows:
         except UpstreamError as exc:
             bound.warning("own card sent; its digest line shows until the digest's next edit", error=str(exc))
 
-    async def _shown(self, chat_id: str, slot: int, version: int, bound: structlog.BoundLogger) -> int:
+    async def _shown(self, chat_id: str, slot: int, version: int, bound: structlog.BoundLogger) -> str:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        key = digest_ledger_key(chat_id, slot)
+        key = MessageKey.digest(chat_id, slot)
         while True:
-            known = await self._ledger.get(key)
-            message_id = None if known is None else int(known)
+            message_id = await self._refs.get(key)
             if message_id is not None and await self._digest.rendered(chat_id, slot) >= version:
                 return message_id
             elapsed = loop.time() - start
@@ -114,14 +106,14 @@ class DigestShows:
             # for another worker's render; jittered so the waiters do not all ask at once.
             await asyncio.sleep(max(pause, self._poll * 0.5) + self._poll * random.random())  # noqa: S311 - jitter
 
-    async def _render(self, chat_id: str, slot: int, key: str, message_id: int | None,
-                      bound: structlog.BoundLogger) -> tuple[int, int]:
-        """Send (first time) or edit the slot's message with its current lines; return the message
-        id and the version it showed (0 when another worker had sent it meanwhile)."""
+    async def _render(self, chat_id: str, slot: int, key: MessageKey, message_id: str | None,
+                      bound: structlog.BoundLogger) -> tuple[str, int]:
+        """Send (first time) or edit the slot's message with its current lines; return its reference
+        and the version it showed (0 when another worker had sent it meanwhile)."""
         snap = await self._digest.snapshot(chat_id, slot)
 
-        def render(may_repeat: bool) -> str:
-            return render_digest(snap.lines, locale=self._locale, may_repeat=may_repeat)
+        def render(may_repeat: bool) -> ChatMessage:
+            return self._renderer.digest(snap.lines, may_repeat=may_repeat)
 
         if message_id is None:
             message_id, sent = await self._send(chat_id, key, render, bound)
@@ -135,12 +127,12 @@ class DigestShows:
                 # Telegram's limits (raising retryably past the budget) rather than being skipped.
                 await self._pace(chat_id, urgent=True)
             try:
-                await self._api.edit_message(chat_id, message_id, render(False))
-            except UpstreamError as exc:
-                if exc.status_code != 400 or _MESSAGE_GONE not in str(exc).lower():
-                    self._metrics.telegram_messages.labels(kind="failed").inc()
-                    raise
-                message_id = await self._replace(chat_id, key, message_id, render, bound)
+                await self._channel.edit(chat_id, message_id, render(False))
+            except MessageGone:
+                message_id = await self._replace(chat_id, slot, message_id, render, bound)
+            except UpstreamError:
+                self._metrics.telegram_messages.labels(kind="failed").inc()
+                raise
             else:
                 self._metrics.telegram_messages.labels(kind="digest_edited").inc()
                 bound.debug("digest edited", message_id=message_id, slot=slot, lines=len(snap.lines))
@@ -151,19 +143,19 @@ class DigestShows:
             bound.error("digest shown but its render not recorded", message_id=message_id, error=str(exc))
         return message_id, snap.version
 
-    async def _send(self, chat_id: str, key: str, render: Callable[[bool], str],
-                    bound: structlog.BoundLogger) -> tuple[int, bool]:
+    async def _send(self, chat_id: str, key: MessageKey, render: Callable[[bool], ChatMessage],
+                    bound: structlog.BoundLogger) -> tuple[str, bool]:
         try:
             return await self._send_once(chat_id, key, render, bound)
         except UpstreamError:
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise
 
-    async def _replace(self, chat_id: str, key: str, gone: int, render: Callable[[bool], str],
-                       bound: structlog.BoundLogger) -> int:
-        """Someone deleted the digest message: send it again once, and keep the new id as the slot's."""
-        message_id, sent = await self._send(chat_id, f"{key}:replacing:{gone}", render, bound)
-        await self._ledger.put(key, str(message_id))
+    async def _replace(self, chat_id: str, slot: int, gone: str, render: Callable[[bool], ChatMessage],
+                       bound: structlog.BoundLogger) -> str:
+        """Someone deleted the digest message: send it again once, and keep the new one as the slot's."""
+        message_id, sent = await self._send(chat_id, MessageKey.digest_replacement(chat_id, slot, gone), render, bound)
+        await self._refs.put(MessageKey.digest(chat_id, slot), message_id)
         if sent:
             self._metrics.telegram_messages.labels(kind="digest_sent").inc()
             bound.warning("digest was deleted in the chat; sent a replacement", message_id=message_id, old=gone)

@@ -11,14 +11,13 @@ from temporalio import activity
 
 from activities.failures import to_application_error
 from core.errors import UpstreamError
-from core.identity import delivery_ledger_key
 from core.inputs import DeliverySeenInput, SaveBatchInput, SaveIncidentInput
 from core.models import Frequency, IncidentView
-from core.ports import AnomalyCounter, DeliveryLedger, IncidentRepository
+from core.ports import AnomalyCounter, IdempotencyLedger, IncidentRepository
 
 
 class IncidentActivities:
-    def __init__(self, counter: AnomalyCounter, incidents: IncidentRepository, ledger: DeliveryLedger) -> None:
+    def __init__(self, counter: AnomalyCounter, incidents: IncidentRepository, ledger: IdempotencyLedger) -> None:
         self._counter = counter
         self._incidents = incidents
         self._ledger = ledger
@@ -32,7 +31,7 @@ class IncidentActivities:
             else:
                 frequency = await self._counter.frequency(view.anomaly_key, inp.at)
             await self._incidents.save(_record(view, inp.workflow_id, inp.lifecycle_id), view.incident_id)
-            await self._ledger.put(delivery_ledger_key(inp.delivery_id), view.incident_id)
+            await self._ledger.mark_handled([inp.delivery_id], view.incident_id)
         except UpstreamError as exc:
             raise to_application_error(exc) from exc
         return frequency
@@ -45,9 +44,7 @@ class IncidentActivities:
         try:
             frequency = await self._counter.record_many(view.anomaly_key, inp.counted, inp.at)
             await self._incidents.save(_record(view, inp.workflow_id, inp.lifecycle_id), view.incident_id)
-            await self._ledger.put_many(
-                {delivery_ledger_key(delivery_id): view.incident_id for delivery_id in [*inp.counted, *inp.seen]}
-            )
+            await self._ledger.mark_handled([*inp.counted, *inp.seen], view.incident_id)
         except UpstreamError as exc:
             raise to_application_error(exc) from exc
         return frequency
@@ -55,7 +52,7 @@ class IncidentActivities:
     @activity.defn(name="delivery_seen")
     async def delivery_seen(self, inp: DeliverySeenInput) -> bool:
         try:
-            return await self._ledger.seen(delivery_ledger_key(inp.delivery_id))
+            return await self._ledger.delivery_handled(inp.delivery_id)
         except UpstreamError as exc:
             raise to_application_error(exc) from exc
 

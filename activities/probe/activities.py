@@ -1,14 +1,13 @@
 """The AlertChainProbe's activities: one per link (each with its own deadline in the workflow),
 and the report step that sets the chain metrics and tells the operators about an outage.
 
-The outage message goes straight to the operators' chat through the Bot API, not through the
+The outage message goes straight to the operators' chat through the chat port, not through the
 incident pipeline, which may be the very thing that is broken. Once per outage: the first failing
 run announces it, the first passing run after it says how long it lasted.
 """
 
 from __future__ import annotations
 
-import html
 import time
 from datetime import datetime, timezone
 from typing import Protocol
@@ -19,7 +18,7 @@ from temporalio import activity
 from activities.probe.chain_checks import ChainChecks
 from core.errors import UpstreamError
 from core.metrics import Metrics
-from core.ports import TelegramApi
+from core.ports import CardRenderer, ChatChannel
 from core.probe import LINKS, CheckInput, LinkResult, ReportInput
 
 log = structlog.get_logger(__name__)
@@ -36,11 +35,12 @@ class OutageStore(Protocol):
 
 
 class ProbeActivities:
-    def __init__(self, checks: ChainChecks, outages: OutageStore, telegram: TelegramApi | None,
+    def __init__(self, checks: ChainChecks, outages: OutageStore, channel: ChatChannel | None, render: CardRenderer,
                  operators_chat: str | None, metrics: Metrics) -> None:
         self._checks = checks
         self._outages = outages
-        self._telegram = telegram
+        self._channel = channel
+        self._render = render
         self._chat = operators_chat
         self._metrics = metrics
 
@@ -82,7 +82,9 @@ class ProbeActivities:
             await self._outages.start(now.isoformat(), broken)
             if outage.get("announced"):
                 return "quiet"
-            if await self._send(_outage_text(report.broken())):
+            lines = [f"{link.link}: {link.error or 'failed'}" for link in report.broken()]
+            if await self._send("🚨 awoooi alert chain broken: alerts may not reach you.", lines,
+                                "Sent directly by the probe; one message per outage, another when it recovers."):
                 await self._outages.mark_announced()
                 return "announced"
             return "quiet"
@@ -92,29 +94,22 @@ class ProbeActivities:
         lasted = _duration((now - since).total_seconds())
         log.info("alert chain restored", lasted=lasted)
         said = outage.get("announced") and await self._send(
-            f"✅ <b>awoooi alert chain restored</b> after {lasted} (was broken: "
-            f"{html.escape(outage.get('links', '?'))}).")
+            f"✅ awoooi alert chain restored after {lasted}", [f"It was broken at: {outage.get('links', '?')}."])
         await self._outages.clear()
         return "recovered" if said else "quiet"
 
-    async def _send(self, text: str) -> bool:
+    async def _send(self, title: str, lines: list[str], footer: str = "") -> bool:
         """One message to the operators, or False when the chat cannot be reached either (the
         Prometheus rules on awoooi_probe_success are then the ones that page)."""
-        if self._telegram is None or not self._chat:
+        if self._channel is None or not self._chat:
             log.warning("alert chain report with no operators' chat configured")
             return False
         try:
-            await self._telegram.send_message(self._chat, text)
+            await self._channel.send(self._chat, self._render.notice(title, lines, footer))
         except UpstreamError as exc:
             log.error("could not tell the operators about the alert chain", error=str(exc))
             return False
         return True
-
-
-def _outage_text(broken: list[LinkResult]) -> str:
-    lines = [f"• <b>{html.escape(link.link)}</b>: {html.escape(link.error or 'failed')}" for link in broken]
-    return ("🚨 <b>awoooi alert chain broken</b>: alerts may not reach you.\n" + "\n".join(lines)
-            + "\nSent directly by the probe; one message per outage, another when it recovers.")
 
 
 def _duration(seconds: float) -> str:

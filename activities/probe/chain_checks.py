@@ -25,13 +25,12 @@ from temporalio.client import Client
 
 from core.errors import UpstreamError
 from core.incident.state import IncidentOutcome
-from core.ports import TelegramApi
+from core.ports import ChatChannel
 from core.probe import PROBE_ID_PREFIX, PROBE_LABEL, LinkResult
 
 # The incident workflow's notify step: post_card, or place_card since digest-v1 (a probe card is never digested).
 NOTIFY_ACTIVITIES = frozenset({"post_card", "place_card"})
 _POLL_SECONDS = 0.25
-_CAN_POST = {"creator", "administrator", "member"}
 
 
 class LinkBroken(Exception):
@@ -69,11 +68,11 @@ class SentryReader:
 
 class ChainChecks:
     def __init__(self, http: httpx.AsyncClient, temporal: Client | None, config: ChainConfig,
-                 telegram: TelegramApi | None, sentry: SentryReader | None) -> None:
+                 chat: ChatChannel | None, sentry: SentryReader | None) -> None:
         self._http = http
         self._temporal = temporal
         self._config = config
-        self._telegram = telegram
+        self._chat = chat
         self._sentry = sentry
 
     # -- the links ----------------------------------------------------------------------------
@@ -132,24 +131,15 @@ class ChainChecks:
         return await _timed("sentry", check(), deadline)
 
     async def telegram(self, deadline: float) -> LinkResult:
-        """getMe answers with the configured token, and the bot may post in the chats it uses
-        (getChatMember: checked without sending anything)."""
-        if self._telegram is None:
-            return LinkResult(link="telegram", ok=True, skipped=True, error="Telegram not configured")
-        telegram = self._telegram
+        """The chat answers with the configured credentials, and awoooi may post in the chats it
+        uses (asked without sending anything)."""
+        if self._chat is None:
+            return LinkResult(link="telegram", ok=True, skipped=True, error="chat not configured")
+        chat = self._chat
 
         async def check() -> None:
             try:
-                me = await telegram.get_me()
-                try:
-                    bot_id = int(str(me.get("id")))
-                except ValueError as exc:
-                    raise LinkBroken("telegram getMe: no bot id in the answer") from exc
-                for chat in filter(None, {self._config.chat_id, self._config.probe_chat_id}):
-                    member = await telegram.get_chat_member(chat, bot_id)
-                    status = str(member.get("status"))
-                    if status not in _CAN_POST and not (status == "restricted" and member.get("can_send_messages")):
-                        raise LinkBroken(f"the bot cannot post in chat {chat} (status {status})")
+                await chat.check([c for c in dict.fromkeys((self._config.chat_id, self._config.probe_chat_id)) if c])
             except UpstreamError as exc:
                 raise LinkBroken(str(exc)) from exc
         return await _timed("telegram", check(), deadline)

@@ -18,7 +18,6 @@ from temporalio import activity
 from activities.failures import to_application_error
 from activities.valkey.budget import RedisRepairBudget
 from core.errors import UpstreamError
-from core.identity import approval_ledger_key
 from core.inputs import (
     BudgetInput,
     BudgetStatus,
@@ -30,14 +29,11 @@ from core.inputs import (
 from core.learning import RecordOutcome
 from core.learning_service import LearningService
 from core.metrics import Metrics
-from core.ports import DeliveryLedger, RepairExecutor
+from core.ports import IdempotencyLedger, RepairExecutor
 from core.repair import HUMAN_ACTIONS, RepairRequest, RepairResult, RepairStatus
 
 log = structlog.get_logger(__name__)
 
-
-def repair_ledger_key(repair_id: str) -> str:
-    return f"repair:{repair_id}"
 
 
 class RepairActivities:
@@ -46,7 +42,7 @@ class RepairActivities:
         executor: RepairExecutor,
         learning: LearningService,
         budget: RedisRepairBudget,
-        ledger: DeliveryLedger,
+        ledger: IdempotencyLedger,
         metrics: Metrics,
     ) -> None:
         self._executor = executor
@@ -70,7 +66,7 @@ class RepairActivities:
         may_ask = cannot_run is None and recommendation.action not in HUMAN_ACTIONS and not recommendation.escalate
         if may_ask:
             try:
-                await self._ledger.put(approval_ledger_key(inp.approval_token), inp.workflow_id)
+                await self._ledger.register_approval(inp.approval_token, inp.workflow_id)
             except UpstreamError as exc:
                 raise to_application_error(exc) from exc
         return RepairPlanAnswer(recommendation=recommendation, cannot_run=cannot_run, registered=may_ask)
@@ -88,7 +84,7 @@ class RepairActivities:
         bound = log.bind(repair_id=request.repair_id, incident_id=request.incident_id,
                          action=request.action.value, executor=self._executor.name)
         try:
-            known = await self._ledger.get(repair_ledger_key(request.repair_id))
+            known = await self._ledger.repair_result(request.repair_id)
             if known is not None:
                 bound.info("repair already ran; returning its result")
                 return RepairResult.model_validate_json(known)
@@ -111,7 +107,7 @@ class RepairActivities:
                                     detail=str(exc)[:300])
             raise to_application_error(exc) from exc
         try:
-            await self._ledger.put(repair_ledger_key(request.repair_id), result.model_dump_json())
+            await self._ledger.keep_repair_result(request.repair_id, result.model_dump_json())
         except UpstreamError as exc:
             # The repair already happened: report it. Raising would retry it, i.e. run it twice.
             bound.error("repair result not kept in the ledger", error=str(exc))

@@ -50,7 +50,7 @@ from activities.repair.plan import (
 from activities.failures import retry_after_seconds
 from activities.redaction import hiding, redact
 from core.errors import RateLimited, UpstreamError
-from core.ports import DeliveryLedger
+from core.ports import IdempotencyLedger
 from core.repair import RepairRequest, RepairResult, RepairStatus
 
 __all__ = ["FIELD_MANAGER", "KubernetesExecutor", "connect_kubernetes"]
@@ -97,7 +97,7 @@ class KubernetesExecutor:
 
     def __init__(
         self, client: AsyncClient, *, default_namespace: str = "default", scale_min: int = 1, scale_max: int = 10,
-        memo: DeliveryLedger | None = None,
+        memo: IdempotencyLedger | None = None,
     ) -> None:
         self._client = client
         self._planner = Planner(default_namespace, scale_min, scale_max)
@@ -180,12 +180,12 @@ class KubernetesExecutor:
             current = int((scale.spec.replicas if scale.spec is not None else None) or 0)
         except (ValueError, TypeError, msgspec.MsgspecError) as exc:
             raise UpstreamError(f"kubernetes GET deployment {where}/scale: malformed Scale", retryable=True) from exc
-        pinned = await self._memo.get(_scale_memo_key(repair_id)) if self._memo is not None else None
+        pinned = await self._memo.scale_pin(repair_id) if self._memo is not None else None
         new = int(pinned) if pinned is not None else op.target(current)
         if new is None:
             raise _Refused(op.bound_reached(current))
         if pinned is None and self._memo is not None:
-            await self._memo.put(_scale_memo_key(repair_id), str(new))
+            await self._memo.pin_scale(repair_id, str(new))
         line = op.describe_patch(current, new)
         await self._api(
             line,
@@ -229,6 +229,3 @@ class KubernetesExecutor:
     def _clean(self, text: str) -> str:
         return redact(text, self._secrets)[:300]
 
-
-def _scale_memo_key(repair_id: str) -> str:
-    return f"scale-target:{repair_id}"

@@ -15,11 +15,11 @@ import structlog
 from temporalio import activity
 
 from activities.failures import to_application_error
-from activities.chat.telegram.render import render_comment
+from activities.sentry.render import render_comment
 from core.errors import UpstreamError
 from core.inputs import SentryCommentInput
 from core.metrics import Metrics
-from core.ports import DeliveryLedger, SentryApi
+from core.ports import IdempotencyLedger, SentryApi
 
 log = structlog.get_logger(__name__)
 
@@ -31,13 +31,9 @@ class CommentSettings:
     tz: ZoneInfo
 
 
-def comment_ledger_key(comment_key: str) -> str:
-    return f"comment:{comment_key}"
-
-
 class SentryActivities:
     def __init__(
-        self, api: SentryApi | None, ledger: DeliveryLedger, settings: CommentSettings, metrics: Metrics
+        self, api: SentryApi | None, ledger: IdempotencyLedger, settings: CommentSettings, metrics: Metrics
     ) -> None:
         self._api = api
         self._ledger = ledger
@@ -60,9 +56,8 @@ class SentryActivities:
             bound.warning("sentry organization unknown, comment skipped", issue_id=ref.issue_id)
             self._metrics.sentry_comments.labels(outcome="skipped").inc()
             return "skipped: no sentry organization"
-        key = comment_ledger_key(inp.comment_key)
         try:
-            if await self._ledger.seen(key):
+            if await self._ledger.comment(inp.comment_key) is not None:
                 return "already_posted"
             text = render_comment(inp.view, locale=self._settings.locale, tz=self._settings.tz, at=inp.at)
             outcome = await self._api.post_comment(org, ref.issue_id, text)
@@ -70,7 +65,7 @@ class SentryActivities:
             self._metrics.sentry_comments.labels(outcome="failed").inc()
             raise to_application_error(exc) from exc
         try:
-            await self._ledger.put(key, outcome)
+            await self._ledger.keep_comment(inp.comment_key, outcome)
         except UpstreamError as exc:
             # Sentry has the comment: report it. Raising would retry, and a retry after Sentry's
             # one-hour duplicate window would post it twice.

@@ -62,7 +62,7 @@ class RedisOccurrenceLog:
         self._append = redis.register_script(_APPEND_ONCE)
 
     async def append(self, anomaly_key: str, record_id: str, record: dict[str, object]) -> bool:
-        keys = [redis_keys.learning_occurrences(anomaly_key), redis_keys.ledger(f"learning:{record_id}")]
+        keys = [redis_keys.learning_occurrences(anomaly_key), redis_keys.occurrence_logged(record_id)]
         args = [json.dumps(record, sort_keys=True, default=str), LEARNING_KEEP, int(LEARNING_TTL.total_seconds())]
         try:
             return bool(await self._append(keys=keys, args=args))

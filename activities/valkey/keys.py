@@ -1,6 +1,13 @@
-"""Every Redis key awoooi writes, in one place, so an operator can find them with SCAN."""
+"""Every Valkey key awoooi writes, built here and nowhere else, so an operator can find them with SCAN.
+
+The idempotency ledger's and the message references' keys keep the names they had when one
+"delivery ledger" held them all (``awoooi:ledger:...``): an upgrade must still find what was written
+before it (a delivery already handled, a card already sent).
+"""
 
 from __future__ import annotations
+
+from core.chat import MessageKey
 
 PREFIX = "awoooi"
 
@@ -13,8 +20,50 @@ def anomaly_occurrences(anomaly_key: str) -> str:
     return f"{PREFIX}:anomaly:{anomaly_key}:occurrences"
 
 
-def ledger(key: str) -> str:
-    return f"{PREFIX}:ledger:{key}"
+# -- the idempotency ledger (activities/valkey/ledger.py) -------------------------------------------
+
+
+def delivery_handled(delivery_id: str) -> str:
+    """Set by the worker's save once a delivery is handled; read by the webhook to answer "duplicate"."""
+    return f"{PREFIX}:ledger:delivery:{delivery_id}"
+
+
+def repair_result(repair_id: str) -> str:
+    """The RepairResult of a repair that ran: its retry returns it instead of running it again."""
+    return f"{PREFIX}:ledger:repair:{repair_id}"
+
+
+def scale_pin(repair_id: str) -> str:
+    """The replica count a scale repair chose, pinned before it patches (activities/repair/kubernetes.py)."""
+    return f"{PREFIX}:ledger:scale-target:{repair_id}"
+
+
+def comment(comment_key: str) -> str:
+    """How a Sentry comment ended (posted / already_posted)."""
+    return f"{PREFIX}:ledger:comment:{comment_key}"
+
+
+def approval(token: str) -> str:
+    """An Approve/Reject button's token -> the workflow it decides for (callback data holds 64 bytes)."""
+    return f"{PREFIX}:ledger:approval:{token}"
+
+
+def occurrence_logged(record_id: str) -> str:
+    """An occurrence appended to the learning log once (activities/valkey/incidents.py)."""
+    return f"{PREFIX}:ledger:learning:{record_id}"
+
+
+def chat_update(update_id: str) -> str:
+    """A chat update (a button tap) taken once; Telegram re-sends one until it gets a 2xx."""
+    return f"{PREFIX}:ledger:telegram-update:{update_id}"
+
+
+# -- where awoooi's messages are (activities/valkey/messages.py) -----------------------------------
+
+
+def message_ref(key: MessageKey) -> str:
+    """The chat's reference of a message sent once (a card, a digest, an escalation)."""
+    return f"{PREFIX}:ledger:{key.name}"
 
 
 def incident(incident_id: str) -> str:

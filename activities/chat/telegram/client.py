@@ -1,5 +1,8 @@
-"""Telegram Bot API adapter (implements ``core.ports.TelegramApi``).
+"""Telegram Bot API adapter: implements ``core.ports.ChatChannel`` (plus the Bot API calls only
+operators' commands use: setWebhook, getMe).
 
+Message references are Telegram's integer message ids, as strings; a chat message's buttons become
+an inline keyboard. 
 The bot token is part of every request URL, and httpx puts URLs into exception text and into its
 INFO "HTTP Request: POST ..." log line. So this adapter never formats a library exception, builds
 every error message itself (method, status, Telegram's description), and installs a log filter that
@@ -13,14 +16,18 @@ from typing import Any
 import httpx
 
 from activities.redaction import hiding, install_redaction, redact
-from core.errors import RateLimited, UpstreamError
+from core.chat import ChatMessage
+from core.errors import MessageGone, RateLimited, UpstreamError
 
 _NOT_MODIFIED = "message is not modified"
+_MESSAGE_GONE = "message to edit not found"
+# A member that may post in a chat (getChatMember's status).
+_CAN_POST = {"creator", "administrator", "member"}
 
 
 class TelegramClient:
-    """Sends and edits the incident card. Errors map onto ``core.errors`` so activities can decide
-    whether a retry can help (429 and 5xx yes, other 4xx never)."""
+    """Sends and edits awoooi's messages. Errors map onto ``core.errors`` so activities can decide
+    whether a retry can help (429 and 5xx yes, other 4xx never; MessageGone: send it again)."""
 
     def __init__(self, http: httpx.AsyncClient, token: str, api_base: str) -> None:
         self._http = http
@@ -32,40 +39,64 @@ class TelegramClient:
     def __repr__(self) -> str:
         return f"TelegramClient(api_base={self._base!r})"
 
-    async def send_message(
-        self, chat_id: str, text: str, *, reply_markup: dict[str, Any] | None = None, reply_to: int | None = None
-    ) -> int:
-        """Send ``text`` as HTML without link previews; return the new message_id."""
-        payload = self._payload(chat_id, text, reply_markup)
+    name = "telegram"
+
+    async def send(self, chat: str, message: ChatMessage, *, reply_to: str | None = None) -> str:
+        """Send ``message`` as HTML without link previews; return the new message id."""
+        payload = self._payload(chat, message)
         if reply_to is not None:
             # The card may have been deleted meanwhile: send anyway rather than fail.
-            payload["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
+            payload["reply_parameters"] = {"message_id": int(reply_to), "allow_sending_without_reply": True}
         status, body = await self._post("sendMessage", payload)
         result = self._result("sendMessage", status, body)
         try:
-            return int(result["message_id"])
+            return str(int(result["message_id"]))
         except (TypeError, KeyError, ValueError) as exc:
             raise UpstreamError("telegram sendMessage: result without message_id", retryable=True) from exc
 
-    async def edit_message(
-        self, chat_id: str, message_id: int, text: str, *, reply_markup: dict[str, Any] | None = None
-    ) -> None:
+    async def edit(self, chat: str, ref: str, message: ChatMessage) -> None:
         """Edit in place. "message is not modified" means a retry already applied it: success.
-
-        Note that Telegram drops an existing inline keyboard when ``reply_markup`` is omitted."""
-        payload = self._payload(chat_id, text, reply_markup)
-        payload["message_id"] = message_id
+        Telegram drops an existing inline keyboard when the edit carries none."""
+        payload = self._payload(chat, message)
+        payload["message_id"] = int(ref)
         status, body = await self._post("editMessageText", payload)
-        if status == 400 and _NOT_MODIFIED in str(body.get("description", "")).lower():
+        description = str(body.get("description", "")).lower()
+        if status == 400 and _NOT_MODIFIED in description:
             return
+        if status == 400 and _MESSAGE_GONE in description:
+            raise MessageGone(f"telegram editMessageText: HTTP 400: {_MESSAGE_GONE}", status_code=400)
         self._result("editMessageText", status, body)
 
-    async def answer_callback_query(self, callback_query_id: str, text: str, *, show_alert: bool = False) -> None:
-        payload: dict[str, Any] = {"callback_query_id": callback_query_id, "text": text[:200]}
-        if show_alert:
+    async def answer(self, tap: str, text: str, *, alert: bool = False) -> None:
+        payload: dict[str, Any] = {"callback_query_id": tap, "text": text[:200]}
+        if alert:
             payload["show_alert"] = True
         status, body = await self._post("answerCallbackQuery", payload)
         self._result("answerCallbackQuery", status, body)
+
+    async def send_direct(self, user: str, message: ChatMessage) -> str:
+        """A private chat's id is the user's id: the same sendMessage."""
+        return await self.send(user, message)
+
+    async def check(self, chats: list[str]) -> None:
+        """getMe answers with the configured token, and the bot may post in each chat (getChatMember:
+        asked without sending anything)."""
+        me = await self.get_me()
+        try:
+            bot_id = int(str(me.get("id")))
+        except ValueError as exc:
+            raise UpstreamError("telegram getMe: no bot id in the answer", retryable=False) from exc
+        for chat in chats:
+            status, body = await self._post("getChatMember", {"chat_id": chat, "user_id": bot_id})
+            member = self._result("getChatMember", status, body)
+            if not isinstance(member, dict):
+                raise UpstreamError("telegram getChatMember: result is not an object", retryable=True)
+            state = str(member.get("status"))
+            if state not in _CAN_POST and not (state == "restricted" and member.get("can_send_messages")):
+                raise UpstreamError(f"the bot cannot post in chat {chat} (status {state})", retryable=False)
+
+    async def whoami(self) -> str:
+        return str((await self.get_me()).get("username") or "")
 
     async def set_webhook(self, url: str, secret_token: str, allowed_updates: list[str]) -> None:
         """Point the bot's updates at ``url``; Telegram then sends ``secret_token`` with each one."""
@@ -81,24 +112,17 @@ class TelegramClient:
             raise UpstreamError("telegram getMe: result is not an object", retryable=True)
         return result
 
-    async def get_chat_member(self, chat_id: str, user_id: int) -> dict[str, object]:
-        """The bot's membership in a chat: whether it may post there, asked without posting."""
-        status, body = await self._post("getChatMember", {"chat_id": chat_id, "user_id": user_id})
-        result = self._result("getChatMember", status, body)
-        if not isinstance(result, dict):
-            raise UpstreamError("telegram getChatMember: result is not an object", retryable=True)
-        return result
-
     @staticmethod
-    def _payload(chat_id: str, text: str, reply_markup: dict[str, Any] | None) -> dict[str, Any]:
+    def _payload(chat_id: str, message: ChatMessage) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "chat_id": chat_id,
-            "text": text,
+            "text": message.text,
             "parse_mode": "HTML",
             "link_preview_options": {"is_disabled": True},
         }
-        if reply_markup is not None:
-            payload["reply_markup"] = reply_markup
+        if message.buttons:
+            payload["reply_markup"] = {"inline_keyboard": [
+                [{"text": button.label, "callback_data": button.data} for button in row] for row in message.buttons]}
         return payload
 
     async def _post(self, method: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
