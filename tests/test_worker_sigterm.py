@@ -87,7 +87,7 @@ async def test_sigterm_drains_in_flight_cards(temporal_client, valkey_url, redis
     assert 3 <= sent_by_first < len(expected), sent_by_first
     assert drained_in < 30, drained_in
     log = (tmp_path / "worker-1.log").read_text()
-    assert "may have reached Telegram" not in log and "not kept in the ledger" not in log
+    assert "may have reached the chat" not in log and "reference not kept" not in log
     print(f"\nSIGTERM drain: {len(expected)} alerts, {sent_by_first} cards by the first worker, "
           f"drained in {drained_in:.1f}s, lost 0, duplicates 0")
 
