@@ -44,4 +44,5 @@ async def test_the_sdk_metrics_reach_the_same_registry(temporal_env, valkey_url,
         await eventually(lambda: b"temporal_workflow_task_schedule_to_start_latency" in generate_latest(registry),
                          what="SDK metrics")
     text = generate_latest(registry).decode()
-    assert "temporal_activity_execution_latency_bucket" in text or "temporal_activity_schedule_to_start" in text
+    assert "\ntemporal_activity_execution_latency_bucket{" in text or "\ntemporal_activity_schedule_to_start" in text
+    assert "temporal_temporal_" not in text  # the core's names carry their prefix already

@@ -49,7 +49,9 @@ class SdkMetricsCollector(Collector):
         with self._lock:
             for update in self._buffer.retrieve_updates():
                 metric = update.metric
-                name = "temporal_" + metric.name
+                # The core names them with its prefix already (``temporal_``): it was added twice
+                # (``temporal_temporal_request_total``) until issue 19.
+                name = metric.name if metric.name.startswith("temporal_") else "temporal_" + metric.name
                 self._help.setdefault(name, metric.description or metric.name)
                 labels: Labels = tuple(sorted((k, str(v)) for k, v in update.attributes.items()))
                 value = float(update.value)
