@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     # a storm of new incidents 20 lines per edit interval, ~400/min (bench phase 1). Telegram's limits
     # are kept by the pacer (activities/telegram_pacing.py), not by a small pool.
     worker_max_concurrent_activities: int = Field(default=200, ge=1, le=10_000)
+    # The Temporal SDK's metric updates wait in a buffer of this many entries until the worker drains
+    # it into /metrics, every drain interval whether or not anyone scrapes (worker/sdk_metrics.py). A
+    # storm records about a thousand a second; a full buffer drops updates (counted, warned once).
+    worker_sdk_metrics_buffer: int = Field(default=50_000, ge=10, le=10_000_000)
+    worker_sdk_metrics_drain_seconds: float = Field(default=1.0, gt=0, le=300)
 
     telegram_bot_token: SecretStr | None = None
     telegram_chat_id: str | None = None
