@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     webhook_token: SecretStr | None = None
     # Request bodies over this many bytes get 413 before they are read (starter/body_limit.py).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # After an answer given before the body was read (413, 401...), the API keeps reading and
+    # discarding the rest of the body, up to this many bytes and this long, before it closes the
+    # connection: closing at once resets it, and the sender never reads the answer (a lingering close,
+    # as nginx does: starter/lingering_close.py, docs/adr/0027-lingering-close.md).
+    api_linger_bytes: int = Field(default=512 * 1024 * 1024, ge=0)
+    api_linger_seconds: float = Field(default=10.0, ge=0, le=300)
     sentry_client_secret: SecretStr | None = None
 
     # Incident lifecycle. An open incident with no delivery for this long is closed as expired;
