@@ -24,6 +24,7 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from starter.embedded import free_port
+from worker.sdk_metrics import next_wait
 from tests.alert_flow import ALERTMANAGER, alertmanager_body, cards_per_title, titles
 from tests.harness import CHAT_ID, eventually, running, settings_for
 
@@ -112,14 +113,14 @@ def about_the_buffer(lines: list[dict]) -> list[dict]:
 
 async def test_a_buffer_a_scrape_only_drain_would_overflow_never_fills(temporal_client, valkey_url, redis,
                                                                        task_queue, telegram, tmp_path) -> None:
-    """1,000 entries drained every quarter second (the default, 50,000 every second, scaled down to
-    what a test can fill): the alerts record more updates than that while nothing scrapes (a
-    scrape-only drain would have overflowed), yet nothing is dropped, nothing is logged about it,
-    and every line is JSON."""
-    run = await unscraped_worker(temporal_client, valkey_url, task_queue, telegram, tmp_path, 60,
-                                 AWOOOI_WORKER_SDK_METRICS_BUFFER="1000", AWOOOI_WORKER_SDK_METRICS_DRAIN_SECONDS="0.25")
+    """4,000 entries drained every quarter second (the default, 50,000 every second, scaled down to
+    what a test can fill, with the same margin over what alerts record): the alerts record more
+    updates than that while nothing scrapes (a scrape-only drain would have overflowed), yet nothing
+    is dropped, nothing is logged about it, and every line is JSON."""
+    run = await unscraped_worker(temporal_client, valkey_url, task_queue, telegram, tmp_path, 100,
+                                 AWOOOI_WORKER_SDK_METRICS_BUFFER="4000", AWOOOI_WORKER_SDK_METRICS_DRAIN_SECONDS="0.25")
     drained = run.metrics["awoooi_sdk_metric_updates_drained_total"]
-    assert drained > 1_500, f"only {drained:.0f} updates: a 1,000-entry buffer would not have overflowed"
+    assert drained > 6_000, f"only {drained:.0f} updates: a 4,000-entry buffer would not have overflowed"
     assert run.metrics["awoooi_sdk_metric_updates_dropped_total"] == 0
     assert run.metrics["awoooi_sdk_metric_drains_failed_total"] == 0
     # The SDK's own counters and histograms.
@@ -128,7 +129,7 @@ async def test_a_buffer_a_scrape_only_drain_would_overflow_never_fills(temporal_
     assert run.metrics.get("temporal_request_total", 0) > 0, sorted(run.metrics)
     lines = parsed(run.lines)
     assert about_the_buffer(lines) == []
-    print(f"\nunscraped worker, 1,000-entry buffer, 60 alerts: {drained:.0f} SDK updates drained on schedule, "
+    print(f"\nunscraped worker, 4,000-entry buffer, 100 alerts: {drained:.0f} SDK updates drained on schedule, "
           f"0 dropped, {len(lines)} log lines, all JSON")
 
 
@@ -154,3 +155,17 @@ async def test_a_buffer_too_small_for_any_schedule_is_one_warning_and_a_counter(
     assert run.metrics.get("temporal_request_total", 0) > 0, sorted(run.metrics)
     print(f"\nunscraped worker, 20-entry buffer, 20 alerts: {dropped:.0f} SDK updates dropped and counted, "
           f"{failed:.0f} failed drains, {len(about)} log line(s) about it, {len(panic)} lines of SDK panic text")
+
+
+def test_drains_come_sooner_after_a_burst_and_back_off_after_failures() -> None:
+    def wait(drained: int | None, last: float) -> float:
+        return next_wait(drained, last, buffer_size=50_000, drain_seconds=1.0, longest=600.0)
+
+    assert wait(1_000, 1.0) == 1.0
+    assert wait(30_000, 1.0) == 0.05  # over half full: drain again at once
+    assert wait(30_000, 0.05) == 0.05 and wait(10, 0.05) == 1.0
+    waits = [1.0]
+    for _ in range(12):
+        waits.append(wait(None, waits[-1]))
+    assert waits[1:5] == [2.0, 4.0, 8.0, 16.0] and waits[-1] == 600.0
+    assert wait(None, 0.05) == 2.0 and wait(5, 600.0) == 1.0  # a drain that works: back on schedule

@@ -62,7 +62,7 @@ Labels = tuple[tuple[str, str], ...]
 class Throttled:
     """A count, and a warning about it: the first time, then at most once per ``every`` seconds,
     each saying how many happened since the last one. Thread-safe (the SDK's log-forwarding thread
-    counts into one, the event loop into the other)."""
+    counts into one, the drain thread into the other)."""
 
     def __init__(self, message: str, every: float, **context: Any) -> None:
         self.message = message
@@ -146,15 +146,20 @@ class SdkMetrics:
     def _drain_on_schedule(self) -> None:
         wait = self.drain_seconds
         while not self._stop.wait(wait):
-            wait = self.next_wait(self.collector.drain(), wait)
+            wait = next_wait(self.collector.drain(), wait, buffer_size=self.buffer_size,
+                             drain_seconds=self.drain_seconds, longest=self.warn_every)
 
-    def next_wait(self, drained: int | None, last_wait: float) -> float:
-        """Seconds to the next drain, after one that took ``drained`` updates (None: it failed)."""
-        if drained is None:
-            return min(max(last_wait, self.drain_seconds) * 2, max(self.warn_every, self.drain_seconds))
-        if drained > self.buffer_size // 2:
-            return min(self.drain_seconds, BURST_WAIT_SECONDS)
-        return self.drain_seconds
+
+def next_wait(drained: int | None, last_wait: float, *, buffer_size: int, drain_seconds: float,
+              longest: float) -> float:
+    """Seconds to the next drain, after one that took ``drained`` updates (None: it failed): at once
+    after a burst (over half the buffer), twice the last wait after a failure (up to ``longest``),
+    else the schedule."""
+    if drained is None:
+        return min(max(last_wait, drain_seconds) * 2, max(longest, drain_seconds))
+    if drained > buffer_size // 2:
+        return min(drain_seconds, BURST_WAIT_SECONDS)
+    return drain_seconds
 
 
 class SdkMetricsCollector(Collector):
