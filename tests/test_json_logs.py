@@ -100,12 +100,16 @@ def json_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[pytest.CaptureF
     """configure_logging(json) for one test (called in the test, where capsys holds stderr), and
     everything it changes put back after."""
     root = logging.getLogger()
+    quieted = [logging.getLogger(name) for name in ("httpx", "httpcore", "uvicorn.access")]
+    levels = [logger.level for logger in quieted]
     saved = (root.handlers[:], root.level, structlog.get_config(), sys.excepthook, threading.excepthook)
     try:
         yield capsys
     finally:
         root.handlers[:], level, config, sys.excepthook, threading.excepthook = saved
         root.setLevel(level)
+        for logger, was in zip(quieted, levels, strict=True):
+            logger.setLevel(was)
         structlog.configure(**config)
         logging.captureWarnings(False)
 
