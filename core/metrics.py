@@ -82,6 +82,18 @@ class Metrics:
             "Spooled deliveries Temporal refused for good (logged whole, then removed).",
             registry=registry,
         )
+        self.lingering_closes = Counter(
+            "awoooi_http_lingering_closes_total",
+            "Answers sent before the request body was read (413, 401...), after which the rest of the body "
+            "was read and discarded until: complete, disconnect, bytes, time or idle (starter/lingering_close.py).",
+            ["outcome"],
+            registry=registry,
+        )
+        self.discarded_body_bytes = Counter(
+            "awoooi_http_discarded_body_bytes_total",
+            "Request body bytes read and thrown away after an early answer (never kept in memory).",
+            registry=registry,
+        )
         self.api_errors = Counter(
             "awoooi_api_errors_total",
             "Requests a route failed on with an unexpected exception (answered 500), by route template.",

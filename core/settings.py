@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     # a storm of new incidents 20 lines per edit interval, ~400/min (bench phase 1). Telegram's limits
     # are kept by the pacer (activities/chat/pacing.py), not by a small pool.
     worker_max_concurrent_activities: int = Field(default=200, ge=1, le=10_000)
+    # The Temporal SDK's metric updates wait in a buffer of this many entries until the worker drains
+    # it into /metrics, every drain interval whether or not anyone scrapes (worker/sdk_metrics.py). A
+    # storm records about a thousand a second; a full buffer drops updates (counted, warned once).
+    worker_sdk_metrics_buffer: int = Field(default=50_000, ge=10, le=10_000_000)
+    worker_sdk_metrics_drain_seconds: float = Field(default=1.0, gt=0, le=300)
 
     telegram_bot_token: SecretStr | None = None
     telegram_chat_id: str | None = None
@@ -99,6 +104,12 @@ class Settings(BaseSettings):
     webhook_token: SecretStr | None = None
     # Request bodies over this many bytes get 413 before they are read (starter/body_limit.py).
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # After an answer given before the body was read (413, 401...), the API keeps reading and
+    # discarding the rest of the body, up to this many bytes and this long, before it closes the
+    # connection: closing at once resets it, and the sender never reads the answer (a lingering close,
+    # as nginx does: starter/lingering_close.py, docs/adr/0027-lingering-close.md).
+    api_linger_bytes: int = Field(default=512 * 1024 * 1024, ge=0)
+    api_linger_seconds: float = Field(default=10.0, ge=0, le=300)
     sentry_client_secret: SecretStr | None = None
 
     # Incident lifecycle. An open incident with no delivery for this long is closed as expired;

@@ -44,6 +44,7 @@ from core.settings import Settings
 from starter.approvals import request_own_card, send_decision
 from starter.body_limit import BodyLimit
 from starter.json_body import loads_bounded
+from starter.lingering_close import LingeringClose
 from starter.request_errors import RequestErrors
 from starter.auth import check_telegram_secret, check_token, require_api_token, verify_sentry_signature
 from starter.health import workers_polling
@@ -171,6 +172,9 @@ def create_app(deps: ApiDeps) -> FastAPI:
     # Added first, so BodyLimit runs inside RequestErrors: a 413 also carries the request id.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestErrors, metrics=deps.metrics)
+    # Outermost: an answer sent before the body was read reaches the sender (starter/lingering_close.py).
+    app.add_middleware(LingeringClose, max_bytes=settings.api_linger_bytes, max_seconds=settings.api_linger_seconds,
+                       lingered=deps.metrics.lingering_closes, discarded=deps.metrics.discarded_body_bytes)
 
     async def handle(request: Request, source: Source, parse) -> Response:  # noqa: ANN001
         structlog.contextvars.bind_contextvars(source=source.value, path=request.url.path)

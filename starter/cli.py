@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from core.errors import AwoooiError
-from core.logging import configure_logging
+from core.logging import configure_logging, forward_sdk_core_logs
 from core.settings import Settings
 
 if TYPE_CHECKING:  # imported where used: `awoooi analyze` and --help start without the SDK
@@ -305,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             # `awoooi analyze | head`: the reader left; that is not an error of ours.
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return 0
+    if args.command not in ("worker", "dev"):  # those build their own runtime (worker/sdk_metrics.py)
+        forward_sdk_core_logs()  # the Temporal SDK core's lines through our JSON handler, not its own text
     # The commands that open a Temporal client end without the interpreter's finalization, as the
     # long-running ones do (_exit_now): a failed or finished connect can leave the SDK's native
     # threads to abort the process at exit (SIGABRT instead of exit 1, seen in `awoooi incidents`

@@ -8,7 +8,7 @@ from core.converter import data_converter
 
 from tests.conftest import fixture_bytes
 from tests.harness import eventually, running, settings_for
-from worker.sdk_metrics import SdkMetricsCollector, buffered_runtime
+from worker.sdk_metrics import SdkMetrics
 
 
 async def test_alerts_received_latency_and_route_templates(temporal_client, valkey_url, redis, task_queue,
@@ -33,15 +33,20 @@ async def test_alerts_received_latency_and_route_templates(temporal_client, valk
 
 async def test_the_sdk_metrics_reach_the_same_registry(temporal_env, valkey_url, redis, task_queue,
                                                        telegram) -> None:
-    runtime, buffer = buffered_runtime()
+    sdk = SdkMetrics(buffer_size=50_000, drain_seconds=0.2)
     client = await Client.connect(temporal_env.client.service_client.config.target_host,
-                                  data_converter=data_converter, runtime=runtime)
+                                  data_converter=data_converter, runtime=sdk.runtime)
     registry = CollectorRegistry()
-    registry.register(SdkMetricsCollector(buffer))
-    async with running(client, settings_for(valkey_url, task_queue, telegram)) as app:
-        await app.api.post("/api/v1/webhooks/signoz", content=fixture_bytes("signoz_alert.json"))
-        await eventually(lambda: telegram.sent, what="card")
-        await eventually(lambda: b"temporal_workflow_task_schedule_to_start_latency" in generate_latest(registry),
-                         what="SDK metrics")
+    registry.register(sdk.collector)
+    sdk.start()
+    try:
+        async with running(client, settings_for(valkey_url, task_queue, telegram)) as app:
+            await app.api.post("/api/v1/webhooks/signoz", content=fixture_bytes("signoz_alert.json"))
+            await eventually(lambda: telegram.sent, what="card")
+            await eventually(lambda: b"temporal_workflow_task_schedule_to_start_latency" in generate_latest(registry),
+                             what="SDK metrics")
+    finally:
+        sdk.close()
     text = generate_latest(registry).decode()
-    assert "temporal_activity_execution_latency_bucket" in text or "temporal_activity_schedule_to_start" in text
+    assert "\ntemporal_activity_execution_latency_bucket{" in text or "\ntemporal_activity_schedule_to_start" in text
+    assert "temporal_temporal_" not in text  # the core's names carry their prefix already

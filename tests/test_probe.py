@@ -186,9 +186,13 @@ async def test_the_worker_creates_the_schedule_and_a_triggered_run_passes(tempor
                                                            result_type=ProbeReport).result()
         assert report.ok, report
         async with httpx.AsyncClient() as http:
-            text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-        assert 'awoooi_probe_success{link="sentry"} 1.0' in text
-        assert "temporal_workflow_task_schedule_to_start_latency" in text
+            async def scraped() -> str:
+                return (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+            text = await scraped()
+            assert 'awoooi_probe_success{link="sentry"} 1.0' in text
+            # The SDK's metrics arrive with the worker's next scheduled drain (every second).
+            await eventually(lambda: _contains(scraped(), "temporal_workflow_task_schedule_to_start_latency"),
+                             timeout=10, what="the SDK's metrics on /metrics")
     finally:
         stop.set()
         await asyncio.wait_for(served, 30)
@@ -321,3 +325,7 @@ async def test_the_api_link_is_broken_when_the_api_drops_the_get_twice(valkey_ur
     async with _api_that_drops(2) as base, httpx.AsyncClient(timeout=5.0) as http:
         result = await chain_checks(settings_for(valkey_url, task_queue, api_base=base), None, http).api(5.0)
     assert not result.ok and "RemoteProtocolError" in (result.error or ""), result
+
+
+async def _contains(text, needle: str) -> bool:  # noqa: ANN001
+    return needle in await text

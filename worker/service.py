@@ -23,7 +23,7 @@ from core.metrics import Metrics
 from core.settings import Settings
 from starter.api import create_app
 from worker.bytecode import refresh_workflow_bytecode
-from worker.sdk_metrics import SdkMetricsCollector, buffered_runtime
+from worker.sdk_metrics import SdkMetrics
 from worker.wiring import (
     build_activities,
     build_api_deps,
@@ -125,9 +125,11 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
                 metrics: Metrics | None = None, on_ready: Callable[[], None] | None = None) -> None:
     metrics = metrics or Metrics(CollectorRegistry())
     runtime = None
+    sdk: SdkMetrics | None = None
     if worker:
-        runtime, buffer = buffered_runtime()
-        metrics.registry.register(SdkMetricsCollector(buffer))
+        sdk = SdkMetrics(settings.worker_sdk_metrics_buffer, settings.worker_sdk_metrics_drain_seconds)
+        runtime = sdk.runtime
+        metrics.registry.register(sdk.collector)
     client = await _until_reachable("Temporal", settings.temporal_address,
                                     "AWOOOI_TEMPORAL_ADDRESS, and that the Temporal frontend is up",
                                     lambda: connect_temporal(settings, runtime), stop)
@@ -152,6 +154,7 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
             refresh_workflow_bytecode()
             temporal_worker = build_worker(client, settings, build_activities(settings, redis, http, metrics, client))
             tasks.append(asyncio.create_task(temporal_worker.run(), name="worker"))
+            sdk.start()  # drains the SDK's metrics buffer on schedule, scraped or not
             await _probe_schedule(client, settings)
             log.info("worker started", task_queue=settings.task_queue, namespace=settings.temporal_namespace)
         if api:
@@ -181,6 +184,8 @@ async def serve(settings: Settings, *, worker: bool, api: bool, stop: asyncio.Ev
             server.should_exit = True
         if temporal_worker is not None:
             await temporal_worker.shutdown()
+        if sdk is not None:
+            sdk.close()  # stops the drains, after a last one: what the shutdown recorded
         await asyncio.gather(*tasks, return_exceptions=True)
         await http.aclose()
         await redis.aclose()
