@@ -99,20 +99,26 @@ def _require(settings: Settings, *names: str) -> None:
         raise SystemExit(2)
 
 
-async def _until_signalled(settings: Settings, *, worker: bool, api: bool) -> None:
-    from worker.service import serve
-
+async def _until_signalled(settings: Settings, *, worker: bool) -> None:
+    """`awoooi worker` or `awoooi api`, each its own process's composition root."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await serve(settings, worker=worker, api=api, stop=stop)
+    if worker:
+        from worker.service import run_worker
+
+        await run_worker(settings, stop=stop)
+    else:
+        from starter.service import run_api
+
+        await run_api(settings, stop=stop)
 
 
 async def _temporal_or_say(settings: Settings) -> Client | None:
     """Temporal for an operator's command (the dev server by default); None once it said why not."""
     from starter.ops_cli import with_dev_defaults
-    from worker.wiring import connect_temporal
+    from activities.connections import connect_temporal
 
     try:
         return await connect_temporal(with_dev_defaults(settings))
@@ -143,7 +149,8 @@ async def _own_card(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _learning(settings: Settings, args: argparse.Namespace) -> int:
     from starter.ops_cli import learning_text, with_dev_defaults
-    from worker.wiring import connect_redis, learning_service
+    from activities.connections import connect_redis
+    from activities.valkey.learning import learning_service
 
     redis = connect_redis(with_dev_defaults(settings))
     try:
@@ -161,7 +168,7 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
     from activities.valkey.incidents import RedisIncidentRepository
     from starter.incidents_cli import list_incidents, print_incidents
     from starter.ops_cli import with_dev_defaults
-    from worker.wiring import connect_redis, connect_temporal
+    from activities.connections import connect_redis, connect_temporal
 
     settings = with_dev_defaults(settings)
     try:
@@ -199,7 +206,8 @@ async def _generations(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _telegram_webhook(settings: Settings, args: argparse.Namespace) -> int:
     from starter.ops_cli import set_telegram_webhook
-    from worker.wiring import http_client, telegram_client
+    from activities.chat.channels import telegram_client
+    from activities.connections import http_client
 
     async with http_client() as http:
         telegram = telegram_client(settings, http)
@@ -211,7 +219,7 @@ async def _telegram_webhook(settings: Settings, args: argparse.Namespace) -> int
 
 async def _temporal_or_none(settings: Settings):  # noqa: ANN202
     from starter.ops_cli import with_dev_defaults
-    from worker.wiring import connect_temporal
+    from activities.connections import connect_temporal
 
     try:
         return await connect_temporal(with_dev_defaults(settings))
@@ -232,7 +240,7 @@ async def _probe(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _schedule(settings: Settings, args: argparse.Namespace) -> int:
     from starter.ops_cli import with_dev_defaults
-    from starter.schedule import control_schedule
+    from worker.schedule import control_schedule
 
     client = await _temporal_or_none(settings)
     if client is None:
@@ -324,10 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         _exit_now(run_dev(settings))
     _require(settings, "temporal_address", "redis_url")
-    from worker.service import ApiCannotListen
+    from starter.service import ApiCannotListen
 
     try:
-        asyncio.run(_until_signalled(settings, worker=args.command == "worker", api=args.command == "api"))
+        asyncio.run(_until_signalled(settings, worker=args.command == "worker"))
     except ApiCannotListen as exc:
         print(f"awoooi {args.command}: {exc}", file=sys.stderr)
         _exit_now(1)

@@ -10,13 +10,58 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections.abc import Callable
 
+from prometheus_client import CollectorRegistry
+
+from core.metrics import Metrics
 from core.settings import Settings
 from starter.embedded import EmbeddedError, Process, temporal_dev_server, valkey_server
+from starter.service import ApiCannotListen, run_api
+
+async def worker_and_api(settings: Settings, *, up: Callable[[], None] | None = None,
+                         stop: asyncio.Event | None = None) -> None:
+    """The worker and the API in this process, on one metrics registry (the API's /metrics shows
+    the worker's counters too). Ctrl-C (or ``stop``, or either part failing) stops the API first,
+    then the worker drains its in-flight activities. ``up`` once both are ready."""
+    from worker.service import run_worker
+
+    api_stop, worker_stop = asyncio.Event(), asyncio.Event()
+    if stop is None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, api_stop.set)
+    else:
+        asyncio.ensure_future(_relay(stop, api_stop))
+    metrics = Metrics(CollectorRegistry())
+    ready: set[str] = set()
+
+    def part_ready(part: str) -> None:
+        ready.add(part)
+        if ready == {"worker", "api"} and up is not None:
+            up()
+
+    worker = asyncio.create_task(run_worker(settings, stop=worker_stop, metrics=metrics, serve_metrics=False,
+                                            on_ready=lambda: part_ready("worker")), name="worker")
+    # "up" only once the worker polls and the API listens: a port taken fails before it.
+    api = asyncio.create_task(run_api(settings, stop=api_stop, metrics=metrics, on_ready=lambda: part_ready("api")),
+                              name="api")
+    await asyncio.wait([worker, api], return_when=asyncio.FIRST_COMPLETED)
+    api_stop.set()
+    api_result = (await asyncio.gather(api, return_exceptions=True))[0]
+    worker_stop.set()
+    worker_result = (await asyncio.gather(worker, return_exceptions=True))[0]
+    for result in (api_result, worker_result):
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
+    await source.wait()
+    target.set()
+
 
 def run_dev(settings: Settings) -> int:
-    from worker.service import ApiCannotListen, serve
-
     children: list[Process] = []
     urls: list[str] = []
     try:
@@ -45,15 +90,7 @@ def run_dev(settings: Settings) -> int:
         def up() -> None:
             print("awoooi dev is up:\n  " + "\n  ".join(urls) + "\nPress Ctrl-C to stop.", file=sys.stderr, flush=True)
 
-        async def main() -> None:
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            # "up" only once the worker polls and the API listens: a port taken fails before it.
-            await serve(settings, worker=True, api=True, stop=stop, on_ready=up)
-
-        asyncio.run(main())
+        asyncio.run(worker_and_api(settings, up=up))
     except (EmbeddedError, ApiCannotListen) as exc:
         print(f"awoooi dev: {exc}", file=sys.stderr)
         return 1

@@ -22,7 +22,9 @@ from starter.api import create_app
 from starter.embedded import free_port
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
-from worker.wiring import build_activities, build_api_deps, build_worker, connect_redis, spool_drainer
+from activities.connections import connect_redis
+from starter.wiring import build_api_deps, spool_drainer
+from worker.wiring import build_activities, build_worker
 
 CHAT_ID = "-1001234567890"
 

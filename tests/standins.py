@@ -69,13 +69,13 @@ def alert(fingerprint: str, status: str = "firing", minute: int = 0, **labels: s
 
 def firing(fingerprint: str, minute: int = 0, **labels: str) -> AlertDelivery:
     fired = alert(fingerprint, "firing", minute, **labels)
-    return AlertDelivery(delivery_id=f"d-{uuid.uuid4().hex}", alert=fired, received_at=T0,
+    return AlertDelivery(delivery_id=f"d-{uuid.uuid4().hex}", alert=fired, received_at=datetime.now(UTC),
                          occurrence_id=firing_occurrence_id(fired))
 
 
 def resolved(fingerprint: str, minute: int = 0, **labels: str) -> AlertDelivery:
     ended = alert(fingerprint, "resolved", minute, **labels)
-    return AlertDelivery(delivery_id=resolved_delivery_id(ended), alert=ended, received_at=T0)
+    return AlertDelivery(delivery_id=resolved_delivery_id(ended), alert=ended, received_at=datetime.now(UTC))
 
 
 @dataclass
@@ -191,9 +191,11 @@ class StandIns:
                 learn, place, edit, escalate, comment]
 
     @asynccontextmanager
-    async def worker(self, client: Client, task_queue: str) -> AsyncIterator[Worker]:
+    async def worker(self, client: Client, task_queue: str, *, cache: bool = True) -> AsyncIterator[Worker]:
+        """``cache=False``: no cached workflows, hence no sticky task queue, so the next worker gets the
+        incident's tasks at once (the test server never times a sticky queue out while it holds time)."""
         async with Worker(client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=self.activities(),
-                          workflow_runner=workflow_runner()) as worker:
+                          workflow_runner=workflow_runner(), max_cached_workflows=1000 if cache else 0) as worker:
             yield worker
 
 

@@ -1,8 +1,10 @@
 """The dependency direction and composition rules, checked on the source with ``ast``.
 
-core <- activities <- workflows (through imports_passed_through); starter and worker compose them.
-Clients are built only in composition roots, configuration comes only from core/settings.py, and
-no endpoint is hard-coded outside the Settings defaults.
+core <- activities <- workflows (through imports_passed_through); worker/ and starter/ each compose
+their own process (worker/wiring.py, starter/wiring.py) and never import each other, except the CLI
+entry points, which run both. No module imports itself back through others (no cycle), and the
+incident core imports no Temporal. Clients are built only in composition roots, configuration
+comes only from core/settings.py, and no endpoint is hard-coded outside the Settings defaults.
 """
 
 from __future__ import annotations
@@ -134,6 +136,70 @@ def test_starter_imports_worker_only_from_the_cli_entry_points() -> None:
            for p in _sources("starter") if _rel(p) not in CLI_ENTRY_POINTS
            for i in imports(p) if i.top == "worker"]
     assert not bad, bad
+
+
+def test_worker_never_imports_starter() -> None:
+    bad = [f"{_rel(p)}:{i.line} imports {i.module}"
+           for p in _sources("worker") for i in imports(p) if i.top == "starter"]
+    assert not bad, bad
+
+
+def test_the_incident_core_imports_no_temporal() -> None:
+    bad = [f"{_rel(p)}:{i.line} imports {i.module}"
+           for p in _sources("core/incident") for i in imports(p) if i.top == "temporalio"]
+    assert not bad, bad
+
+
+def _module_of(path: Path) -> str:
+    return ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the modules of ours it imports (a ``from package import name`` counts as the package
+    unless ``name`` is a module itself). Every import counts, TYPE_CHECKING ones included."""
+    paths = _sources(*OURS)
+    modules = {_module_of(p) for p in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        edges = set()
+        for imp in imports(path):
+            if not _ours(imp):
+                continue
+            target = imp.module if imp.module in modules else imp.module.rsplit(".", 1)[0]
+            if target in modules and target != _module_of(path):
+                edges.add(target)
+        graph[_module_of(path)] = edges
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    found, state = [], dict.fromkeys(graph, 0)  # 0 new, 1 on the stack, 2 done
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                found.append(stack[stack.index(nxt):] + [nxt])
+            elif state.get(nxt) == 0:
+                visit(nxt, stack)
+        stack.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if state[node] == 0:
+            visit(node, [])
+    return found
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    # Package __init__ modules that re-export their own submodules are the only edges left out.
+    graph = {module: {t for t in targets if not t.startswith(module + ".")} for module, targets in _import_graph().items()}
+    assert not _cycles(graph), _cycles(graph)
+
+
+def test_the_cycle_check_finds_a_cycle() -> None:
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}) == [["a", "b", "c", "a"]]
 
 
 def test_starter_never_imports_workflows() -> None:
@@ -291,3 +357,12 @@ def test_settings_defaults_are_the_only_public_api_bases() -> None:
 )
 def test_the_host_check_itself(source: str, expected: list[str]) -> None:
     assert [h for _, h in hosts_in(ast.parse(source))] == expected
+
+
+def test_no_workflow_file_is_over_400_lines_and_none_the_new_incidents_run_patches() -> None:
+    long = [f"{_rel(p)}: {n} lines" for p in _sources("workflows")
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > 400]
+    assert not long, long
+    current = [p for p in _sources("workflows") if "legacy" not in p.parts]
+    patched = [_rel(p) for p in current if "workflow.patched(" in p.read_text(encoding="utf-8")]
+    assert not patched, f"generation 2 has no patch branches (docs/adr/0019): {patched}"

@@ -25,7 +25,7 @@ from starter.json_body import loads_bounded
 from starter.parsers import parse_alertmanager, parse_sentry
 from starter.parsers.common import MAX_TEXT_BYTES, UNREADABLE_TITLE, is_http_url, parse_time
 from tests.harness import eventually, running, settings_for
-from worker.wiring import build_api_deps
+from starter.wiring import build_api_deps
 
 ALERTMANAGER = "/api/v1/webhooks/alertmanager"
 API_TOKEN = "edge-api-token-5c1e"

@@ -21,7 +21,7 @@ from core.models import RepairAction
 from core.settings import Settings
 from starter.cli import main
 from starter.ops_cli import learning_text, table, with_dev_defaults
-from worker.wiring import learning_service
+from activities.valkey.learning import learning_service
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "alertmanager:api:HighMemory"

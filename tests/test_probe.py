@@ -17,7 +17,7 @@ from activities.valkey import keys as redis_keys
 from core.probe import ProbeInput, ProbeReport
 from starter.embedded import free_port
 from starter.probe_cli import probe_once
-from starter.schedule import SCHEDULE_ID, control_schedule, ensure_probe_schedule
+from worker.schedule import SCHEDULE_ID, control_schedule, ensure_probe_schedule
 from tests.harness import CHAT_ID, Serving, eventually, serving, settings_for
 from worker.wiring import chain_checks
 from workflows.probe import AlertChainProbe
@@ -154,18 +154,18 @@ async def test_the_schedule_is_created_once_and_kept_up_to_date(temporal_client,
 
 async def test_the_worker_creates_the_schedule_and_a_triggered_run_passes(temporal_env, temporal_client, valkey_url,
                                                                           redis, task_queue, telegram, sentry) -> None:
-    """`awoooi dev`'s shape: serve() with worker and API; the schedule exists, a trigger runs green,
+    """`awoooi dev`'s shape: the worker and the API in one process; the schedule exists, a trigger runs green,
     and the API's /metrics shows the probe's and the Temporal SDK's metrics."""
     import asyncio
 
-    from worker.service import serve
+    from starter.dev import worker_and_api
 
     port = free_port()
     settings = settings_for(valkey_url, task_queue, telegram, sentry, api_port=port,
                             temporal_address=temporal_env.client.service_client.config.target_host,
                             worker_metrics_port=0, probe_deadline=20.0)
     stop = asyncio.Event()
-    served = asyncio.create_task(serve(settings, worker=True, api=True, stop=stop))
+    served = asyncio.create_task(worker_and_api(settings, stop=stop))
     schedule = temporal_client.get_schedule_handle(SCHEDULE_ID)
     try:
         async def scheduled() -> bool:

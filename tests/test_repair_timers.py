@@ -20,7 +20,7 @@ from tests.repair_support import (
     card_text,
 )
 from tests.test_repairs import AM, repair_settings
-from worker.wiring import learning_service
+from activities.valkey.learning import learning_service
 
 CRASHLOOP = "KubePodCrashLooping"
 CRASH_KEY = "kubepodcrashlooping:checkout"

@@ -37,7 +37,7 @@ from tests.harness import CHAT_ID
 from tests.loopback.telegram import TelegramLoopback
 from tests.test_render import T1, UTC_TZ, make_view
 from tests.valkey_faults import OwnValkey
-from worker.wiring import connect_redis
+from activities.connections import connect_redis
 
 MAY_REPEAT = LABELS["en"]["may_repeat"]
 

@@ -18,7 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 from core.settings import Settings
 from tests.tls_proxy import TlsProxy, make_pki
 from worker.service import ensure_search_attributes
-from worker.wiring import connect_temporal, temporal_tls
+from activities.connections import connect_temporal, temporal_tls
 
 API_KEY = "tmprl-test-key-never-logged-7f3a"
 

@@ -19,7 +19,7 @@ from activities.valkey.ledger import RedisLedger
 from tests.alert_flow import ALERTMANAGER, alertmanager_body, cards_per_title, titles
 from tests.harness import eventually, running, settings_for
 from tests.repair_support import API_TOKEN
-from worker.wiring import connect_redis
+from activities.connections import connect_redis
 
 AUTH = {"Authorization": f"Bearer {API_TOKEN}"}
 

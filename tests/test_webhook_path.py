@@ -16,7 +16,7 @@ from core.metrics import Metrics
 from starter.api import ALERTMANAGER_HOOK, SENTRY_HOOKS, SIGNOZ_HOOKS, create_app
 from starter.webhook_path import WebhookPath
 from tests.harness import settings_for
-from worker.wiring import build_api_deps
+from starter.wiring import build_api_deps
 
 HOOK = "/api/v1/webhooks/alertmanager"
 

@@ -25,7 +25,9 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from activities.valkey import keys as redis_keys
+from activities.valkey.incidents import RedisOccurrenceLog
 from core.errors import UpstreamError
+from core.learning_service import LearningService
 from core.learning import RECORD_TTL_DAYS, RECORDS_KEPT, ActionStats, Playbook, RepairRecord
 from core.models import RepairAction
 
@@ -171,3 +173,8 @@ class RedisLearningRepository:
         except RedisError as exc:
             raise _failed("listing playbooks", exc) from exc
         return sorted((Playbook.model_validate_json(item) for item in raw), key=lambda p: p.anomaly_key)
+
+
+def learning_service(redis: Redis) -> LearningService:
+    """The learning service on Valkey: its repair records and the occurrence log it reads hints from."""
+    return LearningService(RedisLearningRepository(redis), RedisOccurrenceLog(redis))

@@ -1,12 +1,12 @@
 """Generation 1's card calls (frozen): the card of an incident, its digest line, and their pacing.
 
-A mixin of :class:`workflows.legacy.incident.IncidentWorkflow`, split out only to keep files short.
+A mixin of :class:`workflows.legacy.incident.IncidentWorkflow`, split out only to keep files short;
+it reads and writes its host's attributes (``self._state``, ``self._input`` ...).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -20,15 +20,7 @@ with workflow.unsafe.imports_passed_through():
 from workflows import retries
 from workflows.legacy.patches import CONSOLE_PATCH, EDIT_CARD, PLACE_CARD, POST_CARD
 
-if TYPE_CHECKING:
-    from workflows.legacy.incident import IncidentWorkflow
-
-    _Base = IncidentWorkflow
-else:
-    _Base = object
-
-
-class IncidentCards(_Base):
+class IncidentCards:
     def _card_due(self) -> float | None:
         """Seconds until the card is due a call (<= 0: now): a count-only change waiting for the edit
         interval, or (digest-v1) a digested incident asking for its own card again; None: nothing."""

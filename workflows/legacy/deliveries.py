@@ -1,11 +1,11 @@
 """Generation 1's handling of deliveries (frozen): dedup, fold, re-open, resolve, expire.
 
-A mixin of :class:`workflows.legacy.incident.IncidentWorkflow`, split out only to keep files short.
+A mixin of :class:`workflows.legacy.incident.IncidentWorkflow`, split out only to keep files short;
+it reads and writes its host's attributes (``self._state``, ``self._input`` ...).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -17,13 +17,6 @@ with workflow.unsafe.imports_passed_through():
     from core.models import AlertDelivery, AlertStatus, Frequency, IncidentStatus
 
 from workflows.legacy.patches import OCCURRENCE_PATCH, SAVE_BATCH, SEEN_WINDOW
-
-if TYPE_CHECKING:
-    from workflows.legacy.incident import IncidentWorkflow
-
-    _Base = IncidentWorkflow
-else:
-    _Base = object
 
 
 class _Fold:
@@ -40,9 +33,7 @@ class _Fold:
         self.last: AlertDelivery | None = None
 
 
-
-
-class IncidentDeliveries(_Base):
+class IncidentDeliveries:
     # -- deliveries -------------------------------------------------------------------------
 
     async def _handle(self, delivery: AlertDelivery) -> bool:

@@ -15,7 +15,7 @@ are learned from (a dry-run proves nothing about what fixes the alert).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -47,8 +47,6 @@ with workflow.unsafe.imports_passed_through():
         RepairTarget,
     )
 
-if TYPE_CHECKING:
-    from workflows.legacy.incident import IncidentWorkflow
 
 
 
@@ -58,7 +56,7 @@ def same_decision(first: Decision, second: Decision) -> bool:
 
 
 class RepairFlow:
-    def __init__(self, host: IncidentWorkflow) -> None:
+    def __init__(self, host: Any) -> None:  # generation 1's IncidentWorkflow
         self._host = host
 
     # -- what the main loop asks ------------------------------------------------------------

@@ -1,12 +1,13 @@
 """Generation 1's quick steps (frozen): analysis, the incident record, Sentry, learning, status.
 
-A mixin of :class:`workflows.legacy.incident.IncidentWorkflow`, split out only to keep files short.
+A mixin of :class:`workflows.legacy.incident.IncidentWorkflow`, split out only to keep files short;
+it reads and writes its host's attributes (``self._state``, ``self._input`` ...).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
@@ -18,13 +19,6 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows import retries
 from workflows.legacy.patches import ANALYZE, POST_COMMENT, RECORD, SAVE
-
-if TYPE_CHECKING:
-    from workflows.legacy.incident import IncidentWorkflow
-
-    _Base = IncidentWorkflow
-else:
-    _Base = object
 
 
 def fallback_analysis(reason: str) -> Analysis:
@@ -44,7 +38,7 @@ def fallback_analysis(reason: str) -> Analysis:
     )
 
 
-class IncidentSteps(_Base):
+class IncidentSteps:
     async def _quick_step(self, activity: str, result_type: Any, arg: Any, *, summary: str) -> Any:
         """A Valkey step of milliseconds: a local activity under storm-v1 when the workflow input asks
         for it (no extra workflow task per step), else a regular one (ADR 0003)."""

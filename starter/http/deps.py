@@ -1,0 +1,75 @@
+"""What the API's routes depend on, built once by starter/wiring.py and handed to each endpoint with
+``Depends``; and the answers every route gives in the same shape."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse, Response
+from redis.asyncio import Redis
+from temporalio.client import Client
+
+from core.errors import (
+    AccessDenied,
+    AuthenticationError,
+    DecisionRefused,
+    IntakeUnavailable,
+    NotFound,
+    PayloadError,
+)
+from core.learning_service import LearningService
+from core.metrics import Metrics
+from core.ports import ChatChannel, DeliverySpool, IdempotencyLedger
+from core.settings import Settings
+from starter.intake import Intake
+from starter.json_body import loads_bounded
+
+
+@dataclass
+class ApiDeps:
+    settings: Settings
+    temporal: Client
+    redis: Redis
+    intake: Intake
+    chat: ChatChannel | None
+    metrics: Metrics
+    ledger: IdempotencyLedger
+    learning: LearningService
+    spool: DeliverySpool
+
+
+def api_deps(request: Request) -> ApiDeps:
+    """The app's dependencies (``app.state.deps``, set by ``create_app``)."""
+    deps: ApiDeps = request.app.state.deps
+    return deps
+
+
+Deps = Annotated[ApiDeps, Depends(api_deps)]
+
+
+def error(status: int, detail: str) -> JSONResponse:
+    return JSONResponse({"status": "error", "detail": detail}, status_code=status)
+
+
+async def read_json(request: Request) -> tuple[bytes, Any]:
+    raw = await request.body()  # bounded by BodyLimit (AWOOOI_MAX_BODY_BYTES) before it is read
+    if not raw.strip():
+        raise PayloadError("body is empty; expected a JSON object")
+    return raw, loads_bounded(raw)
+
+
+# How the incident update endpoints (approve, reject, card) answer each refusal, in this order.
+_UPDATE_STATUS: tuple[tuple[type[Exception] | tuple[type[Exception], ...], int], ...] = (
+    (AccessDenied, 403), (AuthenticationError, 401),
+    ((PayloadError, json.JSONDecodeError, UnicodeDecodeError), 422),
+    (NotFound, 404), (DecisionRefused, 409), (IntakeUnavailable, 503),
+)
+UPDATE_ERRORS = tuple(t for kinds, _ in _UPDATE_STATUS for t in (kinds if isinstance(kinds, tuple) else (kinds,)))
+
+
+def update_error(exc: Exception) -> Response:
+    status = next(code for kinds, code in _UPDATE_STATUS if isinstance(exc, kinds))
+    return error(status, str(exc))

@@ -1,0 +1,83 @@
+"""Decisions and requests about one incident: approve or reject its repair, give it its own card.
+
+The same Temporal updates the Telegram buttons and the CLI use (starter/approvals.py), behind
+AWOOOI_API_TOKEN as a bearer token.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from core.errors import DecisionRefused, PayloadError
+from core.identity import workflow_id_for
+from core.repair import Decision
+from starter.approvals import request_own_card, send_decision
+from starter.auth import require_api_token
+from starter.http.deps import UPDATE_ERRORS, Deps, update_error
+from starter.json_body import loads_bounded
+
+log = structlog.get_logger(__name__)
+
+# What core.identity.incident_id produces: words (any script), dots, dashes; one Temporal workflow id.
+_INCIDENT_ID = re.compile(r"^[\w.-]{1,300}$")
+
+router = APIRouter()
+
+
+def _check(request: Request, deps: Deps, incident_id: str) -> None:
+    """What every incident update endpoint checks first: the API token, then the id's shape."""
+    require_api_token(request.headers, deps.settings.api_token)
+    if not _INCIDENT_ID.match(incident_id):  # Temporal would refuse it as a workflow id: 503
+        raise PayloadError("incident_id is not an awoooi incident id (like alertmanager-HighCPU-node1-3f2a...)")
+
+
+async def _decide(request: Request, deps: Deps, incident_id: str, approve: bool) -> Response:
+    try:
+        _check(request, deps, incident_id)
+        raw = await request.body()
+        body = loads_bounded(raw) if raw.strip() else {}
+        if not isinstance(body, dict) or not isinstance(body.get("by", "api"), str):
+            raise PayloadError("body must be a JSON object like {\"by\": \"alice\", \"note\": \"...\"}")
+        # "by" is whatever the token holder says: the card shows it marked as coming from the API.
+        name = (body.get("by") or "").strip()[:90]
+        decision = Decision(approve=approve, by=f"{name} (api)" if name else "api", via="api",
+                            at=datetime.now(timezone.utc), note=str(body.get("note") or "")[:500])
+        answer = await send_decision(deps.temporal, workflow_id_for(incident_id), decision,
+                                     timeout=deps.settings.temporal_rpc_timeout_seconds)
+    except UPDATE_ERRORS as exc:
+        if isinstance(exc, DecisionRefused):
+            deps.metrics.repair_decisions.labels(outcome="refused", via="api").inc()
+        return update_error(exc)
+    deps.metrics.repair_decisions.labels(outcome="approved" if approve else "rejected", via="api").inc()
+    log.info("repair decision accepted", incident_id=incident_id, approve=approve, who=decision.by, via="api")
+    return JSONResponse({"status": "accepted", "incident_id": incident_id, "detail": answer.message})
+
+
+@router.post("/api/v1/incidents/{incident_id}/approve")
+async def approve(request: Request, incident_id: str, deps: Deps) -> Response:
+    return await _decide(request, deps, incident_id, True)
+
+
+@router.post("/api/v1/incidents/{incident_id}/reject")
+async def reject(request: Request, incident_id: str, deps: Deps) -> Response:
+    return await _decide(request, deps, incident_id, False)
+
+
+@router.post("/api/v1/incidents/{incident_id}/card")
+async def own_card(request: Request, incident_id: str, deps: Deps) -> Response:
+    """The incident's own card now, though a storm digest lists it (docs/adr/0016-digest-cards.md)."""
+    try:
+        _check(request, deps, incident_id)
+        placement = await request_own_card(deps.temporal, workflow_id_for(incident_id),
+                                           timeout=deps.settings.temporal_rpc_timeout_seconds)
+    except UPDATE_ERRORS as exc:
+        return update_error(exc)
+    log.info("own card requested", incident_id=incident_id, message_id=placement.message_id, via="api")
+    return JSONResponse({"status": "shown" if placement.message_id is not None else "not_sent",
+                         "incident_id": incident_id, "message_id": placement.message_id,
+                         "digest_message_id": placement.digest_message_id})

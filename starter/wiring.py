@@ -1,0 +1,38 @@
+"""The API's composition root: Settings -> clients -> adapters -> the dependencies its routes use.
+
+The only place the API's object graph is built (the worker's is worker/wiring.py; the two never
+import each other, the CLI imports both).
+"""
+
+from __future__ import annotations
+
+import httpx
+from redis.asyncio import Redis
+from temporalio.client import Client
+
+from activities.chat.channels import chat_channel
+from activities.valkey.learning import learning_service
+from activities.valkey.ledger import RedisLedger
+from activities.valkey.spool import RedisSpool
+from core.metrics import Metrics
+from core.settings import Settings
+from starter.http.deps import ApiDeps
+from starter.intake import Intake
+from starter.legacy_runs import LegacyRuns
+from starter.spool_drainer import SpoolDrainer
+
+
+def build_api_deps(settings: Settings, client: Client, redis: Redis, http: httpx.AsyncClient,
+                   metrics: Metrics) -> ApiDeps:
+    ledger = RedisLedger(redis)
+    spool = RedisSpool(redis)
+    return ApiDeps(settings=settings, temporal=client, redis=redis,
+                   intake=Intake(client, settings, ledger, spool, LegacyRuns(client)),
+                   chat=chat_channel(settings, http), metrics=metrics, ledger=ledger,
+                   learning=learning_service(redis), spool=spool)
+
+
+def spool_drainer(deps: ApiDeps) -> SpoolDrainer:
+    """The API replica's drainer of the intake spool (one drains at a time, by lease)."""
+    return SpoolDrainer(deps.spool, deps.intake, deps.metrics, rpc_timeout=deps.settings.temporal_rpc_timeout_seconds,
+                        lease_seconds=deps.settings.spool_lease_seconds, concurrency=deps.settings.intake_concurrency)
