@@ -37,7 +37,7 @@ def create_app(deps: ApiDeps) -> FastAPI:
                        lingered=deps.metrics.lingering_closes, discarded=deps.metrics.discarded_body_bytes)
     # Innermost of the middlewares (inside the route metric, the body limit and RequestErrors), in
     # front of the router and the endpoint machinery it lets webhook POSTs skip.
-    declared = {route.path: route for route in app.routes
+    declared = {route.path: route for route in webhooks.router.routes
                 if isinstance(route, APIRoute) and route.path in webhooks.FAST}
     app.user_middleware.append(Middleware(WebhookPath, handlers=webhooks.FAST, routes=declared))
     return app
