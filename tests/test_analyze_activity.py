@@ -89,7 +89,7 @@ def _llm(http: httpx.AsyncClient, openai: OpenAILoopback, timeout: float = 5.0) 
 
 
 async def _run(env: ActivityEnvironment, activities: AnalysisActivities) -> Analysis:
-    return await env.run(activities.analysis.activity, AnalyzeInput(alert=ALERT, anomaly_key=KEY))
+    return await env.run(activities.analyze, AnalyzeInput(alert=ALERT, anomaly_key=KEY))
 
 
 async def _rules_alone() -> Analysis:

@@ -145,7 +145,7 @@ def test_kubernetes_manifests_are_consistent() -> None:
     granted = {(r, v) for rule in by_kind["ClusterRole"][0]["rules"] for r in rule["resources"] for v in rule["verbs"]}
     assert {("pods", "delete"), ("deployments", "patch"), ("deployments/scale", "patch")} <= granted
 
-    source = (ROOT / "starter" / "api.py").read_text()
+    source = "".join(p.read_text() for p in [ROOT / "starter" / "api.py", *sorted((ROOT / "starter" / "http").glob("*.py"))])
     for path in ("/api/v1/health", "/api/v1/ready", "/metrics", "/api/v1/webhooks/alertmanager"):
         assert f'"{path}"' in source, f"{path} is not an awoooi route any more"
 

@@ -95,11 +95,11 @@ async def test_a_storm_of_distinct_alerts_is_three_cards_and_one_digest_each_ale
         first = await app.api.post(f"/api/v1/incidents/{incidents[wanted]}/card", headers=headers)
         assert first.status_code == 200, first.text
         shown = first.json()
-        assert shown["status"] == "shown" and shown["message_id"] not in digests
-        assert "DiskFull" in telegram.messages[shown["message_id"]][-1]
+        assert shown["status"] == "shown" and int(shown["message_id"]) not in digests
+        assert "DiskFull" in telegram.messages[int(shown["message_id"])][-1]
         again = await app.api.post(f"/api/v1/incidents/{incidents[wanted]}/card", headers=headers)
         assert again.json()["message_id"] == shown["message_id"]
-        await eventually(lambda: _showing(telegram, run, wanted) == [shown["message_id"]],
+        await eventually(lambda: _showing(telegram, run, wanted) == [int(shown["message_id"])],
                          what="the line gone from the digest")
         out, err = io.StringIO(), io.StringIO()
         assert await own_card(temporal_client, settings, incidents[wanted], out=out, err=err) == 0, err.getvalue()

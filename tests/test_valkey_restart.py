@@ -29,7 +29,7 @@ async def test_same_clients_answer_at_once_after_a_valkey_restart(temporal_clien
     redis = connect_redis(settings)
     try:
         ledger = RedisLedger(redis)
-        await ledger.put("restart:probe", "kept")
+        await ledger.keep_comment("restart:probe", "kept")
         await RedisAnomalyCounter(redis).record("Restart:svc", "occ-1", datetime.now(UTC))
         async with running(temporal_client, settings, worker=False) as app:
             # No worker here, so health is "degraded" for that alone; Valkey's own answer is what counts.
@@ -44,7 +44,7 @@ async def test_same_clients_answer_at_once_after_a_valkey_restart(temporal_clien
             summary = await app.api.get("/api/v1/learning/summary/Restart:svc", headers=AUTH)
             assert summary.status_code == 200, summary.text
             assert summary.json() == before
-        assert await ledger.get("restart:probe") == "kept"
+        assert await ledger.comment("restart:probe") == "kept"
     finally:
         await redis.aclose()
 
