@@ -20,7 +20,8 @@ dev: $(VENV)/.installed
 	$(BIN)/awoooi dev
 
 test: $(VENV)/.installed
-	$(BIN)/pytest -q
+	# Five processes, each with its own servers: most tests wait on servers and timers, not on the CPU.
+	$(BIN)/pytest -q -n 5 --dist worksteal
 
 # The production parts on their own (set AWOOOI_TEMPORAL_ADDRESS and AWOOOI_REDIS_URL).
 worker: $(VENV)/.installed

@@ -137,7 +137,7 @@ class Settings(BaseSettings):
     # The drain lease: a replica that died holding it is replaced after this long.
     spool_lease_seconds: float = Field(default=10.0, ge=1, le=300)
 
-    # Repairs. `dry-run` records what it would do and changes nothing (docs/adr/0006-repairs.md).
+    # Repairs. `dry-run` records what it would do and changes nothing (docs/adr/0006-repairs-and-approvals.md).
     repair_executor: ExecutorName = "dry-run"
     # A tier-1 repair runs without asking once learning is at least this sure of it.
     auto_repair_confidence: float = Field(default=0.8, ge=0.0, le=1.0)
@@ -264,18 +264,6 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-    @property
-    def incident_idle_timeout(self) -> timedelta:
-        return timedelta(seconds=self.incident_idle_timeout_seconds)
-
-    @property
-    def resolve_grace(self) -> timedelta:
-        return timedelta(seconds=self.resolve_grace_seconds)
-
-    @property
-    def telegram_enabled(self) -> bool:
-        return self.telegram_bot_token is not None and bool(self.telegram_chat_id)
 
     @property
     def probe_api_base(self) -> str:

@@ -11,6 +11,7 @@ import asyncio
 import signal
 import sys
 from collections.abc import Callable
+from urllib.parse import quote
 
 from prometheus_client import CollectorRegistry
 
@@ -18,6 +19,10 @@ from core.metrics import Metrics
 from core.settings import Settings
 from starter.embedded import EmbeddedError, Process, temporal_dev_server, valkey_server
 from starter.service import ApiCannotListen, run_api
+
+# The Web UI's list as a person wants it at first: open incidents, no probe runs (docs/adr/0019).
+OPEN_INCIDENTS_QUERY = 'WorkflowType="Incident" AND WorkflowId STARTS_WITH "incident-" AND ExecutionStatus="Running"'
+
 
 async def worker_and_api(settings: Settings, *, up: Callable[[], None] | None = None,
                          stop: asyncio.Event | None = None) -> None:
@@ -72,7 +77,10 @@ def run_dev(settings: Settings) -> int:
             temporal.start()
             children.append(temporal)
             settings = settings.model_copy(update={"temporal_address": f"127.0.0.1:{settings.dev_temporal_port}"})
-            urls.append(f"Temporal Web UI   http://127.0.0.1:{settings.dev_temporal_ui_port}")
+            ui = f"http://127.0.0.1:{settings.dev_temporal_ui_port}"
+            urls.append(f"Temporal Web UI   {ui}")
+            urls.append(f"Open incidents    {ui}/namespaces/{settings.temporal_namespace}/workflows?query="
+                        f"{quote(OPEN_INCIDENTS_QUERY)}")
         urls.append(f"Temporal          {settings.temporal_address} (namespace {settings.temporal_namespace})")
         if not settings.redis_url:
             valkey = valkey_server(settings.data_dir, port=settings.dev_valkey_port)

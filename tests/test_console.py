@@ -116,12 +116,58 @@ async def test_web_ui_lists_incidents_by_name_and_phase(tmp_path, valkey_url, re
         temporal.stop()
 
 
+async def test_what_a_person_sees_first_readable_ids_the_alert_as_input_and_no_probe_rows(
+        tmp_path, valkey_url, redis, telegram) -> None:
+    """Issue 18: the saved query `make dev` prints lists open incidents by ids a person can read, without
+    the probe's incidents; an incident's page opens on its input, which is the alert."""
+    from starter.dev import OPEN_INCIDENTS_QUERY
+
+    chromium = _chromium()
+    port, ui_port = free_port(), free_port()
+    temporal = temporal_dev_server(tmp_path / "temporal", port=port, ui_port=ui_port)
+    temporal.start()
+    try:
+        client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter)
+        settings = repair_settings(valkey_url, f"ui-{uuid.uuid4()}", telegram, None, tmp_path)
+        async with running(client, settings) as app:
+            workflow_id, _ = await _open(app, telegram, alertmanager(HPA_ALERT, fingerprint=uuid.uuid4().hex[:16]))
+            probe = await app.api.post("/api/v1/webhooks/alertmanager", content=alertmanager(
+                "AwoooiAlertChainProbe", fingerprint=f"awoooi-probe-{uuid.uuid4().hex[:8]}",
+                labels={"awoooi_probe": "true"}))
+            probe_id = probe.json()["alerts"][0]["workflow_id"]
+            assert workflow_id.startswith("incident-alertmanager-KubeHpaMaxedOut-checkout-"), workflow_id
+            assert probe_id.startswith("probe-alertmanager-"), probe_id
+
+            async def both_visible() -> bool:
+                ids = {w.id async for w in client.list_workflows('ExecutionStatus="Running"')}
+                return {workflow_id, probe_id} <= ids
+
+            await eventually(both_visible, what="both incidents in visibility")
+            ARTIFACTS.mkdir(exist_ok=True)
+            browser = await asyncio.to_thread(Browser, chromium, tmp_path / "chromium-profile", free_port())
+            try:
+                base = f"http://127.0.0.1:{ui_port}/namespaces/default/workflows"
+                listed = await asyncio.to_thread(browser.text_after, base + "?query=" + quote(OPEN_INCIDENTS_QUERY),
+                                                 workflow_id)
+                await asyncio.to_thread(browser.screenshot, ARTIFACTS / "web-ui-open-incidents.png")
+                assert workflow_id in listed and probe_id not in listed, listed[:2000]
+                run_id = (await client.get_workflow_handle(workflow_id).describe()).run_id
+                page = await asyncio.to_thread(browser.text_after, f"{base}/{workflow_id}/{run_id}/history",
+                                               '"alertname": "KubeHpaMaxedOut"')
+                await asyncio.to_thread(browser.screenshot, ARTIFACTS / "web-ui-incident-input.png")
+                assert '"alert"' in page and "idle_timeout_seconds" not in page, "the input is the alert, not settings"
+            finally:
+                await asyncio.to_thread(browser.close)
+    finally:
+        temporal.stop()
+
+
 def test_console_texts_are_functions_of_the_view() -> None:
     from datetime import datetime, timezone
 
     from core.console import repair_phase
     from core.models import Alert, AlertStatus, IncidentStatus, IncidentView, Source
-    from workflows.legacy.steps import fallback_analysis
+    from core.incident.core import fallback_analysis
 
     alert = Alert(source=Source.ALERTMANAGER, fingerprint="f", status=AlertStatus.FIRING, title="DiskFull",
                   service="db", labels={"alertname": "DiskFull"})

@@ -108,8 +108,9 @@ class SdkMetrics:
     A drain that finds the buffer over half full drains again almost at once (a burst); a drain
     that fails waits twice as long each time, up to ``warn_every``: after a full buffer every drain
     may fail the same way, and the SDK prints each failure's panic to stderr, outside our logging.
-    ``close()`` stops the thread, drains once more (what the worker's shutdown recorded) and
-    detaches the filter.
+    ``close()`` stops the thread and drains once more (what the worker's shutdown recorded). The filter
+    stays: the core's forwarding thread still delivers lines after the last drain (seen under load),
+    and each must still be counted, not printed.
     """
 
     def __init__(self, buffer_size: int, drain_seconds: float, *, warn_every: float = WARN_EVERY_SECONDS) -> None:
@@ -141,7 +142,6 @@ class SdkMetrics:
         if self._thread is not None:
             self._thread.join(10)
         self.collector.drain()
-        self._logger.removeFilter(self._filter)
 
     def _drain_on_schedule(self) -> None:
         wait = self.drain_seconds

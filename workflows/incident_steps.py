@@ -119,6 +119,10 @@ class IncidentSteps:
             if isinstance(command, Call):
                 local = command.quick and not regular_called and self._local(command)
                 result = await self._call(command, local)
+                if isinstance(command, Execute) and isinstance(result, RepairResult):
+                    # The verify window runs on the workflow's clock from when the repair's answer
+                    # arrived (read after a regular activity: the same on replay), not the worker's.
+                    result = result.model_copy(update={"finished_at": workflow.now()})
                 done.calls += 1
                 done.last_local = local
                 regular_called = regular_called or not local

@@ -1,4 +1,4 @@
-"""AlertChainProbe: every link of the alert chain, checked on a schedule (starter/schedule.py).
+"""AlertChainProbe: every link of the alert chain, checked on a schedule (worker/schedule.py).
 
 One activity per link, run side by side, each with its own deadline, so one slow link cannot hide
 the state of the others; then one report step (metrics, the outage message). The per-link report
