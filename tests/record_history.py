@@ -1,12 +1,16 @@
-"""Record a history of the current IncidentWorkflow into tests/histories/ (run by hand):
+"""Record a history of the current incident workflow (generation 2, ``Incident``) into tests/histories/
+(run by hand; never over an existing file: a recorded history is never re-recorded):
 
-    .venv/bin/python -m tests.record_history incident_v1
-    .venv/bin/python -m tests.record_history incident_v2_repair repair   # with an approved repair
-    .venv/bin/python -m tests.record_history incident_v5_storm storm   # storm-v1: batches, folds, paced edit
-    .venv/bin/python -m tests.record_history incident_v6_digest digest   # digest-v1: line, re-ask, own_card
-    .venv/bin/python -m tests.record_history incident_v7_patches_first query-first   # a query splits task 1
-    .venv/bin/python -m tests.record_history incident_v9_card_budget budget   # card-budget-v1: a held-back edit
-    .venv/bin/python -m tests.record_history v3_probe probe   # probe_v3_probe + incident_v3_probe_{alertmanager,sentry}
+    .venv/bin/python -m tests.record_history incident2_lifecycle
+    .venv/bin/python -m tests.record_history incident2_repair repair   # with an approved repair
+    .venv/bin/python -m tests.record_history incident2_storm storm   # batches, folds, the paced count edit
+    .venv/bin/python -m tests.record_history incident2_digest digest   # line, re-ask, own_card
+    .venv/bin/python -m tests.record_history incident2_query_first query-first   # a query splits task 1
+    .venv/bin/python -m tests.record_history incident2_budget budget   # a count edit held back by the budget
+    .venv/bin/python -m tests.record_history v4_probe probe   # probe_v4_probe + incident2_v4_probe_{alertmanager,sentry}
+
+Generation 1's histories (incident_v*.json, probe_v3_probe.json) were recorded the same way from the
+code now frozen in workflows/legacy/.
 """
 
 from __future__ import annotations
@@ -49,9 +53,10 @@ async def main(name: str, kind: str) -> None:
                     url, queue = f"redis://127.0.0.1:{port}/0", f"record-{uuid.uuid4()}"
                     if kind == "probe":
                         histories = await record_probe_run(env.client, url, queue, telegram, sentry)
-                        names = [f"probe_{name}", f"incident_{name}_alertmanager", f"incident_{name}_sentry"]
+                        names = [f"probe_{name}", f"incident2_{name}_alertmanager", f"incident2_{name}_sentry"]
                         for file_name, recorded in zip(names, histories, strict=True):
                             out = Path(__file__).parent / "histories" / f"{file_name}.json"
+                            assert not out.exists(), f"{out} exists: a recorded history is never re-recorded"
                             out.write_text(recorded.to_json())
                             print(f"wrote {out}")
                         return
@@ -72,9 +77,10 @@ async def main(name: str, kind: str) -> None:
         finally:
             valkey.stop()
     out = Path(__file__).parent / "histories" / f"{name}.json"
+    assert not out.exists(), f"{out} exists: a recorded history is never re-recorded"
     out.write_text(history.to_json())
     print(f"wrote {out}")
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "incident_v1", sys.argv[2] if len(sys.argv) > 2 else ""))
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "incident2_lifecycle", sys.argv[2] if len(sys.argv) > 2 else ""))

@@ -1,4 +1,6 @@
-"""A recorded history is a promise to the workflows running in production: never changed, never removed.
+"""A recorded history is a promise to the workflows running in production: never changed, never removed,
+except by the retirement of its generation, which moves it unchanged to tests/histories/retired/
+(docs/adr/0019-incident-workflow-generations.md).
 
 Every file under tests/histories/ must stay byte for byte what it was when first committed. The
 histories that existed at PROMISE_BASE (2026-12-01) are the baseline: earlier re-recordings under the
@@ -69,6 +71,9 @@ def test_no_committed_history_changed_or_removed() -> None:
         if commit == PROMISE_BASE and path not in at_base:
             continue  # recorded and removed before the promise began: retired, never released
         here = ROOT / path
+        retired = ROOT / HISTORIES / "retired" / Path(path).name
+        if not here.exists() and retired.exists():
+            here = retired  # its generation was retired: moved, bytes unchanged
         if not here.exists():
             problems.append(f"{path} was removed (first promised at {commit[:10]})")
         elif here.read_bytes() != original:
@@ -87,3 +92,17 @@ def test_every_history_file_is_committed_or_new() -> None:
     at_base = _git("ls-tree", "-r", "--name-only", PROMISE_BASE, "--", HISTORIES).split()
     assert f"{HISTORIES}/incident_v1.json" in at_base
     assert f"{HISTORIES}/incident_v2_repair.json" in at_base
+
+
+def test_every_kept_history_is_of_a_generation_the_worker_runs() -> None:
+    """Retiring a generation moves its histories to retired/; the ones left must still replay, so
+    their workflow type must be registered on the worker (tests/test_replay.py replays them)."""
+    import json
+
+    from worker.wiring import WORKFLOWS
+
+    registered = {getattr(w, "__temporal_workflow_definition").name for w in WORKFLOWS}
+    for path in sorted((ROOT / HISTORIES).glob("*.json")):
+        first = json.loads(path.read_text())["events"][0]
+        workflow_type = first["workflowExecutionStartedEventAttributes"]["workflowType"]["name"]
+        assert workflow_type in registered, f"{path.name}: {workflow_type} is not registered; retire it"
