@@ -33,13 +33,18 @@ def fingerprint(run: str, i: int) -> str:
     return f"{run}{i:010x}"
 
 
+ALERT_NAME = "HostHighCpuLoad"
+
+
 def incident_id(run: str, i: int) -> str:
-    """awoooi's incident id for the alert: ``alertmanager-{fingerprint}`` (docs/adr/0002)."""
-    return f"alertmanager-{fingerprint(run, i)}"
+    """awoooi's incident id for the alert, ``alertmanager-{name}-{service}-{fingerprint}``
+    (docs/adr/0002): the service is the ``instance`` label, as awoooi reads it."""
+    return f"alertmanager-{ALERT_NAME}-{instance(run, i)}-{fingerprint(run, i)}"
 
 
 def workflow_prefix(run: str) -> str:
-    return f"incident-alertmanager-{run}"
+    """What every workflow id of a run's incidents starts with (and no other run's)."""
+    return f"incident-alertmanager-{ALERT_NAME}-node-{run}-"
 
 
 def _stamp(when: datetime) -> str:
@@ -50,7 +55,7 @@ def alert(run: str, i: int, *, round_: int = 0, resolved: bool = False) -> dict[
     starts = BASE_TIME + timedelta(seconds=round_)
     return {
         "status": "resolved" if resolved else "firing",
-        "labels": {"alertname": "HostHighCpuLoad", "instance": instance(run, i), "severity": "warning"},
+        "labels": {"alertname": ALERT_NAME, "instance": instance(run, i), "severity": "warning"},
         "annotations": {"summary": f"CPU load is high on {instance(run, i)}"},
         "startsAt": _stamp(starts),
         "endsAt": _stamp(starts + timedelta(seconds=30)) if resolved else _NO_END,
