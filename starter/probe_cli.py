@@ -39,7 +39,7 @@ def print_report(report: ProbeReport, api_base: str, out: TextIO, *, as_json: bo
         print(f"awoooi alert chain at {api_base}", file=out)
         for link in report.links:
             print(_line(link), file=out)
-        print("all links pass" if report.ok else f"BROKEN: {', '.join(l.link for l in report.broken())}", file=out)
+        print("all links pass" if report.ok else f"BROKEN: {', '.join(b.link for b in report.broken())}", file=out)
     return 0 if report.ok else 1
 
 

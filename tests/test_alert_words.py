@@ -10,7 +10,7 @@ from pathlib import Path
 from activities.analysis import RuleAnalyzer
 from activities.chat.telegram.render import render_card
 from core.alert_words import alert_links, alert_words, runbook_url
-from core.models import Alert, AlertStatus, IncidentStatus, IncidentView, Link, Source
+from core.models import Alert, AlertStatus, IncidentStatus, Link, Source
 from starter.analyze_cli import alerts_in
 from tests.loopback.telegram import parse_telegram_html
 from tests.test_render import T0, T1, UTC_TZ, make_view

@@ -26,7 +26,7 @@ async def test_state_and_pending_deliveries_survive_continue_as_new(temporal_cli
     ref = incident_ref(alert)
     settings = settings_for(valkey_url, task_queue, telegram)
     async with running(temporal_client, settings):
-        handle = await temporal_client.start_workflow(
+        await temporal_client.start_workflow(
             IncidentWorkflow.run,
             IncidentWorkflowInput(incident_id=ref.incident_id, anomaly_key=ref.anomaly_key,
                                   max_deliveries_per_run=3, card_edit_interval_seconds=0),

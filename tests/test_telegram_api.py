@@ -12,7 +12,7 @@ import pytest
 
 from activities.chat.telegram.client import TelegramClient
 from core.chat import Button, ChatMessage
-from core.errors import MessageGone, RateLimited, UpstreamError
+from core.errors import RateLimited, UpstreamError
 from tests.loopback.telegram import TelegramLoopback
 
 CHAT = "-1001234567890"
