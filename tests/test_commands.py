@@ -53,9 +53,18 @@ def _stop(proc: subprocess.Popen[bytes], sig: int, timeout: float = 45.0) -> int
     try:
         return proc.wait(timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+        _kill_group(proc)
         raise AssertionError("process did not stop on its signal") from None
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the process and whatever it started (`awoooi dev`'s Temporal and Valkey): it runs in its
+    own session (start_new_session), so its group is exactly what this test started."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
 
 
 def _wait(predicate, timeout: float = 30.0, what: str = "condition") -> None:  # noqa: ANN001
@@ -85,12 +94,17 @@ def test_dev_runs_everything_and_keeps_history_across_restarts(tmp_path: Path) -
 
         def start() -> subprocess.Popen[bytes]:
             proc = subprocess.Popen(AWOOOI + ["dev"], env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                                    stderr=subprocess.PIPE)
+                                    stderr=subprocess.PIPE, start_new_session=True)
             try:
                 health = _wait_http(f"{base}/api/v1/health").json()
             except AssertionError:
-                proc.kill()
-                raise AssertionError(proc.communicate()[1].decode()[-3000:]) from None
+                proc.send_signal(signal.SIGINT)  # it stops the servers it started
+                try:
+                    err = proc.communicate(timeout=30)[1]
+                except subprocess.TimeoutExpired:
+                    _kill_group(proc)
+                    err = b""
+                raise AssertionError(err.decode()[-3000:]) from None
             assert health["temporal"] == "ok" and health["valkey"] == "ok"
             _wait_http(f"http://127.0.0.1:{ports['dev_temporal_ui_port']}/", timeout=30)
             return proc
