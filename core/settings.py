@@ -75,6 +75,13 @@ class Settings(BaseSettings):
     # a storm of new incidents 20 lines per edit interval, ~400/min (bench phase 1). Telegram's limits
     # are kept by the pacer (activities/chat/pacing.py), not by a small pool.
     worker_max_concurrent_activities: int = Field(default=200, ge=1, le=10_000)
+    # Workflow tasks and local activities one worker runs at once. Few, on purpose: what the worker
+    # has not taken waits in Temporal's task queue, where the priority and fairness keys order it
+    # (core/priority.py); what it has taken waits in the worker's own first-come queue. With the
+    # SDK's defaults (100 and 100) a 2,000-alert backlog held a new alert's first task 49 s; with 10
+    # and 20, 1-2 s at the same throughput (bench/backlog.py, docs/adr/0022-first-words-first.md).
+    worker_max_concurrent_workflow_tasks: int = Field(default=10, ge=2, le=10_000)
+    worker_max_concurrent_local_activities: int = Field(default=20, ge=1, le=10_000)
     # The Temporal SDK's metric updates wait in a buffer of this many entries until the worker drains
     # it into /metrics, every drain interval whether or not anyone scrapes (worker/sdk_metrics.py). A
     # storm records about a thousand a second; a full buffer drops updates (counted, warned once).

@@ -113,7 +113,23 @@ class Process:
             proc.wait(5)
 
 
-def temporal_dev_server(data_dir: Path, *, port: int = 7233, ui_port: int | None = 8233) -> Process:
+# Task queue priority and fairness (core/priority.py, docs/adr/0022-first-words-first.md): the
+# matcher that honours an activity's or workflow's priority key and fairness key. Off by default in
+# the server's own dynamic config; a self-hosted cluster needs the same keys (deploy/README.md).
+DYNAMIC_CONFIG = {"matching.useNewMatcher": "true", "matching.enableFairness": "true"}
+
+
+def dynamic_config_args(values: dict[str, str] | None = None) -> list[str]:
+    """``--dynamic-config-value`` arguments for ``temporal server start-dev`` (the SDK's
+    ``WorkflowEnvironment.start_local(dev_server_extra_args=...)`` takes the same)."""
+    args: list[str] = []
+    for key, value in (DYNAMIC_CONFIG if values is None else values).items():
+        args += ["--dynamic-config-value", f"{key}={value}"]
+    return args
+
+
+def temporal_dev_server(data_dir: Path, *, port: int = 7233, ui_port: int | None = 8233,
+                        dynamic_config: dict[str, str] | None = None) -> Process:
     data_dir.mkdir(parents=True, exist_ok=True)
     argv = [
         venv_binary("temporal"), "server", "start-dev",
@@ -130,6 +146,7 @@ def temporal_dev_server(data_dir: Path, *, port: int = 7233, ui_port: int | None
         "--sqlite-pragma", "synchronous=normal",
     ]
     argv += ["--ui-port", str(ui_port)] if ui_port else ["--headless"]
+    argv += dynamic_config_args(dynamic_config)
     for key in sa.ALL:
         argv += ["--search-attribute", f"{key.name}=Keyword"]
     # The gRPC port opens before the frontend is healthy ("Frontend is not healthy yet").

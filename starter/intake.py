@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from temporalio.api.common.v1 import Payloads, WorkflowType
+from temporalio.api.common.v1 import Priority as PriorityProto
 from temporalio.api.sdk.v1 import UserMetadata
 from temporalio.api.enums.v1 import WorkflowIdConflictPolicy, WorkflowIdReusePolicy
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -40,6 +41,7 @@ from core import search_attributes as sa
 from core.console import PHASE_NONE, static_details, static_summary
 from core.errors import IntakeUnavailable, PayloadError, UpstreamError
 from core.identity import alert_key, incident_ref
+from core.priority import queue_place
 from core.incident.state import IncidentStart
 from core.models import AlertDelivery, DeliveryBatch, IncidentRef, IncidentStatus
 from core.ports import DeliverySpool, IdempotencyLedger
@@ -140,6 +142,9 @@ class Intake:
         # The alert is the input, so the Web UI opens on it; the worker reads its own settings.
         workflow_input = IncidentStart(alert=delivery.alert, incident_id=ref.incident_id, anomaly_key=ref.anomaly_key)
         alert = delivery.alert
+        # Where a new incident waits when the worker is backlogged: the probe and critical alerts
+        # first, each sender group its share (core/priority.py). A running workflow keeps its own.
+        place = queue_place(alert)
         request = SignalWithStartWorkflowExecutionRequest(
             namespace=client.namespace,
             workflow_id=ref.workflow_id,
@@ -153,6 +158,7 @@ class Intake:
             request_id=str(uuid.uuid5(uuid.NAMESPACE_URL, "|".join(d.delivery_id for d in deliveries))),
             workflow_id_reuse_policy=WorkflowIdReusePolicy.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
             workflow_id_conflict_policy=WorkflowIdConflictPolicy.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+            priority=PriorityProto(priority_key=place.priority_key, fairness_key=place.fairness_key),
             # What the Web UI's list and detail page show before anyone opens the history.
             user_metadata=UserMetadata(
                 summary=converter.payload_converter.to_payload(static_summary(alert)),

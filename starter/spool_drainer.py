@@ -1,8 +1,10 @@
-"""Start the spooled deliveries, oldest first, once Temporal answers again.
+"""Start the spooled deliveries once Temporal answers again: each incident's in arrival order, and
+incidents in the drain order (starter/drain_order.py: the probe and critical alerts first, sender
+groups in turn).
 
-Runs in every API replica; the lease in Valkey lets one drain at a time, so the order in which
-deliveries arrived is the order their signals reach Temporal (a resolution never overtakes its
-firing). A replica that dies holding the lease is replaced when the lease runs out.
+Runs in every API replica; the lease in Valkey lets one drain at a time, so an incident's deliveries
+reach Temporal in the order they arrived (a resolution never overtakes its firing). A replica that
+dies holding the lease is replaced when the lease runs out.
 
 Each entry is removed only after Temporal recorded it. A drainer that died between the two re-sends
 the entry: the workflow drops a delivery id it has seen, and an entry whose delivery the worker
@@ -23,14 +25,21 @@ from core.errors import IntakeUnavailable, PayloadError, UpstreamError
 from core.metrics import Metrics
 from core.models import SpooledDelivery
 from core.ports import DeliverySpool
+from starter.drain_order import DrainOrder
 from starter.intake import Intake
 
 log = structlog.get_logger(__name__)
 
-# Entries read per round; one incident's entries in a round are one signal (storm-v1).
+# Entries read at a time; one incident's entries read together are one signal.
 BATCH = 1000
+# How often the drainer reads what arrived since, and renews its lease, while it drains.
+REFILL_SECONDS = 0.2
 IDLE_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 5.0
+
+
+class _LeaseLost(Exception):
+    """Another replica holds the drain lease now."""
 
 
 class SpoolDrainer:
@@ -42,7 +51,7 @@ class SpoolDrainer:
         self._rpc_timeout = rpc_timeout
         self._lease_seconds = lease_seconds
         self._owner = f"drainer-{uuid.uuid4().hex[:12]}"
-        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = IDLE_SECONDS
@@ -66,47 +75,75 @@ class SpoolDrainer:
             pass  # it runs out by itself
 
     async def drain_once(self) -> int:
-        """Start what the spool holds, in order, while this replica holds the lease. Returns how many."""
+        """Start what the spool holds while this replica holds the lease, in the drain order
+        (starter/drain_order.py): the probe and critical alerts first, sender groups in turn, each
+        incident's entries in arrival order. New entries join the order as they arrive (every
+        REFILL_SECONDS), so an alert spooled behind a storm does not wait for all of it. Returns how
+        many were started."""
         stats = await self._spool.stats()
         self._metrics.spool_depth.set(stats.depth)
         if stats.depth == 0 or not await self._spool.acquire_lease(self._owner, self._lease_seconds):
             return 0
+        order = DrainOrder()
+        running: dict[asyncio.Task[int], str] = {}
+        last: str | None = None
         started = 0
-        while True:
-            entries = await self._spool.oldest(BATCH)
-            if not entries:
-                self._metrics.spool_depth.set(0)
-                return started
-            if not await self._spool.acquire_lease(self._owner, self._lease_seconds):
-                return started  # another replica took over
-            # Order matters within an incident (its firing before its resolution), not across them:
-            # each incident's entries go one after another, different incidents side by side.
-            by_incident: dict[str, list[tuple[str, SpooledDelivery]]] = {}
-            for entry_id, item in entries:
-                by_incident.setdefault(item.ref.workflow_id, []).append((entry_id, item))
-            outcomes = await asyncio.gather(*(self._start_in_order(batch) for batch in by_incident.values()),
-                                            return_exceptions=True)
-            started += sum(n for n in outcomes if isinstance(n, int))
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException):
-                    raise outcome  # what stayed is retried after the backoff, still in order
-            self._metrics.spool_depth.set(await self._spool.depth())
+        failure: BaseException | None = None
+        loop = asyncio.get_running_loop()
+        refill_at = 0.0
+        try:
+            while True:
+                if failure is None and loop.time() >= refill_at:
+                    if not await self._spool.acquire_lease(self._owner, self._lease_seconds):
+                        failure = _LeaseLost()  # another replica took over: finish what runs, stop
+                    else:
+                        entries = await self._spool.oldest(BATCH, after=last)
+                        if entries:
+                            last = entries[-1][0]
+                            order.add(entries)
+                        refill_at = loop.time() + REFILL_SECONDS
+                while failure is None and len(running) < self._concurrency:
+                    batch = order.next()
+                    if batch is None:
+                        break
+                    running[asyncio.ensure_future(self._start_in_order(batch.entries))] = batch.workflow_id
+                if not running:
+                    if failure is not None or (not len(order) and loop.time() < refill_at
+                                               and not await self._spool.oldest(1, after=last)):
+                        break
+                    await asyncio.sleep(max(refill_at - loop.time(), 0.0))
+                    continue
+                finished, _ = await asyncio.wait(running, timeout=max(refill_at - loop.time(), 0.01),
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    workflow_id = running.pop(task)
+                    order.done(workflow_id)
+                    if task.exception() is not None:
+                        failure = failure or task.exception()
+                    else:
+                        started += task.result()
+        finally:
+            for task in running:
+                task.cancel()
+        self._metrics.spool_depth.set(await self._spool.depth())
+        if failure is not None and not isinstance(failure, _LeaseLost):
+            raise failure  # what stayed is retried after the backoff, still in order per incident
+        return started
 
     async def _start_in_order(self, entries: list[tuple[str, SpooledDelivery]]) -> int:
         """Start one incident's entries, oldest first, as one batch signal; then remove them.
 
         Entries whose delivery the worker already recorded are dropped without sending. Raises when
         Temporal did not take them (they stay, in order, for the next round)."""
-        async with self._slots:
-            ref = entries[0][1].ref
-            bound = log.bind(workflow_id=ref.workflow_id)
-            handled = await self._intake.handled([item.delivery.delivery_id for _, item in entries])
-            fresh = [(entry_id, item) for (entry_id, item), done in zip(entries, handled, strict=True) if not done]
-            if len(fresh) < len(entries):
-                bound.info("spooled deliveries already handled; dropped", count=len(entries) - len(fresh))
-            started = await self._start(fresh, bound) if fresh else 0
-            await self._spool.remove_many([entry_id for entry_id, _ in entries])
-            return started
+        ref = entries[0][1].ref
+        bound = log.bind(workflow_id=ref.workflow_id)
+        handled = await self._intake.handled([item.delivery.delivery_id for _, item in entries])
+        fresh = [(entry_id, item) for (entry_id, item), done in zip(entries, handled, strict=True) if not done]
+        if len(fresh) < len(entries):
+            bound.info("spooled deliveries already handled; dropped", count=len(entries) - len(fresh))
+        started = await self._start(fresh, bound) if fresh else 0
+        await self._spool.remove_many([entry_id for entry_id, _ in entries])
+        return started
 
     async def _start(self, entries: list[tuple[str, SpooledDelivery]], bound: structlog.BoundLogger) -> int:
         try:

@@ -21,7 +21,7 @@ from core.converter import data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes as sa
-from starter.embedded import free_port, valkey_server, venv_binary
+from starter.embedded import dynamic_config_args, free_port, valkey_server, venv_binary
 from tests.loopback.openai import OpenAILoopback
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
@@ -65,7 +65,7 @@ async def redis(valkey_url: str) -> AsyncIterator[Redis]:
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=venv_binary("temporal"),
+        dev_server_existing_path=venv_binary("temporal"), dev_server_extra_args=dynamic_config_args(),
         search_attributes=list(sa.ALL),
         data_converter=data_converter,
         ui=False,

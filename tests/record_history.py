@@ -25,7 +25,7 @@ from core.converter import data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from core import search_attributes as sa
-from starter.embedded import free_port, valkey_server, venv_binary
+from starter.embedded import dynamic_config_args, free_port, valkey_server, venv_binary
 from tests.loopback.sentry import SentryLoopback
 from tests.loopback.telegram import TelegramLoopback
 from tests.test_replay import (
@@ -46,7 +46,7 @@ async def main(name: str, kind: str) -> None:
         valkey.start()
         try:
             env = await WorkflowEnvironment.start_local(
-                dev_server_existing_path=venv_binary("temporal"), search_attributes=list(sa.ALL),
+                dev_server_existing_path=venv_binary("temporal"), dev_server_extra_args=dynamic_config_args(), search_attributes=list(sa.ALL),
                 data_converter=data_converter, ui=False)
             try:
                 with TelegramLoopback() as telegram, SentryLoopback() as sentry:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import structlog
+from temporalio.common import Priority
 from temporalio.client import (
     Client,
     Schedule,
@@ -25,6 +26,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from core import priority
 from core.probe import ProbeInput
 from core.settings import Settings
 
@@ -42,6 +44,8 @@ def probe_schedule(settings: Settings, *, paused: bool = False) -> Schedule:
         action=ScheduleActionStartWorkflow(
             WORKFLOW_TYPE, ProbeInput(deadline_seconds=settings.probe_deadline),
             id=f"{SCHEDULE_ID}-run", task_queue=settings.task_queue, execution_timeout=run_timeout,
+            # Its checks go ahead of any backlog: a busy worker must not read as a broken chain.
+            priority=Priority(priority_key=priority.PROBE, fairness_key="awoooi-probe"),
         ),
         spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=interval)]),
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=interval),

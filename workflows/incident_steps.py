@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -44,7 +44,9 @@ with workflow.unsafe.imports_passed_through():
         SaveBatch,
         SetStatus,
         Step,
+        queue_priority,
     )
+    from core import priority
     from core.incident.state import IncidentSettings
     from core.inputs import BudgetStatus, CardPlacement, RepairPlanAnswer
     from core.learning import RecordOutcome
@@ -155,9 +157,18 @@ class IncidentSteps:
             return await workflow.execute_activity(
                 name, command.inp, result_type=result_type, start_to_close_timeout=timedelta(seconds=start),
                 schedule_to_close_timeout=timedelta(seconds=schedule), retry_policy=retry,
-                heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None, summary=command.summary)
+                heartbeat_timeout=timedelta(seconds=heartbeat) if heartbeat else None, summary=command.summary,
+                priority=self._priority(command))
         except ActivityError as exc:
             return failed(exc)
+
+    @staticmethod
+    def _priority(command: Call) -> Priority:
+        """Said in full (key and the incident's fairness key), so the activity and the chat gate see
+        it whatever the server fills in by inheritance (core/priority.py)."""
+        own = workflow.info().priority
+        return Priority(priority_key=queue_priority(command, own.priority_key or priority.FIRST_WORDS),
+                        fairness_key=own.fairness_key)
 
     def _options(self, command: Call) -> tuple[str, Any, float, float, RetryPolicy, float | None]:
         if isinstance(command, Analyze):

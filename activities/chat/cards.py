@@ -26,14 +26,15 @@ from temporalio.exceptions import ApplicationError
 
 from activities.chat.digest import Digest, Want
 from activities.chat.digest_show import DigestShows
-from activities.chat.gate import ChatGate
+from activities.chat.gate import ANYONE, ChatGate
 from activities.failures import to_application_error
 from core.chat import ChatMessage, MessageKey
 from core.errors import MessageGone, RateLimited, UpstreamError
 from core.inputs import CardPlacement, EditCardInput, EscalateInput, PlaceCardInput
 from core.legacy_inputs import CardInput
 from core.metrics import Metrics
-from core.models import IncidentView
+from core.models import IncidentView, Severity
+from core.priority import FIRST_WORDS, QueuePlace
 from core.ports import CardRenderer, ChatChannel, MessageRefs
 from core.repair import RepairPhase, RepairState
 
@@ -54,6 +55,16 @@ def _refused(exc: UpstreamError) -> bool:
     return isinstance(exc, RateLimited) or (exc.status_code is not None and exc.status_code != 200)
 
 
+def activity_place() -> QueuePlace:
+    """The running activity's place in the chat's queue: the priority the workflow gave it
+    (core/priority.py). Outside an activity (a test calling a method directly): anyone's."""
+    try:
+        given = activity.info().priority
+    except RuntimeError:
+        return ANYONE
+    return QueuePlace(given.priority_key or FIRST_WORDS, given.fairness_key or "")
+
+
 class CardActivities:
     def __init__(self, channel: ChatChannel | None, render: CardRenderer, refs: MessageRefs, settings: CardSettings,
                  metrics: Metrics, gate: ChatGate, digest: Digest | None = None) -> None:
@@ -70,10 +81,12 @@ class CardActivities:
                        if digest is not None and channel is not None else None)
 
     async def send_once(self, chat: str, key: MessageKey, render: Callable[[bool], ChatMessage],
-                        send: Callable[[ChatMessage], Awaitable[str]], bound: structlog.BoundLogger) -> tuple[str, bool]:
+                        send: Callable[[ChatMessage], Awaitable[str]], bound: structlog.BoundLogger,
+                        place: QueuePlace | None = None) -> tuple[str, bool]:
         """Send under ``chat``'s gate unless ``key`` already has a reference; return the reference and
-        whether this call sent it. ``render(may_repeat)`` builds the message."""
-        async with self._gate.turn(chat):
+        whether this call sent it. ``render(may_repeat)`` builds the message; ``place`` is where it
+        waits for the chat (default: the running activity's priority)."""
+        async with self._gate.turn(chat, place or activity_place()):
             known = await self._refs.get(key)
             if known is not None:
                 return known, False
@@ -159,16 +172,17 @@ class CardActivities:
             return CardPlacement(message_id=ref)
         line = self._render.digest_line(inp.view, max_bytes=self._digest.max_line_bytes)
         try:
-            digest_ref = await self._shows.show_line(chat, inp.card_key, line, bound)
+            digest_ref = await self._shows.show_line(chat, inp.card_key, line, bound,
+                                                     critical=inp.view.alert.severity is Severity.CRITICAL)
         except UpstreamError as exc:
             raise to_application_error(exc) from exc
         return CardPlacement(digest_message_id=digest_ref)
 
     async def _send_digest_once(self, chat: str, key: MessageKey, render: Callable[[bool], ChatMessage],
-                                bound: structlog.BoundLogger) -> tuple[str, bool]:
+                                bound: structlog.BoundLogger, place: QueuePlace | None = None) -> tuple[str, bool]:
         assert self._channel is not None
         channel = self._channel
-        return await self.send_once(chat, key, render, lambda message: channel.send(chat, message), bound)
+        return await self.send_once(chat, key, render, lambda message: channel.send(chat, message), bound, place)
 
     @activity.defn(name="edit_card")
     async def edit_card(self, inp: EditCardInput) -> str | None:

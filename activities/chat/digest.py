@@ -44,6 +44,8 @@ log = structlog.get_logger(__name__)
 DEFAULT_WINDOW = timedelta(seconds=60)
 # Telegram allows 4096 UTF-16 units of visible text; the header and tags need far less than the rest.
 DEFAULT_MAX_BYTES = 3500
+# A digest message's first send waits for this many lines (or one edit interval).
+DEFAULT_FILL = 20
 # Digest keys outlive any storm; the ledger keeps the message ids longer (30 days).
 KEY_TTL = timedelta(days=1)
 OWN_TTL = timedelta(days=30)
@@ -84,7 +86,8 @@ end
 return {0, count}
 """
 
-# KEYS: where, current, seq. ARGV: card_key, line, window_ms, max_bytes, ttl_s, slot key prefix.
+# KEYS: where, current, seq. ARGV: card_key, line, window_ms, max_bytes, ttl_s, slot key prefix, first
+# (1: a critical line, listed above every other line of its message, in arrival order).
 # A ``where`` value "-N" remembers a line removed from slot N (see _REMOVE): it holds no line.
 _UPSERT = _NOW_MS + """
 local key, line, pre, ttl = ARGV[1], ARGV[2], ARGV[6], tonumber(ARGV[5])
@@ -106,9 +109,12 @@ else
   if fresh then
     slot = tostring(redis.call('INCR', KEYS[3]))
     redis.call('SET', KEYS[2], slot, 'EX', ttl)
+    redis.call('HSET', pre .. slot, 'created_ms', now)
   end
   redis.call('HSET', KEYS[1], key, slot)
-  redis.call('ZADD', pre .. slot .. ':order', redis.call('HINCRBY', pre .. slot, 'added', 1), key)
+  local rank = redis.call('HINCRBY', pre .. slot, 'added', 1)
+  if ARGV[7] == '1' then rank = rank - 1000000000 end
+  redis.call('ZADD', pre .. slot .. ':order', rank, key)
 end
 local s = pre .. slot
 redis.call('HSET', s .. ':lines', key, line)
@@ -161,15 +167,21 @@ if ARGV[2] == '1' then redis.call('HSET', KEYS[1], 'edited_ms', now) end
 return 1
 """
 
-# KEYS: slot, editing lock. ARGV: interval_ms, token, hold_ms. 0: the caller holds the lock and may
-# send or edit now; > 0: ms until the edit interval has passed; < 0: another caller is rendering (its
-# lock's remaining ms, negated), so the line may show any moment.
+# KEYS: slot, editing lock. ARGV: interval_ms, token, hold_ms, fill (lines a first send waits for, up
+# to fill_ms after the slot began; 0: send now). 0: the caller holds the lock and may send or edit now;
+# > 0: ms until the edit interval has passed (or the slot is full enough); < 0: another caller is
+# rendering (its lock's remaining ms, negated), so the line may show any moment.
 _CLAIM = _NOW_MS + """
 local held = redis.call('PTTL', KEYS[2])
 if held > 0 then return -held end
 local since = now - tonumber(redis.call('HGET', KEYS[1], 'edited_ms') or '0')
 local interval = tonumber(ARGV[1])
 if since < interval then return interval - since end
+local fill = tonumber(ARGV[4])
+if fill > 0 and tonumber(redis.call('HGET', KEYS[1], 'added') or '0') < fill then
+  local age = now - tonumber(redis.call('HGET', KEYS[1], 'created_ms') or '0')
+  if age < tonumber(ARGV[5]) then return math.min(tonumber(ARGV[5]) - age, 200) end
+end
 redis.call('SET', KEYS[2], ARGV[2], 'PX', tonumber(ARGV[3]))
 return 0
 """
@@ -214,9 +226,10 @@ def _failed(what: str, exc: RedisError) -> UpstreamError:
 class Digest:
     def __init__(self, redis: Redis, *, threshold: int, edit_interval: timedelta,
                  window: timedelta = DEFAULT_WINDOW, max_bytes: int = DEFAULT_MAX_BYTES,
-                 edit_hold: timedelta = EDIT_HOLD) -> None:
+                 edit_hold: timedelta = EDIT_HOLD, fill: int = DEFAULT_FILL) -> None:
         self._redis = redis
         self.threshold = threshold
+        self.fill = fill
         self._window_ms = int(window.total_seconds() * 1000)
         self._interval_ms = int(edit_interval.total_seconds() * 1000)
         self._max_bytes = max_bytes
@@ -246,14 +259,15 @@ class Digest:
         log.debug("placed", card_key=card_key, own=bool(own), in_window=count)
         return bool(own)
 
-    async def upsert(self, chat_id: str, card_key: str, line: str) -> LineChange:
-        """Store the incident's line in the digest message that holds it (or the chat's current one)."""
+    async def upsert(self, chat_id: str, card_key: str, line: str, *, first: bool = False) -> LineChange:
+        """Store the incident's line in the digest message that holds it (or the chat's current one);
+        ``first``: a critical line, shown above the others (docs/adr/0022-first-words-first.md)."""
         try:
             slot, version, change = await self._upsert(
                 keys=[redis_keys.digest_where(chat_id), redis_keys.digest_current(chat_id),
                       redis_keys.digest_seq(chat_id)],
                 args=[card_key, line, self._window_ms, self._max_bytes, int(KEY_TTL.total_seconds()),
-                      redis_keys.digest_slot(chat_id, "")])
+                      redis_keys.digest_slot(chat_id, ""), 1 if first else 0])
         except RedisError as exc:
             raise _failed("storing a line", exc) from exc
         return LineChange(int(slot), int(version), ("unchanged", "updated", "added")[int(change)])
@@ -294,16 +308,21 @@ class Digest:
         except RedisError as exc:
             raise _failed("recording a render", exc) from exc
 
-    async def claim(self, chat_id: str, slot: int, *, first_send: bool = False) -> tuple[str | None, float]:
+    async def claim(self, chat_id: str, slot: int, *, first_send: bool = False,
+                    urgent: bool = False) -> tuple[str | None, float]:
         """Try to become the one sender/editor of the slot's message: (token, 0) when this caller
         may go now, else (None, seconds until the next edit may start; 0 while another caller is
         rendering, whose render may show the line at any moment). The first send does not wait for
-        the interval."""
+        the interval, but fills: it waits until the slot holds ``fill`` lines or one edit interval
+        has passed since its first line, so a storm's message does not go out with one line while
+        dozens follow (each call is one of the ~20 a group chat allows a minute). ``urgent`` (a
+        critical line) sends at once."""
         token = uuid.uuid4().hex
+        fill = self.fill if first_send and not urgent else 0
         try:
             wait_ms = await self._claim(
                 keys=[redis_keys.digest_slot(chat_id, slot), redis_keys.digest_editing(chat_id, slot)],
-                args=[0 if first_send else self._interval_ms, token, self._hold_ms])
+                args=[0 if first_send else self._interval_ms, token, self._hold_ms, fill, self._interval_ms])
         except RedisError as exc:
             raise _failed("claiming an edit", exc) from exc
         if int(wait_ms) == 0:

@@ -31,11 +31,14 @@ from core.chat import ChatMessage, MessageKey
 from core.errors import MessageGone, UpstreamError
 from core.metrics import Metrics
 from core.ports import CardRenderer, ChatChannel, MessageRefs
+from core.priority import PROBE, QueuePlace
 
 __all__ = ["DigestShows"]
 
-# (chat, message key, render(may_repeat), logger) -> (message reference, sent by this call)
-SendOnce = Callable[[str, MessageKey, Callable[[bool], ChatMessage], Any], Awaitable[tuple[str, bool]]]
+# (chat, message key, render(may_repeat), logger, place or None) -> (message reference, sent by this call)
+SendOnce = Callable[[str, MessageKey, Callable[[bool], ChatMessage], Any, QueuePlace | None],
+                    Awaitable[tuple[str, bool]]]
+URGENT = QueuePlace(PROBE, "")
 
 
 class DigestShows:
@@ -55,13 +58,16 @@ class DigestShows:
         self._wait = wait.total_seconds()
         self._poll = poll_seconds
 
-    async def show_line(self, chat_id: str, card_key: str, line: str, bound: structlog.BoundLogger) -> str:
-        """Store the incident's line and return the digest message id once the chat shows it."""
-        change = await self._digest.upsert(chat_id, card_key, line)
+    async def show_line(self, chat_id: str, card_key: str, line: str, bound: structlog.BoundLogger, *,
+                        critical: bool = False) -> str:
+        """Store the incident's line and return the digest message id once the chat shows it. A
+        critical line goes on top of its message, and its send neither fills nor waits its turn
+        behind other lines' (docs/adr/0022-first-words-first.md)."""
+        change = await self._digest.upsert(chat_id, card_key, line, first=critical)
         if change.change != "unchanged":
             self._metrics.digest_lines.labels(change=change.change).inc()
         bound.info("digest line stored", slot=change.slot, version=change.version, change=change.change)
-        return await self._shown(chat_id, change.slot, change.version, bound)
+        return await self._shown(chat_id, change.slot, change.version, bound, urgent=critical)
 
     async def unlist(self, chat_id: str, card_key: str, bound: structlog.BoundLogger) -> None:
         """The incident has its own card now: take its line out of its digest, and show that.
@@ -79,7 +85,8 @@ class DigestShows:
         except UpstreamError as exc:
             bound.warning("own card sent; its digest line shows until the digest's next edit", error=str(exc))
 
-    async def _shown(self, chat_id: str, slot: int, version: int, bound: structlog.BoundLogger) -> str:
+    async def _shown(self, chat_id: str, slot: int, version: int, bound: structlog.BoundLogger, *,
+                     urgent: bool = False) -> str:
         loop = asyncio.get_running_loop()
         start = loop.time()
         key = MessageKey.digest(chat_id, slot)
@@ -93,10 +100,10 @@ class DigestShows:
                                     retryable=True)
             pause = self._poll
             if elapsed < self._start_within:
-                token, pause = await self._digest.claim(chat_id, slot, first_send=message_id is None)
+                token, pause = await self._digest.claim(chat_id, slot, first_send=message_id is None, urgent=urgent)
                 if token is not None:
                     try:
-                        shown_id, shown = await self._render(chat_id, slot, key, message_id, bound)
+                        shown_id, shown = await self._render(chat_id, slot, key, message_id, bound, urgent=urgent)
                     finally:
                         await self._digest.release(chat_id, slot, token)
                     if shown >= version:
@@ -107,7 +114,7 @@ class DigestShows:
             await asyncio.sleep(max(pause, self._poll * 0.5) + self._poll * random.random())  # noqa: S311 - jitter
 
     async def _render(self, chat_id: str, slot: int, key: MessageKey, message_id: str | None,
-                      bound: structlog.BoundLogger) -> tuple[str, int]:
+                      bound: structlog.BoundLogger, *, urgent: bool = False) -> tuple[str, int]:
         """Send (first time) or edit the slot's message with its current lines; return its reference
         and the version it showed (0 when another worker had sent it meanwhile)."""
         snap = await self._digest.snapshot(chat_id, slot)
@@ -116,7 +123,7 @@ class DigestShows:
             return self._renderer.digest(snap.lines, may_repeat=may_repeat)
 
         if message_id is None:
-            message_id, sent = await self._send(chat_id, key, render, bound)
+            message_id, sent = await self._send(chat_id, key, render, bound, urgent=urgent)
             if not sent:
                 return message_id, 0
             self._metrics.telegram_messages.labels(kind="digest_sent").inc()
@@ -144,9 +151,10 @@ class DigestShows:
         return message_id, snap.version
 
     async def _send(self, chat_id: str, key: MessageKey, render: Callable[[bool], ChatMessage],
-                    bound: structlog.BoundLogger) -> tuple[str, bool]:
+                    bound: structlog.BoundLogger, *, urgent: bool = False) -> tuple[str, bool]:
         try:
-            return await self._send_once(chat_id, key, render, bound)
+            # A message holding a critical line waits for the chat with the probe's key (core/priority.py).
+            return await self._send_once(chat_id, key, render, bound, URGENT if urgent else None)
         except UpstreamError:
             self._metrics.telegram_messages.labels(kind="failed").inc()
             raise

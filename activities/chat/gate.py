@@ -15,6 +15,15 @@ that window instead of pretending to close it:
 Telegram's pacing (about 1 msg/s per chat, 20/min in a group, 30/s overall, PROTOCOLS.md) runs in
 :meth:`ChatGate._admit` while the chat's lock is held, and in :meth:`ChatGate.pace` for edits
 (activities/chat/pacing.py).
+
+Who goes next is not a race: waiting sends queue in Valkey (``chat:{id}:queue``), and the lock goes
+to the one with the lowest priority key (core/priority.py: the probe, then critical first words, then
+other first words, then state edits, then re-asks), and among those to the sender group served least
+recently, round-robin (``chat:{id}:turns``), then to the oldest. So a backlog of one group's cards
+never holds back another group's first card, nor a critical one (docs/adr/0022-first-words-first.md).
+A waiter polls as often as its place warrants (the next few every 50 ms, the far ones up to once a
+second) and refreshes its heartbeat each time; one not seen for WAITER_STALE (a crashed worker) is
+dropped from the queue by whoever polls next.
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from redis.exceptions import RedisError
 from activities.valkey import keys as redis_keys
 from activities.chat.pacing import TelegramPacer
 from core.errors import UpstreamError
+from core.priority import FIRST_WORDS, QueuePlace
 
 __all__ = ["ChatGate"]
 
@@ -48,6 +58,69 @@ DEFAULT_HOLD = timedelta(seconds=15)
 DEFAULT_WAIT = timedelta(seconds=10)
 # A marker outlives every retry of the activity that wrote it (schedule-to-close is minutes).
 MARKER_TTL = timedelta(days=1)
+
+# A waiter polls at least this often; one not seen for WAITER_STALE is taken for dead and dropped.
+MAX_PAUSE = 1.0
+WAITER_STALE = timedelta(seconds=5)
+# Priority keys are small integers; the score packs (priority, enqueue time in ms).
+_PRIORITY_SCALE = 10**13
+ANYONE = QueuePlace(FIRST_WORDS, "")
+
+# Take the chat's lock if it is free and this waiter is next; else answer how many are ahead of it.
+# KEYS: lock, queue (member -> priority*scale + enqueue ms), heartbeats (member -> ms), turns (hash:
+# group -> turns served; field "" holds the virtual clock). ARGV: member, token, hold ms, now ms,
+# stale ms, scale, the member's score. A member is "<enqueue ms>|<token>|<group>"; it joins the queue
+# here (again, if it was dropped as stale after a stall of its own), never in a separate call that a
+# crash could leave without a heartbeat.
+_TAKE = """
+local lock, queue, beats, turns = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local me, token, hold, now, stale, scale = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]),
+  tonumber(ARGV[5]), tonumber(ARGV[6])
+redis.call('ZADD', queue, 'NX', ARGV[7], me)
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', beats, '-inf', now - stale)) do
+  if dead ~= me then
+    redis.call('ZREM', queue, dead)
+    redis.call('ZREM', beats, dead)
+  end
+end
+redis.call('ZADD', beats, now, me)
+local myscore = tonumber(ARGV[7])
+local mypri = math.floor(myscore / scale)
+local clock = tonumber(redis.call('HGET', turns, '') or '0')
+local served = {}
+local function turns_of(group)
+  local n = served[group]
+  if n == nil then
+    n = math.max(tonumber(redis.call('HGET', turns, 'g:' .. group) or '0'), clock)
+    served[group] = n
+  end
+  return n
+end
+local mygroup = string.match(me, '^[^|]*|[^|]*|(.*)$')
+local mine = turns_of(mygroup)
+local ahead = 0
+local same = redis.call('ZRANGEBYSCORE', queue, '-inf', '(' .. ((mypri + 1) * scale), 'WITHSCORES')
+for i = 1, #same, 2 do
+  local other, score = same[i], tonumber(same[i + 1])
+  if other ~= me then
+    if math.floor(score / scale) < mypri then
+      ahead = ahead + 1
+    else
+      local theirs = turns_of(string.match(other, '^[^|]*|[^|]*|(.*)$'))
+      if theirs < mine or (theirs == mine and score < myscore) then ahead = ahead + 1 end
+    end
+  end
+end
+if ahead > 0 then return ahead end
+if redis.call('SET', lock, token, 'NX', 'PX', hold) then
+  redis.call('ZREM', queue, me)
+  redis.call('ZREM', beats, me)
+  redis.call('HSET', turns, 'g:' .. mygroup, mine + 1, '', mine)
+  redis.call('PEXPIRE', turns, 3600000)
+  return -1
+end
+return 0
+"""
 
 # Delete the lock only if it is still ours: after a long stall it may belong to the next holder.
 _RELEASE = """
@@ -71,17 +144,19 @@ class ChatGate:
         self._wait = wait.total_seconds()
         self._poll = poll_seconds
         self._release = redis.register_script(_RELEASE)
+        self._take = redis.register_script(_TAKE)
 
     @asynccontextmanager
-    async def turn(self, chat_id: str) -> AsyncIterator[None]:
-        """Hold the chat's sender lock for one send and its bookkeeping.
+    async def turn(self, chat_id: str, place: QueuePlace = ANYONE) -> AsyncIterator[None]:
+        """Hold the chat's sender lock for one send and its bookkeeping, taking turns in ``place``'s
+        order (the module docstring).
 
         Raises a retryable UpstreamError when the chat stays busy for ``wait`` or Valkey cannot be
         reached: nothing was sent, so the activity's retry is safe."""
         key = redis_keys.chat_sender(chat_id)
         token = uuid.uuid4().hex
         started = time.monotonic()
-        await self._acquire(key, token)
+        await self._acquire(chat_id, key, token, place)
         try:
             await self._admit(chat_id, budget=max(self._wait - (time.monotonic() - started), 0.0))
             yield
@@ -110,17 +185,42 @@ class ChatGate:
         except RedisError as exc:
             log.warning("in-flight marker not removed", send_key=send_key, error=type(exc).__name__)
 
-    async def _acquire(self, key: str, token: str) -> None:
+    async def _acquire(self, chat_id: str, key: str, token: str, place: QueuePlace) -> None:
         deadline = time.monotonic() + self._wait
-        while True:
-            try:
-                if await self._redis.set(key, token, nx=True, px=self._hold_ms):
+        queue, beats = redis_keys.chat_queue(chat_id), redis_keys.chat_waiting(chat_id)
+        member = f"{int(time.time() * 1000)}|{token}|{place.fairness_key.replace('|', '/')}"
+        score = place.priority_key * _PRIORITY_SCALE + int(time.time() * 1000)
+        try:
+            while True:
+                ahead = await self._take(
+                    keys=[key, queue, beats, redis_keys.chat_turns(chat_id)],
+                    args=[member, token, self._hold_ms, int(time.time() * 1000),
+                          int(WAITER_STALE.total_seconds() * 1000), _PRIORITY_SCALE, score])
+                if ahead == -1:
                     return
-            except RedisError as exc:
-                raise _failed("acquiring the chat lock", exc) from exc
-            if time.monotonic() >= deadline:
-                raise UpstreamError("telegram: chat busy (another card is being sent); will retry", retryable=True)
-            await asyncio.sleep(self._poll * (0.5 + random.random()))  # noqa: S311 - jitter, not crypto
+                if time.monotonic() >= deadline:
+                    raise UpstreamError("telegram: chat busy (other cards go first); will retry", retryable=True)
+                await asyncio.sleep(self._pause(max(int(ahead), 0)))
+        except RedisError as exc:
+            await self._leave(queue, beats, member)
+            raise _failed("acquiring the chat lock", exc) from exc
+        except BaseException:
+            # Gave up, cancelled or failed: out of the queue, so nobody waits behind a ghost.
+            await self._leave(queue, beats, member)
+            raise
+
+    def _pause(self, ahead: int) -> float:
+        """How long to wait before asking again: the next few often, the far ones rarely (each ask
+        is a Valkey round trip that scans the queue)."""
+        base = self._poll * (1 + ahead / 2)
+        return min(base, MAX_PAUSE) * (0.75 + random.random() / 2)  # noqa: S311 - jitter, not crypto
+
+    async def _leave(self, queue: str, beats: str, member: str) -> None:
+        try:
+            await self._redis.zrem(queue, member)
+            await self._redis.zrem(beats, member)
+        except RedisError:
+            pass  # a dead waiter is dropped after WAITER_STALE anyway
 
     async def _admit(self, chat_id: str, *, budget: float) -> None:
         """Telegram's limits (activities/chat/pacing.py), urgently: a send waits for its slot

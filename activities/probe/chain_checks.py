@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
 from core.errors import UpstreamError
 from core.incident.state import IncidentOutcome
@@ -198,7 +199,15 @@ class ChainChecks:
         handle = self._client().get_workflow_handle(workflow_id)
         while True:
             scheduled: set[int] = set()
-            async for event in handle.fetch_history_events():
+            try:
+                events = [event async for event in handle.fetch_history_events()]
+            except RPCError as exc:
+                if exc.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                # Spooled (Temporal was slow when the probe posted): not started yet, not broken.
+                # The link's deadline still bounds the wait.
+                events = []
+            for event in events:
                 if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED and \
                         event.activity_task_scheduled_event_attributes.activity_type.name in NOTIFY_ACTIVITIES:
                     scheduled.add(event.event_id)
@@ -208,7 +217,15 @@ class ChainChecks:
             await asyncio.sleep(_POLL_SECONDS)
 
     async def _until_closed(self, workflow_id: str) -> None:
-        result = await self._client().get_workflow_handle(workflow_id, result_type=IncidentOutcome).result()
+        handle = self._client().get_workflow_handle(workflow_id, result_type=IncidentOutcome)
+        while True:
+            try:
+                result = await handle.result()
+                break
+            except RPCError as exc:
+                if exc.status is not RPCStatusCode.NOT_FOUND:
+                    raise
+                await asyncio.sleep(_POLL_SECONDS)  # spooled, not started yet
         status = result.status
         if status != "resolved":
             raise LinkBroken(f"probe incident ended {status}, not resolved")

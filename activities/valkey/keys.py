@@ -118,6 +118,21 @@ def chat_sender(chat_id: str) -> str:
     return f"{PREFIX}:chat:{chat_id}:sender"
 
 
+def chat_queue(chat_id: str) -> str:
+    """Sends waiting for the chat's lock, by priority and arrival (activities/chat/gate.py)."""
+    return f"{PREFIX}:chat:{chat_id}:queue"
+
+
+def chat_waiting(chat_id: str) -> str:
+    """When each waiting send last asked: one not seen for a while is dropped from the queue."""
+    return f"{PREFIX}:chat:{chat_id}:waiting"
+
+
+def chat_turns(chat_id: str) -> str:
+    """Turns each sender group had in the chat, for round-robin among groups."""
+    return f"{PREFIX}:chat:{chat_id}:turns"
+
+
 def send_in_flight(send_key: str) -> str:
     """Written right before a sendMessage and kept until its message id is in the ledger: a retry
     that finds it knows the previous attempt may have reached Telegram (docs/adr/0011)."""

@@ -69,8 +69,9 @@ class RedisSpool:
     async def depth(self) -> int:
         return int(await self._call("xlen", redis_keys.spool()))
 
-    async def oldest(self, limit: int) -> list[tuple[str, SpooledDelivery]]:
-        rows = await self._call("xrange", redis_keys.spool(), "-", "+", count=limit)
+    async def oldest(self, limit: int, after: str | None = None) -> list[tuple[str, SpooledDelivery]]:
+        """Up to ``limit`` entries in arrival order, from the first (or the first after ``after``)."""
+        rows = await self._call("xrange", redis_keys.spool(), f"({after}" if after else "-", "+", count=limit)
         return [(str(entry_id), SpooledDelivery.model_validate_json(fields["d"])) for entry_id, fields in rows]
 
     async def remove(self, entry_id: str) -> None:

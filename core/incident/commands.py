@@ -17,6 +17,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from core import priority
+
 from core.inputs import (
     AnalyzeInput,
     BudgetInput,
@@ -51,10 +53,17 @@ class Command:
 
 class Call(Command):
     """An activity call. ``quick``: a Valkey or CPU step of milliseconds that may run as a local
-    activity; ``best_effort``: a count-only card change that may be skipped and tried later."""
+    activity; ``best_effort``: a count-only card change that may be skipped and tried later.
+
+    ``urgency`` says where the call waits when queues are backlogged (core/priority.py): "first"
+    at the incident's own priority (what stands between an alert and its first card), "state" behind
+    every incident's first words (state edits, repairs, comments), "deferred" last (re-asks and a
+    repair's learning record; a best-effort call is always deferred). Whatever an incident's first step
+    calls before its card (analysis, save, learning record, recommendation, budget) stays "first"."""
 
     __slots__ = ("inp", "summary", "best_effort")
     quick = False
+    urgency = "first"
 
     def __init__(self, inp: BaseModel, summary: str = "", *, best_effort: bool = False) -> None:
         self.inp = inp
@@ -120,30 +129,35 @@ class EditCard(Call):
     """-> str | None: the card edited in place (or a replacement's reference, once, if deleted)."""
 
     inp: EditCardInput
+    urgency = "state"
 
 
 class Escalate(Call):
     """-> str | None: one message asking people to step in, replying to the card."""
 
     inp: EscalateInput
+    urgency = "deferred"
 
 
 class Comment(Call):
     """-> str: the analysis as a comment on the Sentry issue."""
 
     inp: SentryCommentInput
+    urgency = "state"
 
 
 class Execute(Call):
     """-> RepairResult: run (or simulate) the repair, once."""
 
     inp: ExecuteRepairInput
+    urgency = "state"
 
 
 class LearnRepair(Call):
     """-> RecordOutcome: what the repair did, for learning."""
 
     inp: RecordRepairInput
+    urgency = "deferred"
 
 
 class SetStatus(Command):
@@ -189,6 +203,16 @@ class Failed:
 
     def __repr__(self) -> str:
         return f"Failed({self.kind!r}, {self.reason!r})"
+
+
+def queue_priority(command: Call, own: int) -> int:
+    """The priority key a call waits with in Temporal's queues and the chat gate: the incident's own
+    (``own``: probe 1, critical 2, else 3) for its first words, then state changes, then the rest."""
+    if command.best_effort or command.urgency == "deferred":
+        return priority.DEFERRED
+    if command.urgency == "state":
+        return max(own, priority.STATE_CHANGE)
+    return own
 
 
 # A step: yields commands, is sent each command's result, returns when the step is done.

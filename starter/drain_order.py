@@ -1,0 +1,108 @@
+"""In which order the spool drainer starts what the spool holds (starter/spool_drainer.py).
+
+The spool is a log in arrival order; starting it in that order would put an alert that arrived during
+a 2,000-alert storm behind all of it, and the probe's alerts with it. The drainer starts incidents in
+the order every other queue uses (core/priority.py, docs/adr/0022-first-words-first.md):
+
+- the lowest priority key first (the probe, then critical alerts, then the rest);
+- among equals, the sender groups (fairness keys) take turns, round-robin;
+- within a group, the incident waiting longest first.
+
+What must stay in arrival order does: one incident's deliveries go in one signal, oldest first, and
+an incident's later entries wait until its batch in flight is done (a resolution never overtakes the
+firing it resolves). Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+
+from core.models import SpooledDelivery
+from core.priority import queue_place
+
+__all__ = ["DrainOrder", "Batch"]
+
+Entry = tuple[str, SpooledDelivery]
+
+
+@dataclass
+class Batch:
+    """One incident's entries, oldest first: one signal-with-start."""
+
+    workflow_id: str
+    priority_key: int
+    fairness_key: str
+    entries: list[Entry] = field(default_factory=list)
+
+
+class DrainOrder:
+    def __init__(self) -> None:
+        # Incidents ready to start: priority key -> fairness key -> workflow ids, oldest first.
+        self._ready: dict[int, OrderedDict[str, deque[str]]] = {}
+        self._batches: dict[str, Batch] = {}
+        self._in_flight: set[str] = set()
+        # Entries that arrived for an incident while its batch was in flight.
+        self._later: dict[str, list[Entry]] = {}
+        self._seen: set[str] = set()
+
+    def __len__(self) -> int:
+        """Entries not yet handed out."""
+        return sum(len(b.entries) for b in self._batches.values()) + sum(len(v) for v in self._later.values())
+
+    def add(self, entries: list[Entry]) -> None:
+        """Take entries in arrival order (an entry already taken is ignored)."""
+        for entry_id, item in entries:
+            if entry_id in self._seen:
+                continue
+            self._seen.add(entry_id)
+            workflow_id = item.ref.workflow_id
+            if workflow_id in self._in_flight:
+                self._later.setdefault(workflow_id, []).append((entry_id, item))
+                continue
+            batch = self._batches.get(workflow_id)
+            place = queue_place(item.delivery.alert)
+            if batch is None:
+                batch = Batch(workflow_id, place.priority_key, place.fairness_key)
+                self._batches[workflow_id] = batch
+                self._enqueue(batch)
+            elif place.priority_key < batch.priority_key:
+                self._requeue(batch, place.priority_key)
+            batch.entries.append((entry_id, item))
+
+    def next(self) -> Batch | None:
+        """The next incident to start, or None when none is ready (empty, or all in flight)."""
+        for key in sorted(self._ready):
+            groups = self._ready[key]
+            while groups:
+                group, ids = next(iter(groups.items()))
+                workflow_id = ids.popleft()
+                if ids:
+                    groups.move_to_end(group)  # round-robin: this group's next waits for the others
+                else:
+                    del groups[group]
+                batch = self._batches.get(workflow_id)
+                if batch is None or batch.priority_key != key:
+                    continue  # moved to a lower key meanwhile, and handed out from there
+                del self._batches[workflow_id]
+                self._in_flight.add(workflow_id)
+                return batch
+            del self._ready[key]
+        return None
+
+    def done(self, workflow_id: str) -> None:
+        """Its batch is started (or refused): the entries that arrived meanwhile become ready."""
+        self._in_flight.discard(workflow_id)
+        later = self._later.pop(workflow_id, [])
+        for entry_id, _ in later:
+            self._seen.discard(entry_id)
+        self.add(later)
+
+    def _enqueue(self, batch: Batch) -> None:
+        self._ready.setdefault(batch.priority_key, OrderedDict()).setdefault(batch.fairness_key, deque()).append(
+            batch.workflow_id)
+
+    def _requeue(self, batch: Batch, priority_key: int) -> None:
+        # The old position is skipped when reached (next() checks the key).
+        batch.priority_key = priority_key
+        self._enqueue(batch)
