@@ -27,7 +27,7 @@ from activities.chat.telegram.render_digest import TEXT, digest_labels, render_d
 from activities.chat.telegram.client import TelegramClient
 from core.inputs import CardPlacement, PlaceCardInput
 from core.metrics import Metrics
-from core.models import IncidentStatus, IncidentView
+from core.models import IncidentStatus, IncidentView, Severity
 from core.repair import RepairPhase
 from tests.harness import CHAT_ID
 from tests.loopback.telegram import TelegramLoopback, parse_telegram_html
@@ -263,3 +263,31 @@ def test_digest_line_labels_and_bound() -> None:
     line = render_digest_line(long, locale="zh-TW", max_bytes=350)
     assert len(line.encode()) <= 350
     parse_telegram_html(render_digest([line], locale="zh-TW", may_repeat=True))
+
+
+def severe(n: int, severity: Severity) -> PlaceCardInput:
+    view = incident(n)
+    return place(n, view=view.model_copy(update={"alert": view.alert.model_copy(update={"severity": severity})}))
+
+
+async def test_a_digest_fills_its_first_send_and_a_critical_line_goes_on_top(make_workers, telegram) -> None:
+    """A storm's message does not go out with one line while more follow (each call is one of the ~20
+    a group chat allows a minute); a critical line neither waits for that nor sits under warnings
+    (docs/adr/0022-first-words-first.md)."""
+    workers = make_workers(threshold=1, interval=1.0)
+    await workers[0].place(severe(0, Severity.WARNING))  # its own card: the storm starts after it
+    sends_before = len(telegram.sent)
+    placing = []
+    for n in range(1, 6):  # one every 0.1 s, as a storm's incidents come in
+        placing.append(asyncio.create_task(workers[n % 2].place(severe(n, Severity.WARNING))))
+        await asyncio.sleep(0.1)
+    await asyncio.gather(*placing)
+    sent = telegram.sent[sends_before:]
+    # One digest message with all five lines, sent once, never edited to add them.
+    assert len(sent) == 1
+    assert all(f"inc-{n:02d}" in sent[0]["text"] for n in range(1, 6))
+    assert not telegram.edits
+    await workers[1].place(severe(6, Severity.CRITICAL))
+    (text,) = digests(telegram).values()
+    lines = [line for line in text.splitlines() if "inc-" in line]
+    assert "inc-06" in lines[0], text

@@ -155,6 +155,29 @@ async def test_repeat_edits_the_card_and_resolution_closes_it(temporal_client, v
         assert len(telegram.sent) == 1
         record = await redis.hgetall(f"awoooi:incident:{first['alerts'][0]['incident_id']}")
         assert record["status"] == "resolved" and record["occurrences"] == "2"
+        await _assert_queue_places(app.client, workflow_id)
+
+
+async def _assert_queue_places(client: Client, workflow_id: str) -> None:
+    """Where the incident and its activities waited in Temporal's queues (core/priority.py): the
+    incident at its severity's key with its sender group as fairness key, its first card at the
+    incident's key, the count edit last, the resolved card's edit behind every first word."""
+    started = None
+    scheduled: list[tuple[str, int, str]] = []
+    async for event in client.get_workflow_handle(workflow_id).fetch_history_events():
+        if event.HasField("workflow_execution_started_event_attributes") and started is None:
+            started = event.workflow_execution_started_event_attributes.priority
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            attrs = event.activity_task_scheduled_event_attributes
+            scheduled.append((attrs.activity_type.name, attrs.priority.priority_key, attrs.priority.fairness_key))
+    assert started is not None
+    # The fixture is SigNoz's critical DiskRunningFull.
+    own, group = started.priority_key, started.fairness_key
+    assert (own, group) == (2, "signoz:DiskRunningFull")
+    assert ("place_card", own, group) in scheduled
+    edits = [key for name, key, fairness in scheduled if name == "edit_card" and fairness == group]
+    assert edits and edits[0] == 5, scheduled  # the repeat's count edit waits behind everything
+    assert edits[-1] == 4, scheduled  # the resolution's edit: behind first words, ahead of deferred work
 
 
 async def test_sentry_retry_is_taken_once(temporal_client, valkey_url, redis, task_queue, telegram,

@@ -135,6 +135,8 @@ async def test_the_schedule_is_created_once_and_kept_up_to_date(temporal_client,
         assert described.schedule.spec.intervals[0].every.total_seconds() == 120
         assert described.schedule.policy.catchup_window.total_seconds() == 120
         assert described.schedule.policy.overlap.name == "SKIP"
+        # Its runs go ahead of any backlog in the task queue (core/priority.py).
+        assert described.schedule.action.priority.priority_key == 1
         assert "paused" in await control_schedule(temporal_client, settings, "pause")
         handle = temporal_client.get_schedule_handle(SCHEDULE_ID)
 

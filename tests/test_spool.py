@@ -52,6 +52,9 @@ async def test_spool_keeps_arrival_order_and_one_lease_holder(redis) -> None:
     assert stats.depth == 3 and stats.oldest_age_seconds is not None and stats.oldest_age_seconds < 5
     await spool.remove(ids[0])
     assert [item.delivery.delivery_id for _, item in await spool.oldest(10)] == ["d1", "d2"]
+    # The drainer reads on from where it was: only what arrived after that entry.
+    assert [item.delivery.delivery_id for _, item in await spool.oldest(10, after=ids[1])] == ["d2"]
+    assert await spool.oldest(10, after=ids[2]) == []
     assert await spool.acquire_lease("a", 5) and await spool.acquire_lease("a", 5)
     assert not await spool.acquire_lease("b", 5), "one drainer at a time"
     await spool.release_lease("b")  # not the holder: nothing happens
