@@ -287,7 +287,11 @@ async def test_a_digest_fills_its_first_send_and_a_critical_line_goes_on_top(mak
     assert len(sent) == 1
     assert all(f"inc-{n:02d}" in sent[0]["text"] for n in range(1, 6))
     assert not telegram.edits
+    # A critical incident in a storm of warnings gets its own card: it is not made a line.
     await workers[1].place(severe(6, Severity.CRITICAL))
+    assert "inc-06" in telegram.sent[-1]["text"] and "Alert storm" not in telegram.sent[-1]["text"]
+    # Past the threshold, criticals are a storm too: a line, but on top of the warnings.
+    await workers[0].place(severe(7, Severity.CRITICAL))
     (text,) = digests(telegram).values()
     lines = [line for line in text.splitlines() if "inc-" in line]
-    assert "inc-06" in lines[0], text
+    assert "inc-07" in lines[0], text

@@ -13,6 +13,8 @@ import pytest
 from redis.asyncio import Redis
 
 from activities.chat.gate import ChatGate
+from activities.valkey import keys as redis_keys
+from core import priority
 from activities.chat.pacing import PacingLimits, TelegramPacer
 from core.errors import UpstreamError
 
@@ -52,6 +54,37 @@ async def test_best_effort_gives_up_and_urgent_raises_retryable_when_the_budget_
     with pytest.raises(UpstreamError) as caught:
         await pacer.admit(chat, urgent=True, budget=0.5)
     assert caught.value.retryable
+
+
+async def test_a_slot_goes_to_the_waiting_call_with_the_lowest_priority_key(valkey_url: str) -> None:
+    """When slots are scarce, the critical card that asked last takes the next one, not whichever
+    call polls first after it frees (docs/adr/0022-first-words-first.md); a waiter that left (gave
+    up, crashed) holds nobody back."""
+    clients = [Redis.from_url(valkey_url, decode_responses=True) for _ in range(2)]
+    try:
+        pacers = [_pacer(c, chat_interval_seconds=0.4) for c in clients]
+        chat = f"{uuid.uuid4().int % 10**9}"
+        assert await pacers[0].admit(chat, urgent=True, budget=1)  # the slot is taken for 0.4 s
+        order: list[str] = []
+
+        async def one(name: str, pacer: TelegramPacer, key: int) -> None:
+            await pacer.admit(chat, urgent=True, budget=10, priority_key=key)
+            order.append(name)
+
+        edits = [asyncio.create_task(one(f"edit{i}", pacers[i % 2], priority.STATE_CHANGE)) for i in range(3)]
+        await asyncio.sleep(0.1)
+        critical = asyncio.create_task(one("critical", pacers[1], priority.CRITICAL))
+        await asyncio.gather(*edits, critical)
+        assert order[0] == "critical", order
+        assert not await clients[0].zcard(redis_keys.telegram_waiting(chat)), "every waiter left the list"
+        # A best-effort call that gave up is off the list: a later call with a higher key is not held.
+        assert await pacers[0].admit(chat, urgent=False, budget=0.05, priority_key=priority.PROBE) is False
+        started = time.monotonic()
+        await pacers[1].admit(chat, urgent=True, budget=5, priority_key=priority.DEFERRED)
+        assert time.monotonic() - started < 2.0
+    finally:
+        for c in clients:
+            await c.aclose()
 
 
 async def test_a_429_holds_the_chat_for_every_worker(valkey_url: str) -> None:

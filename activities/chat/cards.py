@@ -26,7 +26,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.chat.digest import Digest, Want
 from activities.chat.digest_show import DigestShows
-from activities.chat.gate import ANYONE, ChatGate
+from activities.chat.gate import ChatGate
+from activities.chat.place import activity_place
 from activities.failures import to_application_error
 from core.chat import ChatMessage, MessageKey
 from core.errors import MessageGone, RateLimited, UpstreamError
@@ -34,7 +35,7 @@ from core.inputs import CardPlacement, EditCardInput, EscalateInput, PlaceCardIn
 from core.legacy_inputs import CardInput
 from core.metrics import Metrics
 from core.models import IncidentView, Severity
-from core.priority import FIRST_WORDS, QueuePlace
+from core.priority import QueuePlace
 from core.ports import CardRenderer, ChatChannel, MessageRefs
 from core.repair import RepairPhase, RepairState
 
@@ -53,16 +54,6 @@ def _refused(exc: UpstreamError) -> bool:
     retry cannot repeat it. A transport error (timeout, reset) or an odd 200 may hide a message
     that did arrive."""
     return isinstance(exc, RateLimited) or (exc.status_code is not None and exc.status_code != 200)
-
-
-def activity_place() -> QueuePlace:
-    """The running activity's place in the chat's queue: the priority the workflow gave it
-    (core/priority.py). Outside an activity (a test calling a method directly): anyone's."""
-    try:
-        given = activity.info().priority
-    except RuntimeError:
-        return ANYONE
-    return QueuePlace(given.priority_key or FIRST_WORDS, given.fairness_key or "")
 
 
 class CardActivities:
@@ -162,7 +153,8 @@ class CardActivities:
         want = (Want.FORCE if inp.force_own or awaiting else Want.LINE if not inp.own_card
                 else Want.REASK if inp.reask else Want.OWN)
         try:
-            own = await self._digest.place(chat, inp.card_key, want)
+            own = await self._digest.place(chat, inp.card_key, want,
+                                           critical=inp.view.alert.severity is Severity.CRITICAL)
         except UpstreamError as exc:
             raise to_application_error(exc) from exc
         bound = log.bind(incident_id=inp.view.incident_id, card_key=inp.card_key)
@@ -193,7 +185,7 @@ class CardActivities:
             return None
         message = self._render.card(inp.view, inp.repair)
         try:
-            if not await self._gate.pace(chat, urgent=not inp.best_effort):
+            if not await self._gate.pace(chat, urgent=not inp.best_effort, place=activity_place()):
                 self._metrics.telegram_messages.labels(kind="paced").inc()
                 # Non-retryable: the workflow keeps the card dirty and edits at its next interval.
                 raise ApplicationError("chat paced: count edit skipped", type="Paced", non_retryable=True)

@@ -57,25 +57,36 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-# KEYS: placements, own marker, granted. ARGV: card_key, window_ms, threshold, want (see Want), own_ttl_s.
-# Only a new incident (OWN) counts towards the storm. A re-ask gets its card while the chat is not in
-# a storm and fewer than ``threshold`` cards were granted in the window, so the end of a storm gives
-# the waiting incidents their cards at the threshold's pace, and never delays a new incident's card.
+# KEYS: placements, own marker, granted, critical placements. ARGV: card_key, window_ms, threshold, want
+# (see Want), own_ttl_s, critical (1: a critical incident). Only a new incident (OWN) counts towards the
+# storm. A critical new incident gets its own card while at most ``threshold`` critical ones were placed
+# in the window, whatever storm of other severities is on: a storm of warnings never turns a critical
+# alert into a line (docs/adr/0022-first-words-first.md); a storm of criticals is digested like any.
+# A re-ask gets its card while the chat is not in a storm and fewer than ``threshold`` cards were
+# granted in the window, so the end of a storm gives the waiting incidents their cards at the
+# threshold's pace, and never delays a new incident's card.
 _PLACE = _NOW_MS + """
 local window = tonumber(ARGV[2])
 local threshold = tonumber(ARGV[3])
 local want = tonumber(ARGV[4])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now - window)
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - window)
+local critical = false
 if want == 1 then
   redis.call('ZADD', KEYS[1], 'NX', now, ARGV[1])
+  if ARGV[6] == '1' then
+    redis.call('ZADD', KEYS[4], 'NX', now, ARGV[1])
+    redis.call('PEXPIRE', KEYS[4], window * 2)
+    critical = redis.call('ZCARD', KEYS[4]) <= threshold
+  end
 end
 redis.call('PEXPIRE', KEYS[1], window * 2)
 local count = redis.call('ZCARD', KEYS[1])
 if redis.call('EXISTS', KEYS[2]) == 1 then
   return {1, count}
 end
-local grant = want == 2 or (want == 1 and count <= threshold)
+local grant = want == 2 or (want == 1 and (count <= threshold or critical))
   or (want == 3 and count <= threshold and redis.call('ZCARD', KEYS[3]) < threshold)
 if grant then
   redis.call('SET', KEYS[2], '1', 'EX', tonumber(ARGV[5]))
@@ -247,13 +258,14 @@ class Digest:
         """A line's cap: a tenth of a digest message, so one holds at least ten."""
         return self._max_bytes // 10
 
-    async def place(self, chat_id: str, card_key: str, want: Want) -> bool:
+    async def place(self, chat_id: str, card_key: str, want: Want, *, critical: bool = False) -> bool:
         """Count the placement in the chat's storm window; True when the incident gets its own card."""
         try:
             own, count = await self._place(
                 keys=[redis_keys.digest_placements(chat_id), redis_keys.digest_own(card_key),
-                      redis_keys.digest_granted(chat_id)],
-                args=[card_key, self._window_ms, self.threshold, int(want), int(OWN_TTL.total_seconds())])
+                      redis_keys.digest_granted(chat_id), redis_keys.digest_critical(chat_id)],
+                args=[card_key, self._window_ms, self.threshold, int(want), int(OWN_TTL.total_seconds()),
+                      1 if critical else 0])
         except RedisError as exc:
             raise _failed("placing", exc) from exc
         log.debug("placed", card_key=card_key, own=bool(own), in_window=count)

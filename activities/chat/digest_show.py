@@ -27,6 +27,7 @@ from typing import Any
 import structlog
 
 from activities.chat.digest import Digest
+from activities.chat.place import activity_place
 from core.chat import ChatMessage, MessageKey
 from core.errors import MessageGone, UpstreamError
 from core.metrics import Metrics
@@ -132,7 +133,7 @@ class DigestShows:
             if self._pace is not None:
                 # One coalesced edit stands for many incidents' lines: it waits for its slot under
                 # Telegram's limits (raising retryably past the budget) rather than being skipped.
-                await self._pace(chat_id, urgent=True)
+                await self._pace(chat_id, urgent=True, place=URGENT if urgent else activity_place())
             try:
                 await self._channel.edit(chat_id, message_id, render(False))
             except MessageGone:

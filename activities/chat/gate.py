@@ -43,7 +43,8 @@ from redis.exceptions import RedisError
 from activities.valkey import keys as redis_keys
 from activities.chat.pacing import TelegramPacer
 from core.errors import UpstreamError
-from core.priority import FIRST_WORDS, QueuePlace
+from activities.chat.place import ANYONE
+from core.priority import QueuePlace
 
 __all__ = ["ChatGate"]
 
@@ -64,12 +65,12 @@ MAX_PAUSE = 1.0
 WAITER_STALE = timedelta(seconds=5)
 # Priority keys are small integers; the score packs (priority, enqueue time in ms).
 _PRIORITY_SCALE = 10**13
-ANYONE = QueuePlace(FIRST_WORDS, "")
 
 # Take the chat's lock if it is free and this waiter is next; else answer how many are ahead of it.
 # KEYS: lock, queue (member -> priority*scale + enqueue ms), heartbeats (member -> ms), turns (hash:
 # group -> turns served; field "" holds the virtual clock). ARGV: member, token, hold ms, now ms,
-# stale ms, scale, the member's score. A member is "<enqueue ms>|<token>|<group>"; it joins the queue
+# stale ms, scale, the member's score. A member is "<enqueue ns, 20 digits>|<token>|<group>", so two
+# waiters enqueued in the same millisecond still go oldest first (the ns order breaks the tie); it joins the queue
 # here (again, if it was dropped as stale after a stall of its own), never in a separate call that a
 # crash could leave without a heartbeat.
 _TAKE = """
@@ -107,7 +108,9 @@ for i = 1, #same, 2 do
       ahead = ahead + 1
     else
       local theirs = turns_of(string.match(other, '^[^|]*|[^|]*|(.*)$'))
-      if theirs < mine or (theirs == mine and score < myscore) then ahead = ahead + 1 end
+      if theirs < mine or (theirs == mine and (score < myscore or (score == myscore and other < me))) then
+        ahead = ahead + 1
+      end
     end
   end
 end
@@ -158,7 +161,8 @@ class ChatGate:
         started = time.monotonic()
         await self._acquire(chat_id, key, token, place)
         try:
-            await self._admit(chat_id, budget=max(self._wait - (time.monotonic() - started), 0.0))
+            await self._admit(chat_id, budget=max(self._wait - (time.monotonic() - started), 0.0),
+                              priority_key=place.priority_key)
             yield
         finally:
             try:
@@ -188,7 +192,7 @@ class ChatGate:
     async def _acquire(self, chat_id: str, key: str, token: str, place: QueuePlace) -> None:
         deadline = time.monotonic() + self._wait
         queue, beats = redis_keys.chat_queue(chat_id), redis_keys.chat_waiting(chat_id)
-        member = f"{int(time.time() * 1000)}|{token}|{place.fairness_key.replace('|', '/')}"
+        member = f"{time.time_ns():020d}|{token}|{place.fairness_key.replace('|', '/')}"
         score = place.priority_key * _PRIORITY_SCALE + int(time.time() * 1000)
         try:
             while True:
@@ -222,18 +226,19 @@ class ChatGate:
         except RedisError:
             pass  # a dead waiter is dropped after WAITER_STALE anyway
 
-    async def _admit(self, chat_id: str, *, budget: float) -> None:
+    async def _admit(self, chat_id: str, *, budget: float, priority_key: int) -> None:
         """Telegram's limits (activities/chat/pacing.py), urgently: a send waits for its slot
         within what is left of the gate's wait, else raises a retryable error with nothing sent."""
         if self._pacer is not None:
-            await self._pacer.admit(chat_id, urgent=True, budget=budget)
+            await self._pacer.admit(chat_id, urgent=True, budget=budget, priority_key=priority_key)
 
-    async def pace(self, chat_id: str, *, urgent: bool) -> bool:
-        """A slot for a call that needs no sender lock (an edit). False: a best-effort call found
-        none soon; urgent ones wait up to the gate's wait and then raise a retryable error."""
+    async def pace(self, chat_id: str, *, urgent: bool, place: QueuePlace = ANYONE) -> bool:
+        """A slot for a call that needs no sender lock (an edit), in ``place``'s priority. False: a
+        best-effort call found none soon; urgent ones wait up to the gate's wait and then raise a
+        retryable error."""
         if self._pacer is None:
             return True
-        return await self._pacer.admit(chat_id, urgent=urgent, budget=self._wait)
+        return await self._pacer.admit(chat_id, urgent=urgent, budget=self._wait, priority_key=place.priority_key)
 
     async def rate_limited(self, chat_id: str, retry_after: float) -> None:
         """Telegram answered 429: hold the chat for every worker."""

@@ -10,6 +10,12 @@ Urgent calls (a new card, a state change) wait up to their budget and then raise
 error: nothing was sent, Temporal retries. Best-effort calls (a count-only edit) wait briefly and
 give up: the workflow shows the count at its next interval. Both wait only for free slots, so a
 best-effort edit never delays a card more than one slot.
+
+When slots are scarce (a group chat's 20 a minute in a storm), they go by priority key
+(core/priority.py), not to whoever asks first after one frees up: each waiting call is listed with
+its key (``tg:{chat}:waiting``), and a slot is not given to a call while one with a lower key has
+asked within WAITER_STALE. So a critical card or the probe's takes the next slot, not the tenth
+(docs/adr/0022-first-words-first.md). Waiting calls ask at least every MAX_PAUSE.
 """
 
 from __future__ import annotations
@@ -26,15 +32,29 @@ from redis.exceptions import RedisError
 from activities.valkey import keys as redis_keys
 from core.errors import UpstreamError
 from core.metrics import Metrics
+from core.priority import FIRST_WORDS
 
 log = structlog.get_logger(__name__)
 
-# KEYS: chat's next-slot key, chat's minute window (ZSET), the global second window (ZSET).
-# ARGV: member, chat interval ms, group cap (0: not a group), global cap, window ms.
+# A waiting call asks again at least this often, and one not heard from for WAITER_STALE_MS no
+# longer holds back calls with a higher key.
+MAX_PAUSE = 1.0
+WAITER_STALE_MS = 2500
+
+# KEYS: chat's next-slot key, chat's minute window (ZSET), the global second window (ZSET), the chat's
+# waiting calls (ZSET: "<key>|<id>" -> last ask ms). ARGV: member, chat interval ms, group cap (0: not
+# a group), global cap, window ms, waiter ("<key>|<id>"), priority key, stale ms.
 # Returns 0 when a slot was reserved, else the milliseconds to wait before asking again.
 _RESERVE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local mine = tonumber(ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[8]))
+redis.call('ZADD', KEYS[4], now, ARGV[6])
+redis.call('PEXPIRE', KEYS[4], 60000)
+for _, other in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do
+  if tonumber(string.match(other, '^(%d+)|')) < mine then return 50 end
+end
 local next_at = tonumber(redis.call('GET', KEYS[1]) or '0')
 if now < next_at then return next_at - now end
 local group_cap = tonumber(ARGV[3])
@@ -59,6 +79,7 @@ if group_cap > 0 then
 end
 redis.call('ZADD', KEYS[3], now, ARGV[1])
 redis.call('PEXPIRE', KEYS[3], 1000)
+redis.call('ZREM', KEYS[4], ARGV[6])
 return 0
 """
 
@@ -91,35 +112,50 @@ class TelegramPacer:
         self._reserve = redis.register_script(_RESERVE)
         self._hold = redis.register_script(_HOLD)
 
-    async def admit(self, chat_id: str, *, urgent: bool, budget: float) -> bool:
-        """Reserve a slot for one call to ``chat_id``. Urgent: wait up to ``budget`` seconds, then
-        raise a retryable UpstreamError. Best effort: False when none frees up soon."""
+    async def admit(self, chat_id: str, *, urgent: bool, budget: float, priority_key: int = FIRST_WORDS) -> bool:
+        """Reserve a slot for one call to ``chat_id``, ahead of waiting calls with a higher
+        ``priority_key``. Urgent: wait up to ``budget`` seconds, then raise a retryable UpstreamError.
+        Best effort: False when none frees up soon."""
         limits = self._limits
         patience = budget if urgent else min(budget, limits.best_effort_wait_seconds)
         started = time.monotonic()
         group = limits.group_per_minute if chat_id.startswith("-") else 0
+        waiting = redis_keys.telegram_waiting(chat_id)
         keys = [redis_keys.telegram_next(chat_id), redis_keys.telegram_window(chat_id),
-                redis_keys.telegram_global()]
-        while True:
-            member = f"{time.time_ns()}:{random.random()}"  # noqa: S311 - a unique member, not crypto
-            try:
-                wait_ms = int(await self._reserve(keys=keys, args=[
-                    member, int(limits.chat_interval_seconds * 1000), group, limits.global_per_second,
-                    int(limits.window_seconds * 1000)]))
-            except RedisError as exc:
-                raise UpstreamError(f"redis: telegram pacing failed ({type(exc).__name__})", retryable=True) from exc
-            waited = time.monotonic() - started
-            if wait_ms == 0:
-                self._observe("urgent" if urgent else "best_effort", waited)
-                return True
-            if waited + wait_ms / 1000 > patience:
-                if not urgent:
-                    if self._metrics is not None:
-                        self._metrics.telegram_paced_skipped.inc()
-                    return False
-                raise UpstreamError(f"telegram: chat {'group ' if group else ''}rate limit busy; will retry",
-                                    retryable=True)
-            await asyncio.sleep(wait_ms / 1000 * (1 + random.random() * 0.1))  # noqa: S311 - jitter
+                redis_keys.telegram_global(), waiting]
+        waiter = f"{priority_key}|{time.time_ns()}:{random.random()}"  # noqa: S311 - a unique id, not crypto
+        try:
+            while True:
+                member = f"{time.time_ns()}:{random.random()}"  # noqa: S311 - a unique member, not crypto
+                try:
+                    wait_ms = int(await self._reserve(keys=keys, args=[
+                        member, int(limits.chat_interval_seconds * 1000), group, limits.global_per_second,
+                        int(limits.window_seconds * 1000), waiter, priority_key, WAITER_STALE_MS]))
+                except RedisError as exc:
+                    raise UpstreamError(f"redis: telegram pacing failed ({type(exc).__name__})",
+                                        retryable=True) from exc
+                waited = time.monotonic() - started
+                if wait_ms == 0:
+                    self._observe("urgent" if urgent else "best_effort", waited)
+                    return True
+                if waited + wait_ms / 1000 > patience:
+                    if not urgent:
+                        if self._metrics is not None:
+                            self._metrics.telegram_paced_skipped.inc()
+                        await self._leave(waiting, waiter)
+                        return False
+                    raise UpstreamError(f"telegram: chat {'group ' if group else ''}rate limit busy; will retry",
+                                        retryable=True)
+                await asyncio.sleep(min(wait_ms / 1000, MAX_PAUSE) * (1 + random.random() * 0.1))  # noqa: S311
+        except BaseException:
+            await self._leave(waiting, waiter)
+            raise
+
+    async def _leave(self, waiting: str, waiter: str) -> None:
+        try:
+            await self._redis.zrem(waiting, waiter)
+        except RedisError:
+            pass  # it goes stale by itself
 
     async def hold(self, chat_id: str, retry_after: float) -> None:
         """Telegram said 429: every worker leaves this chat alone for ``retry_after`` seconds."""

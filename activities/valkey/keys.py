@@ -155,6 +155,11 @@ def telegram_window(chat_id: str) -> str:
     return f"{PREFIX}:tg:{chat_id}:window"
 
 
+def telegram_waiting(chat_id: str) -> str:
+    """Calls waiting for one of the chat's slots, with their priority keys (activities/chat/pacing.py)."""
+    return f"{PREFIX}:tg:{chat_id}:waiting"
+
+
 def telegram_global() -> str:
     """Every Telegram call in the last second, all chats (ZSET scored by ms)."""
     return f"{PREFIX}:tg:global"
@@ -171,6 +176,11 @@ def digest_granted(chat_id: str) -> str:
     """ZSET ``card_key -> ms`` of the own cards the digest granted in the chat within the storm
     window: re-asks after a storm get their cards out of what is left of the threshold."""
     return f"{PREFIX}:digest:{chat_id}:granted"
+
+
+def digest_critical(chat_id: str) -> str:
+    """Critical new incidents placed in the chat's storm window (ZSET card key -> ms)."""
+    return f"{PREFIX}:digest:{chat_id}:critical"
 
 
 def digest_own(card_key: str) -> str:
