@@ -97,15 +97,16 @@ async def run(spec: dict[str, Any], bodies: list[bytes]) -> dict[str, Any]:
         return Connection(target, spec.get("headers"))
 
     async def sender() -> None:
-        conns = [connect(t) for t in targets]
+        # One connection per copy and target: the copies of a delivery are sent at the same moment.
+        conns = [connect(t) for _ in range(copies) for t in targets]
         try:
             while queue and time.monotonic() < min(stop_taking, stop_at):
                 k, raw = queue.popleft()
 
                 async def one(copy: int) -> None:
                     t0 = time.monotonic()
-                    status, attempts, answer = await _send(conns[(k + copy) % len(conns)], path, raw, retries,
-                                                           stop_at)
+                    conn = conns[copy * len(targets) + (k + copy) % len(targets)]
+                    status, attempts, answer = await _send(conn, path, raw, retries, stop_at)
                     results.append([k, copy, t0, time.monotonic() - t0, status, attempts, _statuses(answer)])
 
                 if copies == 1:
