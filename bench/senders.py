@@ -13,6 +13,9 @@ occurrence or a re-send of one) from three senders, one after the other against 
   am-ha  Alertmanager-shaped: groups of 50 alerts per POST, every POST sent twice at once (an HA
          pair), every other round a repeat_interval re-send of the round before (same startsAt)
 
+First each client's own ceiling: the same POSTs against a bare uvicorn endpoint in its own process
+(bench/bare_app.py), so a sender that cannot go faster than it is not read as awoooi's limit.
+
 For each: deliveries/s (a delivery is one alert to one incident; a POST of 50 is 50), the answer's
 p50/p99, CPU-ms per delivery per process while answering and until every occurrence is counted and
 the chat is quiet, Temporal's history per delivery (events, workflow tasks, signals), and what was
@@ -30,7 +33,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -60,6 +62,7 @@ from bench.storm import (  # noqa: E402
     timed_out,
     wait_until,
 )
+from starter.embedded import Process, free_port  # noqa: E402
 from tests.loopback.sentry import SentryLoopback  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 
@@ -109,6 +112,24 @@ async def history(client: Client, run: str, deliveries: int) -> dict[str, float]
     n = max(deliveries, 1)
     return {"events": events / n, "tasks": tasks / n, "signals": signals / n,
             "batch": deliveries / signals if signals else float("nan")}
+
+
+async def ceilings(ctx: Context, posts: int) -> dict[str, float]:
+    """POSTs/s of each client (64 connections) against a bare endpoint: what it can send at most."""
+    port = free_port()
+    bare = Process("bare-endpoint", [sys.executable, str(ROOT / "bench" / "bare_app.py"), str(port)], port,
+                   ctx.tmp / "bare.log")
+    await asyncio.to_thread(bare.start, 30)
+    found = {}
+    try:
+        for client, count in (("raw", posts), ("httpx", max(posts // 5, 300))):
+            bodies = payloads.storm(payloads.new_run(), count, FINGERPRINTS)
+            load = await loadgen(ctx, f"ceiling-{client}", [f"http://127.0.0.1:{port}"], bodies, concurrency=64,
+                                 deadline=60, client=client)
+            found[client] = load_figures(load)["rate"]
+    finally:
+        bare.stop()
+    return found
 
 
 def per_delivery(before: dict[str, float], after: dict[str, float], deliveries: int) -> dict[str, float]:
@@ -180,6 +201,7 @@ async def bench(args: argparse.Namespace) -> None:
     began = time.monotonic()
     measured: list[Measured] = []
     rows: list[Row] = []
+    ceiling: dict[str, float] = {}
     with TimedTelegram() as telegram, SentryLoopback() as sentry:
         stack = Stack(tmp, telegram, sentry, extra_env=BENCH_ENV, task_queue="bench")
         redis = None
@@ -190,6 +212,7 @@ async def bench(args: argparse.Namespace) -> None:
             # storm.Sizes only for how long py-spy may record (start_profiles).
             ctx = Context(StormSizes(storm_deadline=sizes.deadline + 2 * sizes.settle), tmp, stack, telegram,
                           client, redis, profile_dir, "raw")
+            ceiling = await ceilings(ctx, sizes.deliveries)
             for name in names:
                 print(f"sender {name} ...", file=sys.stderr, flush=True)
                 await quiesce(ctx, name, sizes.quiesce)
@@ -210,7 +233,7 @@ async def bench(args: argparse.Namespace) -> None:
         print(f"  {key:13} {value}")
     print(f"  {'load after':13} {load_average()}")
     print()
-    report(measured, rows)
+    report(measured, rows, ceiling)
     if profile_dir is not None:
         print(f"\npy-spy profiles (API and worker, per sender; the figures carry its overhead): {profile_dir}")
     if args.keep:
@@ -219,8 +242,14 @@ async def bench(args: argparse.Namespace) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def report(measured: list[Measured], rows: list[Row]) -> None:
+def report(measured: list[Measured], rows: list[Row], ceiling: dict[str, float]) -> None:
     lean = next((m for m in measured if m.name == "lean"), None)
+    if ceiling:
+        print("client ceilings (64 connections, a bare uvicorn endpoint, same run): "
+              + ", ".join(f"{'lean (raw)' if c == 'raw' else 'plain (httpx)'} {r:,.0f} POSTs/s"
+                          for c, r in ceiling.items())
+              + f"; plain/lean {ratio(ceiling.get('httpx', float('nan')), ceiling.get('raw', float('nan')))}")
+        print()
     header = ["sender", "deliveries/s", "p50 / p99 ms", "CPU-ms/delivery answering", "CPU-ms/delivery settled",
               "history per delivery: events, wf tasks, signals (batch)"]
     cells = [header]
