@@ -87,3 +87,17 @@ def storm(run: str, deliveries: int, fingerprints: int) -> list[bytes]:
 def shown_pattern(run: str) -> re.Pattern[str]:
     """Finds the alert numbers of run ``run`` in a message text."""
     return re.compile(rf"node-{re.escape(run)}-(\d{{5}})")
+
+
+def alertmanager_groups(run: str, rounds: int, fingerprints: int, group: int = 50) -> tuple[list[bytes], list[int]]:
+    """What an Alertmanager sends in a storm: one notification per group of ``group`` alerts and
+    round. Even rounds are new firings (a new startsAt for every alert); each odd round re-sends the
+    round before it unchanged, as ``repeat_interval`` does (the same startsAt: nothing new to
+    count). An HA pair posts each body twice (loadgen ``copies=2``). Returns the bodies and, per
+    fingerprint, how many occurrences awoooi must count."""
+    bodies = []
+    for r in range(rounds):
+        for first in range(0, fingerprints, group):
+            members = range(first, min(first + group, fingerprints))
+            bodies.append(body([alert(run, i, round_=r // 2) for i in members], f"bench-{run}-group-{first}"))
+    return bodies, [(rounds + 1) // 2] * fingerprints

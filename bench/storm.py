@@ -154,13 +154,16 @@ async def run_json(argv: list[str], timeout: float) -> dict[str, Any]:
 
 
 async def loadgen(ctx: Context, name: str, targets: list[str], bodies: list[bytes], *, concurrency: int,
-                  deadline: float, copies: int = 1, duration: float | None = None) -> dict[str, Any]:
-    """Run bench/loadgen.py in its own process; its results (partial when its deadline hit)."""
+                  deadline: float, copies: int = 1, duration: float | None = None,
+                  client: str = "raw") -> dict[str, Any]:
+    """Run bench/loadgen.py in its own process; its results (partial when its deadline hit).
+    ``client``: "raw" (the lean sender) or "httpx" (a plain httpx.AsyncClient; bench/senders.py)."""
     folder = ctx.tmp / f"load-{name}"
     folder.mkdir(exist_ok=True)
     (folder / "bodies.jsonl").write_bytes(b"\n".join(bodies))
     spec = {"targets": targets, "path": WEBHOOK, "headers": AUTH, "concurrency": concurrency, "copies": copies,
-            "bodies_file": str(folder / "bodies.jsonl"), "duration": duration, "deadline": deadline}
+            "bodies_file": str(folder / "bodies.jsonl"), "duration": duration, "deadline": deadline,
+            "client": client}
     (folder / "spec.json").write_text(json.dumps(spec))
     proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "bench" / "loadgen.py"),
                                                 str(folder / "spec.json"), str(folder / "out.json"))
@@ -506,6 +509,8 @@ async def phase_scale_out(ctx: Context) -> None:
 async def start_profiles(ctx: Context, phase: str) -> list[asyncio.subprocess.Process]:
     assert ctx.profile_dir is not None
     spy = Path(sys.executable).parent / "py-spy"
+    if not spy.exists():
+        spy = Path(shutil.which("py-spy") or spy)  # pip install --target somewhere else; on PATH
     extension = {"flamegraph": "svg", "speedscope": "json", "raw": "txt"}[ctx.profile_format]
     spies = []
     for name, process in (("api", ctx.stack.api), ("worker", ctx.stack.worker)):

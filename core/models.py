@@ -235,6 +235,9 @@ class SpooledDelivery(BaseModel):
     ref: IncidentRef
     delivery: AlertDelivery
     spooled_at: datetime
+    # A storm's repeat (docs/adr/0023): the drainer may keep it up to AWOOOI_INTAKE_STORM_HOLD_MS so
+    # that its incident's next repeats leave with it as one signal. Entries spooled before had none.
+    held: bool = False
 
 
 class SpoolStats(BaseModel):

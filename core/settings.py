@@ -141,6 +141,14 @@ class Settings(BaseSettings):
     # within it are one fsync.
     intake_batch_window_ms: float = Field(default=2.0, ge=0, le=100)
     intake_batch_max: int = Field(default=200, ge=1, le=1000)
+    # Storms (docs/adr/0023-storm-cost-per-sender.md): while deliveries arrive faster than this per
+    # second (per API process), a repeat of an incident with a delivery within intake_storm_hot_seconds
+    # goes to the durable spool, whose drainer sends each incident's entries as one batch; 0 = off.
+    intake_storm_rate: float = Field(default=20.0, ge=0)
+    intake_storm_hot_seconds: float = Field(default=10.0, gt=0, le=3600)
+    # How long the drainer may keep a storm's repeat so its incident's next ones leave with it (one
+    # signal, one workflow task); resolutions and first deliveries are never held.
+    intake_storm_hold_ms: float = Field(default=5000.0, ge=0, le=30_000)
     # The drain lease: a replica that died holding it is replaced after this long.
     spool_lease_seconds: float = Field(default=10.0, ge=1, le=300)
 

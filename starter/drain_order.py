@@ -10,13 +10,21 @@ the order every other queue uses (core/priority.py, docs/adr/0022-first-words-fi
 
 What must stay in arrival order does: one incident's deliveries go in one signal, oldest first, and
 an incident's later entries wait until its batch in flight is done (a resolution never overtakes the
-firing it resolves). Pure: no I/O, no clock.
+firing it resolves).
+
+A storm's repeats (entries spooled ``held``, starter/storm_gauge.py) may wait up to ``hold_seconds``
+so that their incident's next repeats leave with them as one signal: a signal and its workflow task
+are what a storm costs, whatever the sender's pace (docs/adr/0023-storm-cost-per-sender.md). An
+incident's entries become ready together, in order, as soon as one of them is not held (a
+resolution, a first delivery, anything spooled because Temporal was slow), the oldest held one is
+``hold_seconds`` old, or there are ``RIPE_COUNT`` of them. Pure: no I/O; the caller passes the time.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from core.models import SpooledDelivery
 from core.priority import queue_place
@@ -24,6 +32,8 @@ from core.priority import queue_place
 __all__ = ["DrainOrder", "Batch"]
 
 Entry = tuple[str, SpooledDelivery]
+# An incident with this many held entries is ready without waiting out the hold.
+RIPE_COUNT = 50
 
 
 @dataclass
@@ -37,7 +47,10 @@ class Batch:
 
 
 class DrainOrder:
-    def __init__(self) -> None:
+    def __init__(self, hold_seconds: float = 0.0) -> None:
+        self._hold = timedelta(seconds=hold_seconds)
+        # Incidents whose entries are all held: when they are ready at the latest.
+        self._holding: dict[str, datetime] = {}
         # Incidents ready to start: priority key -> fairness key -> workflow ids, oldest first.
         self._ready: dict[int, OrderedDict[str, deque[str]]] = {}
         self._batches: dict[str, Batch] = {}
@@ -65,13 +78,27 @@ class DrainOrder:
             if batch is None:
                 batch = Batch(workflow_id, place.priority_key, place.fairness_key)
                 self._batches[workflow_id] = batch
-                self._enqueue(batch)
+                if item.held and self._hold:
+                    self._holding[workflow_id] = item.spooled_at + self._hold
+                else:
+                    self._enqueue(batch)
+            elif workflow_id in self._holding:
+                batch.priority_key = min(batch.priority_key, place.priority_key)
+                if not item.held or len(batch.entries) + 1 >= RIPE_COUNT:
+                    del self._holding[workflow_id]
+                    self._enqueue(batch)
             elif place.priority_key < batch.priority_key:
                 self._requeue(batch, place.priority_key)
             batch.entries.append((entry_id, item))
 
-    def next(self) -> Batch | None:
-        """The next incident to start, or None when none is ready (empty, or all in flight)."""
+    def next(self, now: datetime | None = None) -> Batch | None:
+        """The next incident to start, or None when none is ready (empty, all in flight, or held
+        until after ``now``)."""
+        if self._holding and now is not None:
+            for workflow_id, ready_at in list(self._holding.items()):
+                if ready_at <= now:
+                    del self._holding[workflow_id]
+                    self._enqueue(self._batches[workflow_id])
         for key in sorted(self._ready):
             groups = self._ready[key]
             while groups:

@@ -13,6 +13,10 @@ already spooled), goes to the durable spool instead. Spool writes are grouped to
 spooled within ``window`` is one pipeline and one WAITAOF (activities/valkey/spool.py). Every
 sender's answer waits for the batch holding its delivery to be recorded, in Temporal or fsynced
 in Valkey (docs/adr/0015-group-commit-intake.md).
+
+In a storm a repeat goes to the spool even when Temporal would take it at once: a sender that waits
+for each answer never has two deliveries of one incident in a lane, and the spool is where batches
+form whatever the sender's pace (starter/storm_gauge.py, docs/adr/0023-storm-cost-per-sender.md).
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from datetime import datetime, timezone
 import structlog
 
 from core.errors import IntakeUnavailable, PayloadError, UpstreamError
-from core.models import AlertDelivery, IncidentRef, SpooledDelivery
+from core.models import AlertDelivery, AlertStatus, IncidentRef, SpooledDelivery
 from core.ports import DeliverySpool
+from starter.storm_gauge import StormGauge
 
 log = structlog.get_logger(__name__)
 
@@ -140,8 +145,9 @@ class GroupCommit:
     """Per-incident lanes in front of Temporal; see the module docstring."""
 
     def __init__(self, send: SendBatch, spool: SpoolWriter | None, state: SpoolState, *, window: float,
-                 max_batch: int, max_in_flight: int, overflow_wait: float) -> None:
+                 max_batch: int, max_in_flight: int, overflow_wait: float, gauge: StormGauge | None = None) -> None:
         self._send = send
+        self._gauge = gauge
         self._spool = spool
         self._state = state
         self._window = window
@@ -153,6 +159,8 @@ class GroupCommit:
     async def submit(self, ref: IncidentRef, delivery: AlertDelivery) -> str:
         """"started" | "updated" | "spooled" once recorded; raises IntakeUnavailable or PayloadError."""
         done: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        if self._gauge is not None:
+            self._gauge.arrived()
         lane = self._lanes.get(ref.workflow_id)
         if lane is None:
             lane = self._lanes[ref.workflow_id] = _Lane()
@@ -172,6 +180,8 @@ class GroupCommit:
                 del lane.pending[: self._max_batch]
                 try:
                     await self._commit(batch)
+                    if self._gauge is not None:
+                        self._gauge.committed(workflow_id)
                 except BaseException as exc:  # noqa: BLE001 - never leave a sender without an answer
                     for pending in batch:
                         if not pending.done.done():
@@ -187,13 +197,17 @@ class GroupCommit:
                     pending.done.set_exception(IntakeUnavailable("intake shutting down"))
 
     async def _commit(self, batch: list[_Pending]) -> None:
+        ref = batch[0].ref
+        storm = self._spool is not None and self._gauge is not None and self._gauge.storming(ref.workflow_id)
         if await self._state.in_use():
-            await self._to_spool(batch, why="the spool holds earlier deliveries")
+            await self._to_spool(batch, why="the spool holds earlier deliveries", storm=storm)
+            return
+        if storm:
+            await self._to_spool(batch, why="a storm: repeats are batched through the spool", storm=True)
             return
         if not await self._slot():
             await self._to_spool(batch, why="temporal saturated")
             return
-        ref = batch[0].ref
         started = False
         refused: PayloadError | None = None
         unavailable: IntakeUnavailable | None = None
@@ -237,11 +251,14 @@ class GroupCommit:
             return False
         return True
 
-    async def _to_spool(self, batch: list[_Pending], *, why: str) -> None:
+    async def _to_spool(self, batch: list[_Pending], *, why: str, storm: bool = False) -> None:
+        """``storm``: the batch's firing repeats may be held by the drainer to leave with their
+        incident's next ones (a resolution never is, nor what is spooled for any other reason)."""
         if self._spool is None:
             raise IntakeUnavailable("temporal unavailable and no spool configured")
         now = datetime.now(timezone.utc)
-        items = [SpooledDelivery(ref=p.ref, delivery=p.delivery, spooled_at=now) for p in batch]
+        items = [SpooledDelivery(ref=p.ref, delivery=p.delivery, spooled_at=now,
+                                 held=storm and p.delivery.alert.status is AlertStatus.FIRING) for p in batch]
         log.debug("spooling", workflow_id=batch[0].ref.workflow_id, count=len(batch), why=why)
         await self._spool.push(items)
         for pending in batch:

@@ -48,6 +48,7 @@ from core.ports import DeliverySpool, IdempotencyLedger
 from core.settings import Settings
 from starter.group_commit import SPOOL_CHECK_SECONDS, GroupCommit, SpoolState, SpoolWriter
 from starter.legacy_runs import LegacyRuns
+from starter.storm_gauge import StormGauge
 from starter.parsers import ParsedAlert
 
 log = structlog.get_logger(__name__)
@@ -83,6 +84,7 @@ class Intake:
             max_batch=settings.intake_batch_max,
             max_in_flight=settings.intake_concurrency,
             overflow_wait=settings.intake_overflow_wait_ms / 1000,
+            gauge=StormGauge(rate=settings.intake_storm_rate, hot_seconds=settings.intake_storm_hot_seconds),
         )
 
     async def start(self) -> None:

@@ -12,12 +12,16 @@ already recorded (the ledger's delivery key) is removed without sending. An entr
 for good (INVALID_ARGUMENT) would block everything behind it: it is logged whole (an error line
 with the delivery's JSON, so nothing vanishes silently), removed, and counted in
 awoooi_spool_refused_total.
+
+A storm's repeats (``held`` entries) may wait up to ``hold_seconds`` so that each incident's next
+repeats leave with them as one signal (starter/drain_order.py, docs/adr/0023-storm-cost-per-sender.md).
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime, timezone
 
 import structlog
 
@@ -44,7 +48,7 @@ class _LeaseLost(Exception):
 
 class SpoolDrainer:
     def __init__(self, spool: DeliverySpool, intake: Intake, metrics: Metrics, *, rpc_timeout: float,
-                 lease_seconds: float, concurrency: int = 32) -> None:
+                 lease_seconds: float, concurrency: int = 32, hold_seconds: float = 0.0) -> None:
         self._spool = spool
         self._intake = intake
         self._metrics = metrics
@@ -52,6 +56,7 @@ class SpoolDrainer:
         self._lease_seconds = lease_seconds
         self._owner = f"drainer-{uuid.uuid4().hex[:12]}"
         self._concurrency = concurrency
+        self._hold_seconds = hold_seconds
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = IDLE_SECONDS
@@ -84,7 +89,7 @@ class SpoolDrainer:
         self._metrics.spool_depth.set(stats.depth)
         if stats.depth == 0 or not await self._spool.acquire_lease(self._owner, self._lease_seconds):
             return 0
-        order = DrainOrder()
+        order = DrainOrder(hold_seconds=self._hold_seconds)
         running: dict[asyncio.Task[int], str] = {}
         last: str | None = None
         started = 0
@@ -103,7 +108,7 @@ class SpoolDrainer:
                             order.add(entries)
                         refill_at = loop.time() + REFILL_SECONDS
                 while failure is None and len(running) < self._concurrency:
-                    batch = order.next()
+                    batch = order.next(datetime.now(timezone.utc))
                     if batch is None:
                         break
                     running[asyncio.ensure_future(self._start_in_order(batch.entries))] = batch.workflow_id

@@ -83,3 +83,40 @@ def test_an_entry_read_twice_is_taken_once_and_a_critical_repeat_moves_its_incid
     batches = drain(order)
     assert batches[0] == [warning[0], escalated[0]]
     assert len(batches) == 4
+
+
+def held(name: str, fingerprint: str, *, resolved: bool = False, at: datetime = NOW) -> tuple[str, SpooledDelivery]:
+    """A storm's repeat spooled by storm mode (docs/adr/0023): the drainer may hold it."""
+    entry_id, item = entry(name, fingerprint, resolved=resolved)
+    return entry_id, item.model_copy(update={"held": not resolved, "spooled_at": at})
+
+
+def test_a_storms_repeats_wait_for_their_incidents_next_ones_up_to_the_hold() -> None:
+    from datetime import timedelta
+
+    from starter.drain_order import RIPE_COUNT
+
+    order = DrainOrder(hold_seconds=5.0)
+    first, second = held("HighCPU", "a"), held("HighCPU", "a", at=NOW + timedelta(seconds=1))
+    order.add([first, second])
+    assert order.next(NOW + timedelta(seconds=4)) is None, "held: its incident's next repeats may join"
+    batch = order.next(NOW + timedelta(seconds=5))
+    assert batch is not None and [e for e, _ in batch.entries] == [first[0], second[0]], "one signal, in order"
+    order.done(batch.workflow_id)
+    # A resolution (never held) takes its incident's held repeats with it at once, after them.
+    repeat, resolution = held("HighCPU", "b"), held("HighCPU", "b", resolved=True)
+    order.add([repeat])
+    assert order.next(NOW) is None
+    order.add([resolution])
+    batch = order.next(NOW)
+    assert batch is not None and [e for e, _ in batch.entries] == [repeat[0], resolution[0]]
+    order.done(batch.workflow_id)
+    # Enough held entries of one incident leave without waiting out the hold.
+    many = [held("HighCPU", "c") for _ in range(RIPE_COUNT)]
+    order.add(many)
+    batch = order.next(NOW)
+    assert batch is not None and len(batch.entries) == RIPE_COUNT
+    # Without a hold (the default, and every entry spooled for any other reason) nothing waits.
+    plain = DrainOrder()
+    plain.add([held("HighCPU", "d")])
+    assert plain.next(NOW) is not None
