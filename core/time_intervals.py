@@ -255,7 +255,8 @@ def _check_order(field: str, lo: int, hi: int, item: object, where: str) -> None
         # Only always-wrong ranges are refused (a 28-day month is the shortest), as Alertmanager does.
         lo, hi = (28 + lo if lo < 0 else lo), (28 + hi if hi < 0 else hi)
     if lo > hi:
-        raise TimeIntervalInvalid(f"{where}: {field} {item!r}: the end comes before the start")
+        hint = " (weeks start on Sunday, as in Alertmanager: write saturday, sunday)" if field == "weekdays" else ""
+        raise TimeIntervalInvalid(f"{where}: {field} {item!r}: the end comes before the start{hint}")
 
 
 def _weekday(text: str) -> int:
