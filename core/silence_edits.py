@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.silences import Silence, SilenceInvalid, SilenceState
+from core.silences import Silence, SilenceInvalid, SilenceState, to_ms
 
 __all__ = ["Edit", "expire", "post"]
 
@@ -35,6 +35,7 @@ class Edit:
 def post(incoming: Silence, existing: Silence | None, now: datetime, new_id: str) -> Edit:
     """``existing``: the stored silence with ``incoming.id`` (the caller answers 404 when an id was
     given and none is stored)."""
+    now = to_ms(now)
     if incoming.starts_at >= incoming.ends_at:
         raise SilenceInvalid("Failed to create silence: start time must be before end time")
     if incoming.ends_at < now:
@@ -52,6 +53,7 @@ def post(incoming: Silence, existing: Silence | None, now: datetime, new_id: str
 
 
 def expire(silence: Silence, now: datetime) -> Silence:
+    now = to_ms(now)
     state = silence.state(now)
     if state is SilenceState.EXPIRED:
         return silence

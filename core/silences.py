@@ -24,12 +24,12 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from core.errors import PayloadError
 
 __all__ = ["Matcher", "Silence", "SilenceInvalid", "SilenceState", "format_time", "labels_matchers",
-           "parse_duration", "parse_matcher", "parse_matchers"]
+           "parse_duration", "parse_matcher", "parse_matchers", "to_ms"]
 
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 # Alertmanager 0.25 pkg/labels/parse.go: name, operator, raw value (quoted or not).
@@ -102,6 +102,13 @@ class Silence(BaseModel):
     comment: str = ""
     updated_at: AwareDatetime | None = Field(default=None, alias="updatedAt")
 
+    @field_validator("starts_at", "ends_at", "updated_at")
+    @classmethod
+    def _milliseconds(cls, value: datetime | None) -> datetime | None:
+        """Kept to the millisecond the API shows, so a silence read and posted back (``amtool silence
+        update``) has the very start it had and is updated in place, not replaced."""
+        return None if value is None else to_ms(value)
+
     def check(self) -> None:
         """Alertmanager's validateSilence, plus the API's required createdBy and comment."""
         if not self.matchers:
@@ -145,6 +152,12 @@ class Silence(BaseModel):
                 "matchers": [m.model_dump(by_alias=True) for m in self.matchers],
                 "startsAt": format_time(self.starts_at), "endsAt": format_time(self.ends_at),
                 "createdBy": self.created_by, "comment": self.comment}
+
+
+def to_ms(at: datetime) -> datetime:
+    """``at`` in UTC, cut to the millisecond."""
+    utc = at.astimezone(timezone.utc)
+    return utc.replace(microsecond=utc.microsecond // 1000 * 1000)
 
 
 def format_time(at: datetime) -> str:

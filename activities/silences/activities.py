@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Protocol
 
 from temporalio import activity
@@ -21,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 from activities.failures import to_application_error
 from core.errors import UpstreamError
 from core.maintenance import MaintenanceWindow
+from core.ports import SilenceRepository
 from core.silence_edits import expire
 from core.silence_inputs import (
     MUTE_UNTIL_RESOLVED,
@@ -32,22 +32,14 @@ from core.silence_inputs import (
 from core.silence_verdict import verdict
 from core.silences import Matcher, Silence, SilenceInvalid, labels_matchers
 
-__all__ = ["SilenceActivities", "SilenceStore", "WindowSource"]
-
-class SilenceStore(Protocol):
-    async def live(self, now: datetime) -> list[Silence]: ...
-
-    async def edit(self, silence_id: str, decide, now: datetime) -> list[Silence]: ...  # noqa: ANN001
-
-    async def watch(self, silence_ids: list[str], workflow_id: str, until: datetime) -> None: ...
-
+__all__ = ["SilenceActivities", "WindowSource"]
 
 class WindowSource(Protocol):
     def windows(self) -> tuple[MaintenanceWindow, ...]: ...
 
 
 class SilenceActivities:
-    def __init__(self, store: SilenceStore, windows: WindowSource) -> None:
+    def __init__(self, store: SilenceRepository, windows: WindowSource) -> None:
         self._store = store
         self._windows = windows
 
