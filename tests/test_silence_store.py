@@ -195,3 +195,17 @@ async def test_silences_survive_a_valkey_kill_9(own_valkey: OwnValkey) -> None:
         assert await RedisSilenceStore(redis).get(silence.id) == silence
     finally:
         await redis.aclose()
+
+
+async def test_a_process_copy_follows_every_write_of_another(redis: Redis) -> None:
+    """Two stores stand for two processes: the reader's copy is replaced whenever the writer writes,
+    and a verdict asked as of an earlier instant than its copy reaches is read afresh."""
+    reader, writer = RedisSilenceStore(redis), RedisSilenceStore(redis)
+    assert await reader.live(T0) == []
+    first = make(T0, hours=1)
+    await writer.put([first], T0)
+    assert [s.id for s in await reader.live(T0)] == [first.id]
+    await writer.edit(first.id, lambda current: [expire(current, T0 + timedelta(minutes=1))], T0)  # type: ignore[arg-type]
+    assert await reader.live(T0 + timedelta(minutes=2)) == []
+    assert [s.id for s in await reader.live(T0 + timedelta(seconds=30))] == [first.id]
+    assert [s.id for s in await reader.live(T0 - timedelta(days=3))] == [first.id]  # pending then, read afresh

@@ -214,6 +214,12 @@ def silence_ends() -> str:
     return f"{PREFIX}:silences:ends"
 
 
+def silences_version() -> str:
+    """Incremented with every write to the silences: a process's copy of them is current while it
+    reads the same number (one GET instead of every silence per verdict)."""
+    return f"{PREFIX}:silences:version"
+
+
 def silence_watchers(silence_id: str) -> str:
     """SET of the workflow ids a silence silenced: expiring or editing it wakes them."""
     return f"{PREFIX}:silence:{silence_id}:workflows"

@@ -1,8 +1,11 @@
 """Silences in Valkey (docs/adr/0024-where-silences-live.md): one hash of every silence, one sorted
 set of their ends, and per silence the workflows it silenced.
 
-Reads for a verdict are one round trip (a script: the ids scored after now, then their JSON), so an
-incident's question costs the same whether a thousand silences expired last week or none did.
+A verdict reads one number: every write increments ``awoooi:silences:version``, and each process
+keeps the silences that were live (give or take a day) at the version it last read, so while nobody
+edits silences a verdict costs one GET however many there are (bench/silences.py). A changed version
+is one script call (the version and the JSON of every silence ending after the cutoff, atomically);
+expired silences never cost a read.
 Expired silences are kept five days after their end (Alertmanager's default retention) and pruned on
 the next write. An edit is read-modify-write under WATCH, retried when another writer got there first.
 """
@@ -24,10 +27,15 @@ EXPIRED_RETENTION = timedelta(days=5)
 _CHUNK = 500
 _EDIT_ATTEMPTS = 20
 
-# KEYS: hash, ends zset. ARGV: now (ms). The JSON of every silence ending after now.
+# A process's copy reaches back this far before now, so a verdict asked "as of" a little earlier
+# (a workflow's now lags the wall clock) is still answered from it.
+_COPY_REACH = timedelta(days=1)
+
+# KEYS: hash, ends zset, version. ARGV: cutoff (ms). The version, then the JSON of every silence
+# ending after the cutoff.
 _LIVE = """
 local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. ARGV[1], '+inf')
-local out = {}
+local out = {redis.call('GET', KEYS[3]) or '0'}
 for i = 1, #ids, 500 do
   local chunk = {}
   for j = i, math.min(i + 499, #ids) do chunk[#chunk + 1] = ids[j] end
@@ -55,18 +63,35 @@ def _parse(raw: str | bytes | None) -> Silence | None:
         return None  # a record no version of ours wrote: not a silence
 
 
+class _Copy:
+    """The silences ending after ``cutoff``, as they were at ``version``."""
+
+    def __init__(self, version: str, cutoff: datetime, silences: list[Silence]) -> None:
+        self.version = version
+        self.cutoff = cutoff
+        self.silences = silences
+
+
 class RedisSilenceStore:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._live = redis.register_script(_LIVE)
+        self._copy: _Copy | None = None
 
     async def live(self, now: datetime) -> list[Silence]:
         """Every silence not yet expired at ``now`` (active and pending)."""
         try:
-            raw = await self._live(keys=[redis_keys.silences(), redis_keys.silence_ends()], args=[_ms(now)])
+            version = await self._redis.get(redis_keys.silences_version()) or "0"
+            copy = self._copy
+            if copy is None or copy.version != version or now < copy.cutoff:
+                cutoff = now - _COPY_REACH
+                raw = await self._live(keys=[redis_keys.silences(), redis_keys.silence_ends(),
+                                             redis_keys.silences_version()], args=[_ms(cutoff)])
+                copy = _Copy(str(raw[0]), cutoff, [s for s in map(_parse, raw[1:]) if s is not None])
+                self._copy = copy
         except RedisError as exc:
             raise _failed("reading live silences", exc) from exc
-        return [s for s in map(_parse, raw) if s is not None]
+        return [s for s in copy.silences if s.ends_at > now]
 
     async def all(self) -> list[Silence]:
         try:
@@ -145,6 +170,7 @@ class RedisSilenceStore:
         for silence in silences:
             pipe.hset(redis_keys.silences(), silence.id, silence.model_dump_json(by_alias=True))
             pipe.zadd(redis_keys.silence_ends(), {silence.id: _ms(silence.ends_at)})
+        pipe.incr(redis_keys.silences_version())
 
     async def _prune(self, now: datetime) -> None:
         cutoff = _ms(now - EXPIRED_RETENTION)
@@ -153,4 +179,5 @@ class RedisSilenceStore:
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.hdel(redis_keys.silences(), *old)
                 pipe.zrem(redis_keys.silence_ends(), *old)
+                pipe.incr(redis_keys.silences_version())
                 await pipe.execute()
