@@ -7,6 +7,7 @@ workflow.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -14,6 +15,7 @@ from core.chat import ChatMessage, MessageKey
 from core.learning import LearningSummary
 from core.models import Alert, Analysis, Frequency, IncidentView, SpooledDelivery, SpoolStats
 from core.repair import RepairRequest, RepairResult, RepairState
+from core.silences import Silence
 
 
 class Analyzer(Protocol):
@@ -218,3 +220,29 @@ class DeliverySpool(Protocol):
         ...
 
     async def release_lease(self, owner: str) -> None: ...
+
+
+class SilenceRepository(Protocol):
+    """Silences by id (activities/valkey/silences.py, docs/adr/0024-where-silences-live.md)."""
+
+    async def live(self, now: datetime) -> list[Silence]:
+        """Every silence not expired at ``now`` (active and pending)."""
+        ...
+
+    async def all(self) -> list[Silence]: ...
+
+    async def get(self, silence_id: str) -> Silence | None: ...
+
+    async def put(self, silences: list[Silence], now: datetime) -> None: ...
+
+    async def edit(self, silence_id: str,
+                   decide: Callable[[Silence | None], list[Silence] | Awaitable[list[Silence]]],
+                   now: datetime) -> list[Silence]:
+        """Read the silence, write what ``decide`` returns unless it changed meanwhile (then again)."""
+        ...
+
+    async def watch(self, silence_ids: list[str], workflow_id: str, until: datetime) -> None:
+        """Remember that these silences silence ``workflow_id``."""
+        ...
+
+    async def watchers(self, silence_id: str) -> list[str]: ...

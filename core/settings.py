@@ -180,8 +180,12 @@ class Settings(BaseSettings):
     telegram_approver_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # The secret_token given to setWebhook; Telegram sends it in X-Telegram-Bot-Api-Secret-Token.
     telegram_webhook_secret: SecretStr | None = None
-    # Bearer token for POST /api/v1/incidents/{id}/approve|reject and the learning API.
+    # Bearer token for POST /api/v1/incidents/{id}/approve|reject, the learning API and the
+    # Alertmanager-compatible silences API (/api/v2/silences, what amtool talks to).
     api_token: SecretStr | None = None
+    # Maintenance windows: Alertmanager time_intervals with matchers, YAML or JSON (core/maintenance.py);
+    # matching alerts behave as silenced inside them. Re-read when the file changes.
+    maintenance_file: FilePath | None = None
     # Kubernetes executor: a kubeconfig file, else in-cluster config, else ~/.kube/config.
     kubernetes_kubeconfig: Path | None = None
     kubernetes_context: str | None = None

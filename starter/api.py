@@ -1,9 +1,9 @@
 """The webhook API: verify, parse, hand to Temporal, answer. Nothing else happens here.
 
-``create_app`` assembles the routers (starter/http/: webhooks, incidents, learning, operations) and
-the middlewares, outermost first: the lingering close (an early answer reaches the sender), request
-errors (every 5xx counted, a request id on every answer), the body limit, the HTTP metrics, and
-innermost the webhook fast path (starter/webhook_path.py).
+``create_app`` assembles the routers (starter/http/: webhooks, incidents, learning, operations, the
+Alertmanager-compatible silences) and the middlewares, outermost first: the lingering close (an early
+answer reaches the sender), request errors (every 5xx counted, a request id on every answer), the body
+limit, the HTTP metrics, and innermost the webhook fast path (starter/webhook_path.py).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.middleware import Middleware
 
 from starter.body_limit import BodyLimit
-from starter.http import incidents, learning, ops, webhooks
+from starter.http import incidents, learning, ops, silences, webhooks
 from starter.http.deps import ApiDeps
 from starter.http.webhooks import ALERTMANAGER_HOOK, SENTRY_HOOKS, SIGNOZ_HOOKS
 from starter.http_metrics import HttpMetricsMiddleware
@@ -25,7 +25,7 @@ from starter.webhook_path import WebhookPath
 def create_app(deps: ApiDeps) -> FastAPI:
     app = FastAPI(title="awoooi", version="0.1.0", docs_url="/api/docs", openapi_url="/api/openapi.json")
     app.state.deps = deps
-    for module in (webhooks, incidents, learning, ops):
+    for module in (webhooks, incidents, learning, ops, silences):
         app.include_router(module.router)
     settings = deps.settings
     app.add_middleware(HttpMetricsMiddleware, counter=deps.metrics.http_requests)

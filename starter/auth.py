@@ -58,10 +58,12 @@ def check_telegram_secret(headers: Mapping[str, str], secret: SecretStr | None) 
         raise AuthenticationError("missing or invalid X-Telegram-Bot-Api-Secret-Token")
 
 
-def require_api_token(headers: Mapping[str, str], expected: SecretStr | None) -> None:
-    """Approving a repair changes production: it needs AWOOOI_API_TOKEN, never an open endpoint."""
+def require_api_token(headers: Mapping[str, str], expected: SecretStr | None, *,
+                      what: str = "approvals over the API") -> None:
+    """Approving a repair changes production, and a silence hides alerts: both need
+    AWOOOI_API_TOKEN, never an open endpoint. ``what`` names what is disabled without it."""
     if expected is None:
-        raise AccessDenied("approvals over the API are disabled: set AWOOOI_API_TOKEN")
+        raise AccessDenied(f"{what} are disabled: set AWOOOI_API_TOKEN")
     presented = _presented_token(headers)
     if presented is None or not hmac.compare_digest(presented, expected.get_secret_value().encode()):
         raise AuthenticationError("missing or invalid API token")

@@ -1,5 +1,5 @@
 """The `awoooi` command: dev, worker, api, analyze, approve, reject, card, learning, playbooks,
-telegram-webhook, probe, schedule, generations."""
+silences, telegram-webhook, probe, schedule, generations."""
 
 from __future__ import annotations
 
@@ -62,6 +62,13 @@ lines of one digest message; the digest names this command. Asking again answers
 
 Settings: AWOOOI_TEMPORAL_ADDRESS (default: the server `awoooi dev` embeds), AWOOOI_TEMPORAL_NAMESPACE,
 AWOOOI_TEMPORAL_RPC_TIMEOUT_SECONDS."""
+
+SILENCES_HELP = """\
+List silences (added with amtool against /api/v2/silences, or from a card's Silence buttons): id,
+state, matchers, start, end, author and comment; expired ones with --all (kept five days). With
+AWOOOI_MAINTENANCE_FILE, also each maintenance window and whether it holds now.
+
+Settings: AWOOOI_REDIS_URL (default: the Valkey `awoooi dev` embeds), AWOOOI_MAINTENANCE_FILE."""
 
 ANALYZE_HELP = """\
 Analyze alerts read on stdin, without Temporal: a whole webhook payload (Alertmanager, SigNoz,
@@ -187,6 +194,35 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _silences(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from activities.connections import connect_redis
+    from activities.silences.maintenance_file import MaintenanceFile
+    from activities.valkey.silences import RedisSilenceStore
+    from starter.ops_cli import with_dev_defaults
+    from starter.silences_cli import print_silences, silence_rows, window_rows
+
+    settings = with_dev_defaults(settings)
+    now = datetime.now(timezone.utc)
+    try:
+        source = MaintenanceFile(settings.maintenance_file)
+    except AwoooiError as exc:
+        print(f"awoooi: AWOOOI_MAINTENANCE_FILE: {exc}", file=sys.stderr)
+        return 2
+    redis = connect_redis(settings)
+    try:
+        silences = await RedisSilenceStore(redis).all()
+    except AwoooiError as exc:
+        print(f"awoooi: {exc}; check AWOOOI_REDIS_URL and that Valkey is up", file=sys.stderr)
+        return 1
+    finally:
+        await redis.aclose()
+    windows = window_rows(source.windows(), now) if settings.maintenance_file else None
+    print_silences(silence_rows(silences, now, include_expired=args.all), windows, as_json=args.json, out=sys.stdout)
+    return 0
+
+
 async def _generations(settings: Settings, args: argparse.Namespace) -> int:
     from starter.generations import GENERATIONS, print_report, report
 
@@ -284,6 +320,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     learn.add_argument("view", choices=["summary", "recommend"])
     learn.add_argument("anomaly_key", help="alertname:service, as shown in the webhook's answer")
     learn.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    silences = sub.add_parser("silences", help="list silences (amtool's, the cards') and maintenance windows",
+                              formatter_class=fmt, description=SILENCES_HELP)
+    silences.add_argument("--all", action="store_true", help="expired silences too")
+    silences.add_argument("--json", action="store_true", help="print JSON instead of tables")
     hook = sub.add_parser("telegram-webhook", help="point the bot's button taps at this awoooi (setWebhook)")
     hook.add_argument("public_url", help="the https base URL Telegram can reach awoooi's API at")
     books = sub.add_parser("playbooks", help="the playbooks learning wrote")
@@ -325,6 +365,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _exit_now(asyncio.run(temporal_commands[args.command](settings, args)))
     if args.command in ("learning", "playbooks"):
         return asyncio.run(_learning(settings, args))
+    if args.command == "silences":
+        return asyncio.run(_silences(settings, args))
     if args.command == "telegram-webhook":
         return asyncio.run(_telegram_webhook(settings, args))
     if args.command == "dev":

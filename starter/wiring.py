@@ -13,6 +13,7 @@ from temporalio.client import Client
 from activities.chat.channels import chat_channel
 from activities.valkey.learning import learning_service
 from activities.valkey.ledger import RedisLedger
+from activities.valkey.silences import RedisSilenceStore
 from activities.valkey.spool import RedisSpool
 from core.metrics import Metrics
 from core.settings import Settings
@@ -29,7 +30,7 @@ def build_api_deps(settings: Settings, client: Client, redis: Redis, http: httpx
     return ApiDeps(settings=settings, temporal=client, redis=redis,
                    intake=Intake(client, settings, ledger, spool, LegacyRuns(client)),
                    chat=chat_channel(settings, http), metrics=metrics, ledger=ledger,
-                   learning=learning_service(redis), spool=spool)
+                   learning=learning_service(redis), spool=spool, silences=RedisSilenceStore(redis))
 
 
 def spool_drainer(deps: ApiDeps) -> SpoolDrainer:

@@ -40,6 +40,9 @@ from activities.repair import DryRunExecutor, KubernetesExecutor, WebhookExecuto
 from activities.repair.activities import RepairActivities
 from activities.sentry.client import SentryClient
 from activities.sentry.comments import CommentSettings, SentryActivities
+from activities.silences.activities import SilenceActivities
+from activities.silences.maintenance_file import MaintenanceFile
+from activities.valkey.silences import RedisSilenceStore
 from core.metrics import Metrics
 from core.ports import RepairExecutor
 from core.settings import Settings
@@ -126,6 +129,7 @@ def build_activities(
         sentry, ledger, CommentSettings(org=settings.sentry_org, locale=settings.locale, tz=settings.tz), metrics
     )
     learning = LearningActivities(RedisOccurrenceLog(redis))
+    silences = SilenceActivities(RedisSilenceStore(redis), MaintenanceFile(settings.maintenance_file))
     probe = ProbeActivities(chain_checks(settings, client, http), RedisOutageStore(redis),
                             chat_channel(settings, http), chat_renderer(settings), settings.telegram_chat_id,
                             metrics)
@@ -151,6 +155,9 @@ def build_activities(
         probe.telegram,
         probe.sentry_api,
         probe.report,
+        silences.verdict,
+        silences.create,
+        silences.expire,
     ]
 
 

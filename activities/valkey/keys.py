@@ -223,3 +223,28 @@ def digest_order(chat_id: str, slot: int | str) -> str:
 def digest_editing(chat_id: str, slot: int | str) -> str:
     """Short-TTL lock of the one worker editing a digest message now (edits are coalesced)."""
     return f"{PREFIX}:digest:{chat_id}:{slot}:editing"
+
+
+# -- silences (activities/valkey/silences.py, docs/adr/0024-where-silences-live.md) -----------------
+
+
+def silences() -> str:
+    """HASH ``silence id -> Silence JSON`` (Alertmanager's shape): every silence, expired ones for
+    five days after their end, as Alertmanager keeps them."""
+    return f"{PREFIX}:silences"
+
+
+def silence_ends() -> str:
+    """ZSET ``silence id -> endsAt (ms)``: the silences still live are those scored after now."""
+    return f"{PREFIX}:silences:ends"
+
+
+def silences_version() -> str:
+    """Incremented with every write to the silences: a process's copy of them is current while it
+    reads the same number (one GET instead of every silence per verdict)."""
+    return f"{PREFIX}:silences:version"
+
+
+def silence_watchers(silence_id: str) -> str:
+    """SET of the workflow ids a silence silenced: expiring or editing it wakes them."""
+    return f"{PREFIX}:silence:{silence_id}:workflows"

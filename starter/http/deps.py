@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -22,8 +23,9 @@ from core.errors import (
 )
 from core.learning_service import LearningService
 from core.metrics import Metrics
-from core.ports import ChatChannel, DeliverySpool, IdempotencyLedger
+from core.ports import ChatChannel, DeliverySpool, IdempotencyLedger, SilenceRepository
 from core.settings import Settings
+from core.silences import Silence
 from starter.intake import Intake
 from starter.json_body import loads_bounded
 
@@ -39,6 +41,10 @@ class ApiDeps:
     ledger: IdempotencyLedger
     learning: LearningService
     spool: DeliverySpool
+    silences: SilenceRepository | None = None
+    # Told after a silence was expired or edited, with the workflows it had silenced, so they need not
+    # wait for their timer (docs/adr/0024). The workflow side wires it (a signal); None: nobody is told.
+    silence_changed: Callable[[Silence, list[str]], Awaitable[None]] | None = None
 
 
 def api_deps(request: Request) -> ApiDeps:
