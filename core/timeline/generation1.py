@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from core.timeline.vocabulary import GENERATION_2, POST_CARD, QUIET, SINGLE, Vocabulary
+from core.timeline.vocabulary import GENERATION_2, POST_CARD, QUIET, SINGLE
 
 GENERATION_1 = replace(
     GENERATION_2,
