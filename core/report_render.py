@@ -75,7 +75,7 @@ def _bars(title: str, rows: list[tuple[str, float, float | None]], unit: str) ->
     top = max(max(v, w or 0.0) for _, v, w in rows) or 1.0
     height, label_w, width = 22, 260, 520
     parts = [f"<svg role='img' aria-label='{escape(title)}' width='{label_w + width + 120}' "
-             f"height='{len(rows) * height + 30}' xmlns='http://www.w3.org/2000/svg'>",
+             f"height='{len(rows) * height + 30}'>",
              f"<text x='0' y='14' font-weight='bold'>{escape(title)}</text>"]
     for i, (label, value, second) in enumerate(rows):
         y = 24 + i * height
@@ -98,7 +98,7 @@ def _interval(rows: list[RepairRow]) -> str:
         return "<p class='note'>No repair was executed in this period.</p>"
     height, label_w, width = 24, 200, 500
     parts = [f"<svg role='img' aria-label='repair success rates' width='{label_w + width + 140}' "
-             f"height='{len(rows) * height + 44}' xmlns='http://www.w3.org/2000/svg'>",
+             f"height='{len(rows) * height + 44}'>",
              "<text x='0' y='14' font-weight='bold'>Repair success rate, 95 % Wilson interval</text>"]
     for tick in (0, 25, 50, 75, 100):
         x = label_w + width * tick / 100
