@@ -40,14 +40,23 @@ def report_query(since: datetime) -> str:
             f'WorkflowId STARTS_WITH "{WORKFLOW_ID_PREFIX}" AND StartTime >= "{since.isoformat()}"')
 
 
+def _fingerprint_key(incident: str) -> tuple[str, str]:
+    """(source, fingerprint): what a generation-2 id and generation 1's id of one alert share."""
+    parts = incident.split("-")
+    return parts[0], parts[-1]
+
+
 async def read_episodes(client: Client, since: datetime) -> list[Episode]:
-    incidents: list[str] = []
+    # One incident per alert: a generation-2 id's timeline already holds generation 1's runs of the
+    # same fingerprint (starter/timeline_reader.py), so the longer, readable id stands for both.
+    incidents: dict[tuple[str, str], str] = {}
     async for execution in client.list_workflows(report_query(since), limit=MAX_INCIDENTS):
         incident = execution.id.removeprefix(WORKFLOW_ID_PREFIX)
-        if incident not in incidents:
-            incidents.append(incident)
+        key = _fingerprint_key(incident)
+        if len(incident) > len(incidents.get(key, "")):
+            incidents[key] = incident
     found: list[Episode] = []
-    for incident in incidents:
+    for incident in incidents.values():
         try:
             found += episodes(await read_timeline(client, incident))
         except NotFound:

@@ -128,3 +128,17 @@ def test_an_ack_update_when_the_workflow_has_one_reads_as_acked() -> None:
 def test_a_workflow_type_without_a_vocabulary_says_so() -> None:
     timeline = _timeline((HISTORIES / "probe_v4_probe.json").read_text())
     assert timeline.unknown and "AlertChainProbe" in timeline.unknown[0].detail
+
+
+def test_retries_are_told_in_the_entry_and_summed_per_run() -> None:
+    raw = _raw("incident2_lifecycle.json")
+    scheduled = next(e for e in raw["events"] if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED"
+                     and e["activityTaskScheduledEventAttributes"]["activityType"]["name"] == "place_card")
+    started = next(e for e in raw["events"] if e["eventType"] == "EVENT_TYPE_ACTIVITY_TASK_STARTED"
+                   and e["activityTaskStartedEventAttributes"]["scheduledEventId"] == scheduled["eventId"])
+    started["activityTaskStartedEventAttributes"]["attempt"] = 3
+    timeline = _timeline(raw)
+    shown = timeline.first(k.CARD_SHOWN)
+    assert shown is not None and shown.detail.endswith("(after 3 attempts)")
+    assert timeline.runs[0].retries == 2
+    assert len([e for e in timeline.entries if e.kind == k.CARD_SHOWN]) == 1, "one entry, not three"

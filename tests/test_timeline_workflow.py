@@ -102,3 +102,58 @@ async def test_a_scripted_incident_reads_back_as_exactly_its_story(skipping_env,
     assert 240 * second <= at[k.RESOLVED] < 250 * second
     assert at[k.RESOLVED] <= at[k.VERIFIED] < at[k.RESOLVED] + 5 * second
     assert timeline.runs[-1].ended == "completed"
+
+
+async def test_paced_out_count_edits_are_one_summarised_entry(skipping_env) -> None:
+    queue = f"timeline-{uuid.uuid4()}"
+    fp = uuid.uuid4().hex[:16]
+    acts = StandIns(IncidentSettings(card_edit_interval_seconds=10, card_budget_calls=0), paced=3)
+    async with acts.worker(skipping_env.client, queue):
+        handle = await start(skipping_env.client, queue, firing(fp))
+        await eventually(lambda: acts.calls["place_card"] == 1, what="the card")
+        for minute in range(1, 5):
+            await skipping_env.sleep(11)
+            await deliver(handle, firing(fp, minute=minute))
+            await eventually(lambda m=minute: acts.calls["edit_card"] == m, what=f"count edit {minute}")
+        await handle.terminate("done")
+    timeline = await read_timeline(skipping_env.client, incident_ref(firing(fp).alert).incident_id)
+    paced = [e for e in timeline.entries if e.kind == k.PACED]
+    assert len(paced) == 1 and paced[0].count == 3 and paced[0].detail.startswith("3 count edits paced out between")
+    assert [e.kind for e in timeline.entries].count(k.OCCURRENCES) == 4, "every batch still told"
+    assert timeline.entries[-1].kind == k.TERMINATED and timeline.unknown == []
+
+
+
+async def test_two_lifecycles_a_flap_and_an_expiry_read_as_such(temporal_client, task_queue) -> None:
+    """On the dev server: an earlier lifecycle (a run that ended) is found through visibility, which the
+    time-skipping server does not implement; timers are real and short here."""
+    from core.timeline.episodes import episodes
+
+    fp = uuid.uuid4().hex[:16]
+    acts = StandIns(IncidentSettings(resolve_grace_seconds=3, idle_timeout_seconds=3, card_edit_interval_seconds=0,
+                                     card_budget_calls=0), action=RepairAction.MANUAL_INTERVENTION)
+    incident = incident_ref(firing(fp).alert).incident_id
+    async with acts.worker(temporal_client, task_queue):
+        first = await start(temporal_client, task_queue, firing(fp))
+        await eventually(lambda: acts.calls["place_card"] == 1, what="the card")
+        await deliver(first, resolved(fp))
+        await eventually(lambda: acts.edits and acts.edits[-1].view.status.value == "resolved", what="resolved")
+        await deliver(first, firing(fp, minute=6))  # inside the grace: a flap re-opens the same card
+        await eventually(lambda: acts.edits[-1].view.status.value == "open", what="re-opened")
+        await deliver(first, resolved(fp, minute=6))
+        assert (await first.result())["status"] == "resolved"
+        second = await start(temporal_client, task_queue, firing(fp, minute=60))  # a new lifecycle
+        assert (await second.result())["status"] == "expired"  # nobody resolves it: the idle time passes
+
+    async def both_lifecycles() -> bool:
+        return len((await read_timeline(temporal_client, incident)).runs) == 2
+
+    await eventually(both_lifecycles, what="both runs in visibility")
+    timeline = await read_timeline(temporal_client, incident)
+    kinds = [e.kind for e in timeline.entries if e.kind in (k.FIRED, k.RESOLVED, k.REOPENED, k.EXPIRED)]
+    assert kinds == [k.FIRED, k.RESOLVED, k.REOPENED, k.RESOLVED, k.FIRED, k.EXPIRED]
+    assert [run.ended for run in timeline.runs] == ["completed", "completed"]
+    found = episodes(timeline)
+    assert len(found) == 2 and found[0].reopened == 1 and found[0].resolved_at is not None
+    assert found[1].resolved_at is None and found[1].expired_at is not None
+    assert timedelta(seconds=3) <= found[1].expired_at - found[1].fired_at < timedelta(seconds=15)

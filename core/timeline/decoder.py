@@ -271,7 +271,6 @@ class _Decoder:
         elif act.meaning == v.RECOMMEND and isinstance(result, dict):
             self.repair.recommended(result.get("recommendation"))
         elif act.meaning == v.ESCALATE:
-            self.repair.escalated()
             kind = str(inp.get("escalation_key", "")).rsplit(":", 1)[-1]
             self._add(k.ESCALATED, detail=f"{inp.get('reason') or 'people asked to step in'}{tries}",
                       facts={"why": kind})

@@ -45,9 +45,6 @@ class RepairTrack:
     def executed(self, status: Any) -> None:
         self.phase = {"executed": "verifying", "simulated": "simulated", "failed": "failed"}.get(status, "escalated")
 
-    def escalated(self) -> None:
-        """An escalation is its own entry; the phase it follows needs no second one."""
-
     def on_card(self) -> str:
         return f"; repair {self.phase.replace('_', ' ')}" if self.phase else ""
 
