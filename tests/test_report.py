@@ -4,6 +4,7 @@ and the repair comparison on episodes built by hand."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -83,6 +84,15 @@ def test_since_reads_days_hours_minutes() -> None:
         parse_since("a week")
 
 
+def _whole_page(browser: Browser, path: Path) -> None:
+    """The page from top to bottom, not just the window: the repair chart is below the fold."""
+    height = browser.call("Runtime.evaluate", expression="document.documentElement.scrollHeight",
+                          returnByValue=True)["result"]["value"]
+    shot = browser.call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
+                        clip={"x": 0, "y": 0, "width": 1200, "height": height, "scale": 1})
+    path.write_bytes(base64.b64decode(shot["data"]))
+
+
 async def test_the_html_page_is_self_contained_and_renders_in_chromium(tmp_path: Path) -> None:
     report = build(_recorded() + [_episode(3, "executed", True) for _ in range(8)]
                    + [_episode(None, "executed", False)] * 2 + [_episode(30, "dry_run")], since=SINCE, until=UNTIL)
@@ -97,7 +107,7 @@ async def test_the_html_page_is_self_contained_and_renders_in_chromium(tmp_path:
     browser = await asyncio.to_thread(Browser, chromium, tmp_path / "chromium-profile", free_port())
     try:
         text = await asyncio.to_thread(browser.text_after, path.as_uri(), "Repairs", 20.0)
-        await asyncio.to_thread(browser.screenshot, ARTIFACTS / "report.png")
+        await asyncio.to_thread(_whole_page, browser, ARTIFACTS / "report.png")
     finally:
         await asyncio.to_thread(browser.close)
     assert "Per service" in text and "Noisiest alerts" in text and NO_ACK in text

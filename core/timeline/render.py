@@ -67,6 +67,9 @@ def _footer(timeline: Timeline) -> list[str]:
     if retries:
         notes.append(f"  {retries} activity retr{'y' if retries == 1 else 'ies'} (attempts after the first), "
                      f"summarised in the entries above")
+    timers = sum(run.timers for run in timeline.runs)
+    if timers:
+        notes.append(f"  {timers} timer(s) armed (card pacing, deadlines, the grace): waits, not listed")
     if continued:
         notes.append(f"  continued as new {continued} time(s); read as one story")
     if timeline.unknown:
