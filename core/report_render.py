@@ -6,6 +6,8 @@ meta says so to the browser too), so it can be mailed, attached to a ticket or o
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from html import escape
 
 from core.report import Quantiles, Report, RepairRow, Side
@@ -22,7 +24,6 @@ def _q(q: Quantiles) -> str:
 
 
 def _d(seconds: float | None) -> str:
-    from datetime import timedelta
     return "-" if seconds is None else span(timedelta(seconds=seconds))
 
 
@@ -56,7 +57,6 @@ def as_text(report: Report) -> str:
 def as_json(report: Report) -> str:
     body = report.model_dump(mode="json")
     body["mtta_note"] = None if report.ack_recorded else NO_ACK
-    import json
     return json.dumps(body, ensure_ascii=False)
 
 
