@@ -12,6 +12,12 @@ Why these formulas:
 - Qualifying actions are ranked by ``success_rate * ln(samples + 1)``: the logarithm lets a long
   track record outweigh a perfect but short one (0.9 over 20 beats 1.0 over 5), with diminishing
   returns for sheer volume. Ties go to the lower (less invasive) tier.
+- ``confidence`` of a learned action is the lower bound of the 95 % Wilson score interval of its
+  success rate (core/stats.py), ``based_on`` its count of results: 5 successes of 5 is "at least
+  57 %", 20 of 20 "at least 84 %". The qualifying rule and the ranking above read the plain rate; what
+  the recommendation *claims*, and so what reaches AWOOOI_AUTO_REPAIR_CONFIDENCE and SMART_CONFIDENCE,
+  is the bound, so a short perfect record no longer runs a repair without asking
+  (docs/adr/0026-timelines-from-histories.md).
 - Without qualifying history the analysis decides: its recommended action and tier (passed in, or
   the last analysis recorded for the key in the occurrence log), and the seed's restart_pod default
   only when there is no analysis at all. Actions the analysis says do not help (a restart for a full
@@ -49,8 +55,9 @@ from core.learning import (
 )
 from core.models import Analysis, RepairAction
 from core.ports import OccurrenceLog
+from core.stats import wilson_lower
 
-__all__ = ["LearningService", "from_analysis", "score"]
+__all__ = ["LearningService", "confidence", "from_analysis", "score"]
 
 _ALTERNATIVES = 2
 # The fields of a SmartRecommendation whose origin ``sources`` reports.
@@ -73,7 +80,12 @@ def _best_action_key(stats: ActionStats) -> tuple[float, int, int, str]:
 
 
 def _alternative(stats: ActionStats) -> Alternative:
-    return Alternative(action=stats.action, confidence=stats.success_rate, tier=stats.action.tier, based_on=stats.total)
+    return Alternative(action=stats.action, confidence=confidence(stats), tier=stats.action.tier, based_on=stats.total)
+
+
+def confidence(stats: ActionStats) -> float:
+    """How sure learning is of an action: the Wilson lower bound of its success rate (95 %)."""
+    return round(wilson_lower(stats.successes, stats.total), 4)
 
 
 def _status(attempts: int, success_rate: float) -> SummaryStatus:
@@ -228,7 +240,7 @@ class LearningService:
         return FixRecommendation(
             anomaly_key=anomaly_key,
             action=best.action,
-            confidence=best.success_rate,
+            confidence=confidence(best),
             tier=best.action.tier,
             based_on=best.total,
             avg_execution_seconds=await self._average_execution(anomaly_key, best.action),

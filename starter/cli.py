@@ -1,5 +1,5 @@
 """The `awoooi` command: dev, worker, api, analyze, approve, reject, card, learning, playbooks,
-silences, telegram-webhook, probe, schedule, generations."""
+silences, telegram-webhook, probe, schedule, generations, timeline, postmortem, report."""
 
 from __future__ import annotations
 
@@ -69,6 +69,23 @@ state, matchers, start, end, author and comment; expired ones with --all (kept f
 AWOOOI_MAINTENANCE_FILE, also each maintenance window and whether it holds now.
 
 Settings: AWOOOI_REDIS_URL (default: the Valkey `awoooi dev` embeds), AWOOOI_MAINTENANCE_FILE."""
+
+TIMELINE_HELP = """\
+Read an incident back from Temporal: the history of every run of its workflow (each lifecycle,
+each continue-as-new, generation 1's run of the same fingerprint), one entry per meaningful event
+with its time (UTC and AWOOOI_TIMEZONE), actor and detail. `postmortem` writes a Markdown draft in
+the card's language (AWOOOI_LOCALE). Closed runs last as long as the namespace's retention.
+
+Settings: AWOOOI_TEMPORAL_ADDRESS (default: the server `awoooi dev` embeds), AWOOOI_TEMPORAL_NAMESPACE,
+AWOOOI_TIMEZONE, AWOOOI_LOCALE."""
+
+REPORT_HELP = """\
+What the incidents of a period say: per service MTTA (once acknowledgements are recorded) and MTTR
+(p50, p90), the noisiest and the flapping alerts, and each repair action's success rate with a 95 %
+Wilson interval against incidents of the same anomaly that resolved without a repair. Read from
+Temporal's visibility and histories. --html writes one self-contained page (inline SVG, no script).
+
+Settings: AWOOOI_TEMPORAL_ADDRESS, AWOOOI_TEMPORAL_NAMESPACE, AWOOOI_TIMEZONE."""
 
 ANALYZE_HELP = """\
 Analyze alerts read on stdin, without Temporal: a whole webhook payload (Alertmanager, SigNoz,
@@ -223,6 +240,27 @@ async def _silences(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _timeline(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.timeline_cli import timeline_command
+
+    client = await _temporal_or_say(settings)
+    if client is None:
+        return 1
+    fmt = "postmortem" if args.command == "postmortem" else "json" if args.json else \
+        "markdown" if args.markdown else "text"
+    return await timeline_command(client, settings, args.incident_id, fmt=fmt, out=sys.stdout, err=sys.stderr)
+
+
+async def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.report_cli import report_command
+
+    client = await _temporal_or_say(settings)
+    if client is None:
+        return 1
+    return await report_command(client, settings, since=args.since, as_json=args.json, html=args.html,
+                                out=sys.stdout, err=sys.stderr)
+
+
 async def _generations(settings: Settings, args: argparse.Namespace) -> int:
     from starter.generations import GENERATIONS, print_report, report
 
@@ -336,6 +374,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     generations.add_argument("--json", action="store_true", help="print JSON instead of lines")
     generations.add_argument("--may-retire", type=int, metavar="N",
                              help="exit 0 only if generation N may be retired (no open run), else 1")
+    timeline = sub.add_parser("timeline", help="an incident's timeline, read from the history of every run",
+                              formatter_class=fmt, description=TIMELINE_HELP)
+    timeline.add_argument("incident_id", help="the incident id shown on the card")
+    shape = timeline.add_mutually_exclusive_group()
+    shape.add_argument("--json", action="store_true", help="print JSON")
+    shape.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    postmortem = sub.add_parser("postmortem", help="a postmortem draft in Markdown, in the card's language",
+                                formatter_class=fmt, description=TIMELINE_HELP)
+    postmortem.add_argument("incident_id", help="the incident id shown on the card")
+    report = sub.add_parser("report", help="MTTA/MTTR per service, noisy and flapping alerts, repair success rates",
+                            formatter_class=fmt, description=REPORT_HELP)
+    report.add_argument("--since", default="7d", help="how far back: 7d, 24h, 90m (default 7d)")
+    report.add_argument("--json", action="store_true", help="print JSON instead of text")
+    report.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page with SVG charts")
     schedule = sub.add_parser("schedule", help="create or update the alert-chain probe's Temporal Schedule")
     what = schedule.add_mutually_exclusive_group()
     for verb in ("pause", "unpause", "trigger"):
@@ -360,7 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # threads to abort the process at exit (SIGABRT instead of exit 1, seen in `awoooi incidents`
     # with no Temporal up; temporalio/sdk-python#300).
     temporal_commands = {"approve": _decide, "reject": _decide, "card": _own_card, "incidents": _incidents,
-                         "probe": _probe, "schedule": _schedule, "generations": _generations}
+                         "probe": _probe, "schedule": _schedule, "generations": _generations,
+                         "timeline": _timeline, "postmortem": _timeline, "report": _report}
     if args.command in temporal_commands:
         _exit_now(asyncio.run(temporal_commands[args.command](settings, args)))
     if args.command in ("learning", "playbooks"):

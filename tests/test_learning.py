@@ -105,14 +105,15 @@ async def test_four_samples_are_not_enough_five_are(service: LearningService) ->
     assert (await service.get_recommended_fix(KEY)).source == "default"
     await history(service, SCALE_UP, successes=1)
     fix = await service.get_recommended_fix(KEY)
-    assert (fix.source, fix.action, fix.confidence, fix.tier, fix.based_on) == ("learning", SCALE_UP, 1.0, 2, 5)
+    # confidence is the Wilson lower bound (core/stats.py): 5 of 5 is "at least 57 %", not 100 %.
+    assert (fix.source, fix.action, fix.confidence, fix.tier, fix.based_on) == ("learning", SCALE_UP, 0.5655, 2, 5)
 
 
 async def test_a_rate_of_exactly_0_6_qualifies(service: LearningService, repo: RedisLearningRepository) -> None:
     assert SUCCESS_RATE_THRESHOLD == 0.6
     await seed(repo, SCALE_UP, successes=3, failures=2)
     fix = await service.get_recommended_fix(KEY)
-    assert (fix.action, fix.confidence, fix.based_on) == (SCALE_UP, 0.6, 5)
+    assert (fix.action, fix.confidence, fix.based_on) == (SCALE_UP, 0.2307, 5)  # qualifies on the rate, claims the bound
 
 
 async def test_a_rate_just_below_0_6_does_not(service: LearningService, repo: RedisLearningRepository) -> None:
@@ -132,8 +133,8 @@ async def test_score_prefers_a_long_record_over_a_short_perfect_one(
     await seed(repo, RESTART, successes=5)
     await seed(repo, SCALE_UP, successes=18, failures=2)
     fix = await service.get_recommended_fix(KEY)
-    assert (fix.action, fix.confidence, fix.tier, fix.based_on) == (SCALE_UP, 0.9, 2, 20)
-    assert fix.alternatives == [Alternative(action=RESTART, confidence=1.0, tier=1, based_on=5)]
+    assert (fix.action, fix.confidence, fix.tier, fix.based_on) == (SCALE_UP, 0.699, 2, 20)  # 18/20: >= 69.9 %
+    assert fix.alternatives == [Alternative(action=RESTART, confidence=0.5655, tier=1, based_on=5)]
 
 
 async def test_a_score_tie_goes_to_the_lower_tier(service: LearningService, repo: RedisLearningRepository) -> None:
@@ -169,8 +170,8 @@ async def test_the_next_two_qualifying_actions_are_the_alternatives(
     fix = await service.get_recommended_fix(KEY)
     assert fix.action == RESTART
     assert fix.alternatives == [
-        Alternative(action=DELETE, confidence=0.8, tier=1, based_on=10),
-        Alternative(action=SCALE_UP, confidence=1.0, tier=2, based_on=5),
+        Alternative(action=DELETE, confidence=0.4902, tier=1, based_on=10),  # 8/10: [0.490, 0.943]
+        Alternative(action=SCALE_UP, confidence=0.5655, tier=2, based_on=5),
     ]
 
 
@@ -337,9 +338,11 @@ async def test_a_blocked_action_is_not_recommended(service: LearningService, rep
 
 async def test_smart_learning_with_the_playbooks_root_cause(service: LearningService) -> None:
     assert SMART_CONFIDENCE == 0.8
-    await history(service, RESTART, successes=4, failures=1)  # 0.8: learned, with a playbook
+    # Learning alone needs its Wilson lower bound at 0.8: 24 of 25 (>= 80.5 %), with a playbook.
+    await history(service, RESTART, successes=24, failures=1)
     smart = await service.smart_recommendation(KEY, analysis())
-    assert (smart.source, smart.action, smart.tier, smart.confidence, smart.based_on) == ("learning", RESTART, 1, 0.8, 5)
+    assert (smart.source, smart.action, smart.tier, smart.confidence, smart.based_on) == (
+        "learning", RESTART, 1, 0.8046, 25)
     assert smart.avg_execution_seconds == 2.0
     assert smart.root_cause == "logs filled the disk"
     assert smart.fix_suggestion == "rotate the logs"
@@ -352,17 +355,18 @@ async def test_smart_learning_with_the_playbooks_root_cause(service: LearningSer
 async def test_smart_learning_without_a_playbook_explains_with_the_analysis(
     service: LearningService, repo: RedisLearningRepository
 ) -> None:
-    await seed(repo, RESTART, successes=5)  # straight into the repository: no playbook
+    await seed(repo, RESTART, successes=20)  # straight into the repository: no playbook
     smart = await service.smart_recommendation(KEY, analysis())
-    assert (smart.source, smart.action, smart.confidence) == ("learning", RESTART, 1.0)
+    assert (smart.source, smart.action, smart.confidence) == ("learning", RESTART, 0.8389)  # 20/20
     assert (smart.root_cause, smart.sources["root_cause"]) == ("disk almost full", "analysis")
 
 
 async def test_smart_merged_below_0_8(service: LearningService, repo: RedisLearningRepository) -> None:
-    await seed(repo, DELETE, successes=15, failures=5)  # 0.75 over 20
+    await seed(repo, DELETE, successes=15, failures=5)  # 0.75 over 20: at least 0.53
     await seed(repo, RESTART, successes=3, failures=2)
     smart = await service.smart_recommendation(KEY, analysis(confidence=0.9))
-    assert (smart.source, smart.action, smart.tier, smart.confidence, smart.based_on) == ("merged", DELETE, 1, 0.75, 20)
+    assert (smart.source, smart.action, smart.tier, smart.confidence, smart.based_on) == (
+        "merged", DELETE, 1, 0.5313, 20)
     assert [a.action for a in smart.alternatives] == [RESTART]
     assert (smart.root_cause, smart.fix_suggestion) == ("disk almost full", "rotate the logs")
     assert smart.sources == {
@@ -391,7 +395,7 @@ async def test_a_blocked_analysis_action_escalates(service: LearningService) -> 
 async def test_blocked_actions_are_reported_even_when_learning_answers(
     service: LearningService, repo: RedisLearningRepository
 ) -> None:
-    await seed(repo, RESTART, successes=5)
+    await seed(repo, RESTART, successes=20)  # sure enough to answer alone (>= 0.8 at 95 %)
     await history(service, SCALE_UP, successes=0, failures=2)
     smart = await service.smart_recommendation(KEY, analysis(SCALE_UP, tier=2))
     assert (smart.source, smart.action, smart.escalate) == ("learning", RESTART, False)

@@ -116,8 +116,9 @@ async def test_recommend_table_shows_action_confidence_and_evidence(redis: Redis
 
     lines = text.split("\n")
     assert lines[0].split() == ["action", "tier", "confidence", "based", "on", "avg", "time", "source"]
-    assert lines[2].split() == ["recommended", "restart_pod", "1", "83%", "6", "3.5s", "learning"]
-    assert lines[3].split() == ["alternative", "scale_up", "2", "60%", "5", "-"]
+    # Confidence is the Wilson lower bound (core/stats.py): 5 of 6 is "at least 44 %", 3 of 5 "at least 23 %".
+    assert lines[2].split() == ["recommended", "restart_pod", "1", "44%", "6", "3.5s", "learning"]
+    assert lines[3].split() == ["alternative", "scale_up", "2", "23%", "5", "-"]
     assert len(lines) == 4  # delete_pod is blocked: never an alternative
 
 
@@ -127,7 +128,7 @@ async def test_recommend_json_parses(redis: Redis) -> None:
     data = json.loads(await learning_text(learning_service(redis), "recommend", KEY, True))
 
     assert (data["action"], data["based_on"], data["source"]) == ("restart_pod", 6, "learning")
-    assert data["confidence"] == pytest.approx(5 / 6)
+    assert data["confidence"] == pytest.approx(0.4365)  # 5 of 6, the Wilson lower bound
     assert data["avg_execution_seconds"] == pytest.approx(3.5)
     assert [a["action"] for a in data["alternatives"]] == ["scale_up"]
 

@@ -1,4 +1,5 @@
-"""Decisions and requests about one incident: approve or reject its repair, give it its own card.
+"""Decisions and requests about one incident: approve or reject its repair, give it its own card,
+read its timeline.
 
 The same Temporal updates the Telegram buttons and the CLI use (starter/approvals.py), behind
 AWOOOI_API_TOKEN as a bearer token.
@@ -11,15 +12,17 @@ from datetime import datetime, timezone
 
 import structlog
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from core.errors import DecisionRefused, PayloadError
 from core.identity import workflow_id_for
 from core.repair import Decision
+from core.timeline.render import as_json, as_markdown, as_text
 from starter.approvals import request_own_card, send_decision
 from starter.auth import require_api_token
 from starter.http.deps import UPDATE_ERRORS, Deps, update_error
 from starter.json_body import loads_bounded
+from starter.timeline_reader import read_timeline
 
 log = structlog.get_logger(__name__)
 
@@ -81,3 +84,25 @@ async def own_card(request: Request, incident_id: str, deps: Deps) -> Response:
     return JSONResponse({"status": "shown" if placement.message_id is not None else "not_sent",
                          "incident_id": incident_id, "message_id": placement.message_id,
                          "digest_message_id": placement.digest_message_id})
+
+
+_TIMELINE_FORMATS = {"json", "markdown", "text"}
+
+
+@router.get("/api/v1/incidents/{incident_id}/timeline")
+async def timeline(request: Request, incident_id: str, deps: Deps, format: str = "json") -> Response:  # noqa: A002
+    """Every run of the incident read back from Temporal's histories (docs/adr/0026): JSON by default,
+    ``?format=markdown`` or ``?format=text`` as `awoooi timeline` prints it."""
+    try:
+        _check(request, deps, incident_id)
+        if format not in _TIMELINE_FORMATS:
+            raise PayloadError(f"format must be one of {sorted(_TIMELINE_FORMATS)}")
+        read = await read_timeline(deps.temporal, incident_id)
+    except UPDATE_ERRORS as exc:
+        return update_error(exc)
+    tz = deps.settings.tz
+    if format == "markdown":
+        return PlainTextResponse(as_markdown(read, tz), media_type="text/markdown; charset=utf-8")
+    if format == "text":
+        return PlainTextResponse(as_text(read, tz))
+    return Response(as_json(read, tz), media_type="application/json")
