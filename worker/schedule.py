@@ -53,10 +53,13 @@ def probe_schedule(settings: Settings, *, paused: bool = False) -> Schedule:
     )
 
 
-async def ensure_probe_schedule(client: Client, settings: Settings) -> str:
-    """Create the schedule, or bring an existing one's action, spec and policy up to date (its
-    paused state is the operator's and is kept). Returns "created" or "updated"."""
-    wanted = probe_schedule(settings)
+async def ensure_probe_schedule(client: Client, settings: Settings, *, paused: bool | None = None) -> str:
+    """Create the schedule, or bring an existing one's action, spec and policy up to date. Its paused
+    state is the operator's and is kept, unless ``paused`` says otherwise: a pause or unpause goes in
+    the same update, not in a patch after it, because the schedule's workflow applies a pending patch
+    before a pending update, and the update (carrying the state it read) would undo the pause.
+    Returns "created" or "updated"."""
+    wanted = probe_schedule(settings, paused=bool(paused))
     try:
         await client.create_schedule(SCHEDULE_ID, wanted)
         log.info("probe schedule created", schedule_id=SCHEDULE_ID, every=settings.probe_interval)
@@ -65,7 +68,11 @@ async def ensure_probe_schedule(client: Client, settings: Settings) -> str:
         pass
 
     def update(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        wanted.state = current.description.schedule.state
+        state = current.description.schedule.state
+        if paused is not None and state.paused != paused:
+            state.paused = paused
+            state.note = f"{'paused' if paused else 'unpaused'} with awoooi schedule --{'' if paused else 'un'}pause"
+        wanted.state = state
         return ScheduleUpdate(schedule=wanted)
 
     await client.get_schedule_handle(SCHEDULE_ID).update(update)
@@ -75,13 +82,12 @@ async def ensure_probe_schedule(client: Client, settings: Settings) -> str:
 
 async def control_schedule(client: Client, settings: Settings, action: str | None) -> str:
     """`awoooi schedule [--pause|--unpause|--trigger]`: ensure it, then do what was asked."""
-    result = await ensure_probe_schedule(client, settings)
+    paused = {"pause": True, "unpause": False}.get(action or "")
+    result = await ensure_probe_schedule(client, settings, paused=paused)
     handle = client.get_schedule_handle(SCHEDULE_ID)
     if action == "pause":
-        await handle.pause(note="paused with awoooi schedule --pause")
         return f"{SCHEDULE_ID}: {result}, paused"
     if action == "unpause":
-        await handle.unpause(note="unpaused with awoooi schedule --unpause")
         return f"{SCHEDULE_ID}: {result}, running every {settings.probe_interval} s"
     if action == "trigger":
         await handle.trigger(overlap=ScheduleOverlapPolicy.SKIP)
