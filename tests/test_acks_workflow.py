@@ -11,8 +11,11 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from core import search_attributes as sa
 from core.acks import AckRequest
+from core.identity import incident_ref
 from core.incident.state import IncidentSettings, IncidentState
 from core.models import RepairAction
+from core.timeline import model as k
+from starter.timeline_reader import read_timeline
 from tests.harness import eventually
 from tests.standins import StandIns, deliver, firing, resolved, start
 
@@ -70,7 +73,11 @@ async def test_renotified_then_escalated_until_acked_across_a_worker_restart(ski
         with pytest.raises(WorkflowUpdateFailedError) as closed:
             await handle.execute_update("ack", _ack("carol"))
         assert "resolved" in str(closed.value.cause)
+        timeline = await read_timeline(client, incident_ref(firing(fp).alert).incident_id)
         await handle.terminate("done")
+    assert timeline.unknown == []
+    story = [(e.kind, e.actor, e.via) for e in timeline.entries if e.kind in (k.RENOTIFIED, k.ESCALATED, k.ACKED)]
+    assert story == [(k.RENOTIFIED, "awoooi", None), (k.ESCALATED, "awoooi", None), (k.ACKED, "alice", "api")]
 
 
 async def test_with_the_settings_of_older_runs_no_ack_no_attribute_no_renotification(skipping_env, queue) -> None:
