@@ -178,3 +178,12 @@ def test_a_rejected_repair_is_counted_once_as_rejected() -> None:
     outcomes = [c.inp for c in script.of(Observe) if c.inp.metric == "repair_outcome"]
     assert len(outcomes) == 1 and outcomes[0].labels == {"service": "checkout", "action": "scale_up",
                                                          "outcome": "rejected"}
+
+
+def test_when_a_silence_ends_the_waits_start_again_from_then() -> None:
+    script = _script(escalate_after_seconds={})
+    script.step(T0, [firing(0)])
+    script.core.state.silenced = True
+    assert _renotifications(script, 60) == []
+    script.core._acks.on_silence_ended(script.core.state, at(60))  # what the silence verdict's hook calls
+    assert _renotifications(script, 80) == [(75, 1, False)]

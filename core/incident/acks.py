@@ -88,6 +88,13 @@ class Acks:
             state.unacked_since = now
             state.renotified_at = None
 
+    def on_silence_ended(self, state: IncidentState, now: datetime) -> None:
+        """For the silence verdict (helper "silenced"): set ``state.silenced`` while a silence covers
+        the incident, and call this when it ends, so the waits start from when its card goes out
+        rather than sending a re-notification at once for the time it was silenced."""
+        state.silenced = False
+        self.on_reopen(state, now)
+
     def on_ack(self, state: IncidentState, request: AckRequest, now: datetime) -> Step:
         if not self._settings.acks or state.acked is not None:
             return  # a repeat of the ack already recorded (the validator answered it the same)
