@@ -76,8 +76,10 @@ def format_time(value: datetime, tz: ZoneInfo) -> str:
 
 
 def format_span(seconds: float) -> str:
-    """A short duration: 45 min, 2 h 5 min, 1 d 3 h (the same in both locales)."""
-    minutes = max(int(seconds // 60), 0)
+    """A short duration: 40 s, 45 min, 2 h 5 min, 1 d 3 h (the same in both locales)."""
+    if seconds < 60:
+        return f"{max(int(seconds), 0)} s"
+    minutes = int(seconds // 60)
     if minutes < 60:
         return f"{minutes} min"
     hours, minutes = divmod(minutes, 60)

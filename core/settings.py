@@ -197,7 +197,7 @@ class Settings(BaseSettings):
     renotify_info: Annotated[list[float], NoDecode] = Field(default_factory=list)
     # After this many seconds unacknowledged, an incident of escalate_severities is also posted (once)
     # to the escalation chat; no escalation chat, no escalation.
-    escalate_after: int = Field(default=1800, ge=60)
+    escalate_after: int = Field(default=1800, ge=1)
     escalate_severities: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["critical"])
     escalation_chat_id: str | None = None
     # MTTA, MTTR and repair outcomes on /metrics (issue 21), observed once per incident.
@@ -259,14 +259,14 @@ class Settings(BaseSettings):
     @field_validator("renotify_critical", "renotify_error", "renotify_warning", "renotify_info", mode="before")
     @classmethod
     def _minutes(cls, value: object) -> object:
-        """ "15,30,60,120" (minutes); each wait at least a minute, so a typo cannot flood a chat."""
+        """ "15,30,60,120" (minutes, fractions allowed); each wait at least 3 s, so "0" cannot flood a chat."""
         if isinstance(value, str):
             value = [part.strip() for part in value.strip().removeprefix("[").removesuffix("]").split(",")
                      if part.strip()]
         if isinstance(value, list):
             for wait in value:
-                if float(wait) < 1:
-                    raise ValueError("re-notification waits are minutes, at least 1")
+                if float(wait) < 0.05:
+                    raise ValueError("re-notification waits are minutes, at least 0.05 (3 s)")
         return value
 
     @field_validator("escalate_severities", mode="before")
