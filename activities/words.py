@@ -30,6 +30,9 @@ LABELS: dict[str, dict[str, str]] = {
         "rejected": "Rejected", "timed_out": "No decision", "not_needed": "Not needed",
         "escalated": "Escalated", "manual": "Needs a human",
         "may_repeat": "⚠️ This card may repeat an earlier one: awoooi was interrupted while sending it.",
+        "ack": "Ack ✋", "acked_by": "👀 Acked by {who} at {time}",
+        "renotify": "🔔 Still unacknowledged after {span}", "escalate_unacked": "🚨 Escalated: unacknowledged for {span}",
+        "ack_hint": "Ack it on the card, or /ack {id}",
     },
     "zh-TW": {
         "open": "處理中", "resolved": "已解決", "expired": "已過期",
@@ -51,6 +54,9 @@ LABELS: dict[str, dict[str, str]] = {
         "rejected": "已拒絕", "timed_out": "未決定", "not_needed": "不需要",
         "escalated": "已升級", "manual": "需要人工處理",
         "may_repeat": "⚠️ 此卡片可能與先前的一則重複：awoooi 傳送時曾中斷。",
+        "ack": "Ack ✋ 確認", "acked_by": "👀 {who} 於 {time} 確認（acked）",
+        "renotify": "🔔 {span} 後仍無人確認", "escalate_unacked": "🚨 已升級：{span} 無人確認",
+        "ack_hint": "在卡片上按 Ack，或 /ack {id}",
     },
 }
 
@@ -67,3 +73,17 @@ def format_time(value: datetime, tz: ZoneInfo) -> str:
     return value.astimezone(tz).strftime(_TIME_FORMAT)
 
 
+
+
+def format_span(seconds: float) -> str:
+    """A short duration: 40 s, 45 min, 2 h 5 min, 1 d 3 h (the same in both locales)."""
+    if seconds < 60:
+        return f"{max(int(seconds), 0)} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"

@@ -56,6 +56,11 @@ class MessageKey:
     def escalation(cls, escalation_key: str) -> MessageKey:
         return cls(f"escalation:{escalation_key}")
 
+    @classmethod
+    def renotify(cls, notify_key: str) -> MessageKey:
+        """A re-notification or escalation of an unacknowledged incident (docs/adr/0025)."""
+        return cls(f"renotify:{notify_key}")
+
     def __repr__(self) -> str:
         return f"MessageKey({self.name!r})"
 

@@ -51,6 +51,11 @@ def current_details(view: IncidentView, repair: RepairState | None) -> str:
         f"**Last seen:** {view.last_seen.isoformat(timespec='seconds')}",
         f"**Repair phase:** {repair_phase(repair)}",
     ]
+    if view.acked is not None:
+        lines.append(f"**Acknowledged:** by {view.acked.by} via {view.acked.via} at "
+                     f"{view.acked.at.isoformat(timespec='seconds')}")
+    elif view.ackable and view.status.value == "open":
+        lines.append("**Acknowledged:** not yet")
     if repair is not None:
         lines.append(f"**Repair:** {repair.plan.action.value} (tier {repair.plan.tier}), {repair.phase.value}"
                      + (f": {repair.note}" if repair.note else ""))

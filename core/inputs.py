@@ -165,3 +165,30 @@ class EscalateInput(BaseModel):
     escalation_key: str
     reason: str
     reply_to: str | None = None
+
+
+class RenotifyInput(BaseModel):
+    """A re-notification of an unacknowledged incident (a short reply to its card) or its escalation
+    to the escalation chat; sent once per ``notify_key`` (docs/adr/0025)."""
+
+    model_config = ConfigDict(coerce_numbers_to_str=True)
+
+    view: IncidentView
+    # "{incident_id}:{lifecycle_id}:renotify:{n}" or "...:escalation".
+    notify_key: str
+    # Which re-notification this is (1, 2, ...); 0 for the escalation.
+    n: int = 0
+    escalation: bool = False
+    reply_to: str | None = None
+    # How long it has been open and unacknowledged, for the message.
+    unacked_seconds: float = 0.0
+
+
+class ObserveInput(BaseModel):
+    """One observation of an incident metric, made once per ``once_key`` whatever retries or replays."""
+
+    once_key: str
+    # time_to_acknowledge / time_to_resolve (histograms) or repair_outcome (a counter).
+    metric: str
+    labels: dict[str, str] = Field(default_factory=dict)
+    value: float = 1.0

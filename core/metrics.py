@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
+# Time to acknowledge / resolve an incident: from a minute to a day (issue 21).
+INCIDENT_BUCKETS = (60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0)
+# What awoooi_repair_outcomes_total counts (docs/adr/0025).
+REPAIR_OUTCOMES = ("verified", "ineffective", "rejected", "expired")
+
 # The seed's webhook buckets (0.1 ... 30 s) with finer ones below 0.1 s, where intake usually is.
 WEBHOOK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -99,6 +104,33 @@ class Metrics:
             "Requests a route failed on with an unexpected exception (answered 500), by route template.",
             ["route", "code"],
             registry=registry,
+        )
+
+        self._incident_metrics(registry)
+
+    def _incident_metrics(self, registry: CollectorRegistry) -> None:
+        """Observed once per incident lifecycle (or repair) by the observe_incident activity, after a
+        Valkey once-key, so a retry or a replay never observes twice (docs/adr/0025)."""
+        self.time_to_acknowledge = Histogram(
+            "awoooi_incident_time_to_acknowledge_seconds",
+            "From an incident opening to its first acknowledgement, once per incident.",
+            ["service", "severity", "source"], buckets=INCIDENT_BUCKETS, registry=registry,
+        )
+        self.time_to_resolve = Histogram(
+            "awoooi_incident_time_to_resolve_seconds",
+            "From an incident opening to its resolution being handled, once per incident.",
+            ["service", "severity", "source"], buckets=INCIDENT_BUCKETS, registry=registry,
+        )
+        self.repair_outcomes = Counter(
+            "awoooi_repair_outcomes_total",
+            "Repairs by how they ended: verified (the alert resolved within the verify window), ineffective "
+            "(it ran and the alert did not resolve), rejected, expired (no decision in time).",
+            ["service", "action", "outcome"], registry=registry,
+        )
+        self.renotifications = Counter(
+            "awoooi_incident_renotifications_total",
+            "Re-notifications of unacknowledged incidents, and escalations to the escalation chat, sent.",
+            ["severity", "kind"], registry=registry,
         )
 
     def _chain_metrics(self, registry: CollectorRegistry, version: str) -> None:

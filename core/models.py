@@ -199,6 +199,15 @@ class IncidentRef(BaseModel):
     legacy_workflow_id: str | None = None
 
 
+class Acknowledgement(BaseModel):
+    """Who said "I'm on it" first, when, and through which channel (docs/adr/0025)."""
+
+    by: str = Field(min_length=1, max_length=100)
+    by_id: str | None = None
+    via: str
+    at: datetime
+
+
 class IncidentView(BaseModel):
     """Everything a Telegram card or a Sentry comment shows about an incident at one moment.
 
@@ -216,6 +225,10 @@ class IncidentView(BaseModel):
     first_seen: datetime
     last_seen: datetime
     resolved_at: datetime | None = None
+    # Acknowledgements (docs/adr/0025): the card offers "Ack" while ``ackable`` and nobody acked yet;
+    # both stay at their defaults in runs whose settings predate acks, so their cards do not change.
+    ackable: bool = False
+    acked: Acknowledgement | None = None
 
 
 class DeliveryBatch(BaseModel):

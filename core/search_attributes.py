@@ -20,7 +20,11 @@ INCIDENT_STATUS = SearchAttributeKey.for_keyword("IncidentStatus")
 # none / awaiting_approval / running / verifying / done: `RepairPhase="awaiting_approval"` is the approval queue.
 REPAIR_PHASE = SearchAttributeKey.for_keyword("RepairPhase")
 
-ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS, REPAIR_PHASE)
+# "false" while an open incident waits for someone to say "I'm on it", "true" once acked (only in runs
+# with AWOOOI_ACKS on): `IncidentStatus="open" AND Acked="false"` lists the unacknowledged ones.
+ACKED = SearchAttributeKey.for_keyword("Acked")
+
+ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS, REPAIR_PHASE, ACKED)
 
 # Temporal refuses a Keyword value whose encoded payload is over 2,048 bytes. The payload is the
 # value as JSON: quotes included, and every non-ASCII character escaped (``"\u78c1"``, 6 bytes;

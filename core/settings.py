@@ -186,6 +186,22 @@ class Settings(BaseSettings):
     # Maintenance windows: Alertmanager time_intervals with matchers, YAML or JSON (core/maintenance.py);
     # matching alerts behave as silenced inside them. Re-read when the file changes.
     maintenance_file: FilePath | None = None
+    # The night shift (docs/adr/0025-acks-and-escalation.md). Acknowledgements: the card's Ack button,
+    # /ack, `awoooi ack`, POST /api/v1/incidents/{id}/ack and the Acked search attribute.
+    acks: bool = True
+    # Re-notify an open unacknowledged incident in its chat (a reply to its card) after each of these
+    # waits, in minutes (comma-separated; the last repeats); empty: never for that severity.
+    renotify_critical: Annotated[list[float], NoDecode] = Field(default_factory=lambda: [15.0, 30.0, 60.0, 120.0])
+    renotify_error: Annotated[list[float], NoDecode] = Field(default_factory=lambda: [30.0, 60.0, 120.0])
+    renotify_warning: Annotated[list[float], NoDecode] = Field(default_factory=lambda: [60.0, 240.0])
+    renotify_info: Annotated[list[float], NoDecode] = Field(default_factory=list)
+    # After this many seconds unacknowledged, an incident of escalate_severities is also posted (once)
+    # to the escalation chat; no escalation chat, no escalation.
+    escalate_after: int = Field(default=1800, ge=1)
+    escalate_severities: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["critical"])
+    escalation_chat_id: str | None = None
+    # MTTA, MTTR and repair outcomes on /metrics (issue 21), observed once per incident.
+    incident_metrics: bool = True
     # Kubernetes executor: a kubeconfig file, else in-cluster config, else ~/.kube/config.
     kubernetes_kubeconfig: Path | None = None
     kubernetes_context: str | None = None
@@ -240,6 +256,29 @@ class Settings(BaseSettings):
             return float(value)
         return value
 
+    @field_validator("renotify_critical", "renotify_error", "renotify_warning", "renotify_info", mode="before")
+    @classmethod
+    def _minutes(cls, value: object) -> object:
+        """ "15,30,60,120" (minutes, fractions allowed); each wait at least 3 s, so "0" cannot flood a chat."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.strip().removeprefix("[").removesuffix("]").split(",")
+                     if part.strip()]
+        if isinstance(value, list):
+            for wait in value:
+                if float(wait) < 0.05:
+                    raise ValueError("re-notification waits are minutes, at least 0.05 (3 s)")
+        return value
+
+    @field_validator("escalate_severities", mode="before")
+    @classmethod
+    def _severities(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip().lower() for part in value.split(",") if part.strip()]
+        known = {"critical", "error", "warning", "info"}
+        if isinstance(value, list) and not set(value) <= known:
+            raise ValueError(f"severities are some of {sorted(known)}")
+        return value
+
     @field_validator("telegram_approver_ids", mode="before")
     @classmethod
     def _comma_separated_ids(cls, value: object) -> object:
@@ -287,6 +326,11 @@ class Settings(BaseSettings):
     @property
     def probe_api_base(self) -> str:
         return (self.api_base or f"http://127.0.0.1:{self.api_port}").rstrip("/")
+
+    @property
+    def renotify_minutes(self) -> dict[str, list[float]]:
+        return {"critical": self.renotify_critical, "error": self.renotify_error,
+                "warning": self.renotify_warning, "info": self.renotify_info}
 
     @property
     def llm_enabled(self) -> bool:

@@ -15,6 +15,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateR
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from core.acks import ACK_UPDATE, AckAnswer, AckRequest
 from core.errors import DecisionRefused, IntakeUnavailable, NotFound
 from core.inputs import CardPlacement
 from core.repair import Decision, DecisionAnswer
@@ -28,6 +29,13 @@ OWN_CARD_UPDATE = "own_card"
 async def send_decision(client: Client, workflow_id: str, decision: Decision, *, timeout: float) -> DecisionAnswer:
     return await _update(client, workflow_id, DECIDE_UPDATE, decision, DecisionAnswer, timeout=timeout,
                          closed="the incident is closed: nothing to decide")
+
+
+async def send_ack(client: Client, workflow_id: str, request: AckRequest, *, timeout: float) -> AckAnswer:
+    """"I'm on it" (docs/adr/0025): the first person's ack is recorded; the same person again gets the
+    same answer; anyone else is refused with who acked first (DecisionRefused)."""
+    return await _update(client, workflow_id, ACK_UPDATE, request, AckAnswer, timeout=timeout,
+                         closed="the incident is closed: there is nothing to acknowledge")
 
 
 async def request_own_card(client: Client, workflow_id: str, *, timeout: float) -> CardPlacement:

@@ -1,4 +1,4 @@
-"""The `awoooi` command: dev, worker, api, analyze, approve, reject, card, learning, playbooks,
+"""The `awoooi` command: dev, worker, api, analyze, approve, reject, ack, card, learning, playbooks,
 silences, telegram-webhook, probe, schedule, generations, timeline, postmortem, report."""
 
 from __future__ import annotations
@@ -162,6 +162,15 @@ async def _decide(settings: Settings, args: argparse.Namespace) -> int:
                         note=args.note, out=sys.stdout, err=sys.stderr)
 
 
+async def _ack(settings: Settings, args: argparse.Namespace) -> int:
+    from starter.ops_cli import ack
+
+    client = await _temporal_or_say(settings)
+    if client is None:
+        return 1
+    return await ack(client, settings, args.incident_id, by=args.by, note=args.note, out=sys.stdout, err=sys.stderr)
+
+
 async def _own_card(settings: Settings, args: argparse.Namespace) -> int:
     from starter.ops_cli import own_card
 
@@ -204,7 +213,7 @@ async def _incidents(settings: Settings, args: argparse.Namespace) -> int:
     redis = connect_redis(settings)
     try:
         rows = await list_incidents(client, RedisIncidentRepository(redis), status=args.status,
-                                    include_closed=args.all)
+                                    include_closed=args.all, unacked=args.unacked)
     finally:
         await redis.aclose()
     print_incidents(rows, as_json=args.json, out=sys.stdout)
@@ -343,6 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                            help="only these (default: every running incident)")
     incidents.add_argument("--all", action="store_true", help="closed incidents too")
     incidents.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    incidents.add_argument("--unacked", action="store_true",
+                           help="only open incidents nobody has acknowledged yet (Acked=\"false\")")
     analyze = sub.add_parser("analyze", help="analyze alerts read on stdin (a payload, or JSON Lines); print JSON lines",
                              formatter_class=fmt, description=ANALYZE_HELP)
     analyze.add_argument("--explain", action="store_true", help="also say which signals matched and why the entry won")
@@ -351,6 +362,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         decide.add_argument("incident_id", help="the incident id shown on the card, e.g. alertmanager-1a2b3c")
         decide.add_argument("--by", help="who decides (shown on the card); default: your login name")
         decide.add_argument("--note", default="", help="why, for the record")
+    acked = sub.add_parser("ack", help="acknowledge an incident: \"I'm on it\" (stops its re-notifications)")
+    acked.add_argument("incident_id", help="the incident id shown on the card, e.g. alertmanager-1a2b3c")
+    acked.add_argument("--by", help="who acknowledges (shown on the card); default: your login name")
+    acked.add_argument("--note", default="", help="for the record")
     card = sub.add_parser("card", help="give an incident a storm digest lists its own card now",
                           formatter_class=fmt, description=CARD_HELP)
     card.add_argument("incident_id", help="the incident id its digest line shows, e.g. alertmanager-1a2b3c")
@@ -411,7 +426,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # long-running ones do (_exit_now): a failed or finished connect can leave the SDK's native
     # threads to abort the process at exit (SIGABRT instead of exit 1, seen in `awoooi incidents`
     # with no Temporal up; temporalio/sdk-python#300).
-    temporal_commands = {"approve": _decide, "reject": _decide, "card": _own_card, "incidents": _incidents,
+    temporal_commands = {"approve": _decide, "reject": _decide, "ack": _ack, "card": _own_card, "incidents": _incidents,
                          "probe": _probe, "schedule": _schedule, "generations": _generations,
                          "timeline": _timeline, "postmortem": _timeline, "report": _report}
     if args.command in temporal_commands:

@@ -25,14 +25,18 @@ FILTERS = {
     "expired": 'IncidentStatus="expired"',
     "awaiting-approval": 'RepairPhase="awaiting_approval"',
 }
-COLUMNS = ("id", "alert", "severity", "service", "status", "occurrences", "age", "repair")
+COLUMNS = ("id", "alert", "severity", "service", "status", "occurrences", "age", "repair", "acked")
+# Open incidents nobody has acknowledged (runs that record acks set Acked; docs/adr/0025).
+UNACKED = 'IncidentStatus="open" AND Acked="false"'
 
 
-def visibility_query(status: str | None, *, include_closed: bool) -> str:
+def visibility_query(status: str | None, *, include_closed: bool, unacked: bool = False) -> str:
     # Both generations while generation 1 still has runs (ADR 0019); probe incidents are "probe-...".
     parts = ['WorkflowType IN ("Incident", "IncidentWorkflow")', f'WorkflowId STARTS_WITH "{WORKFLOW_ID_PREFIX}"']
     if status:
         parts.append(FILTERS[status])
+    if unacked:
+        parts.append(UNACKED)
     if not include_closed:
         parts.append('ExecutionStatus="Running"')
     return " AND ".join(parts)
@@ -49,11 +53,12 @@ def _age(started: datetime | None, now: datetime) -> str:
 
 
 async def list_incidents(client: Client, records: IncidentRepository | None, *, status: str | None,
-                         include_closed: bool = False, limit: int = 500) -> list[dict[str, Any]]:
+                         include_closed: bool = False, unacked: bool = False,
+                         limit: int = 500) -> list[dict[str, Any]]:
     now = datetime.now(timezone.utc)
     found: list[dict[str, Any]] = []
-    async for execution in client.list_workflows(visibility_query(status, include_closed=include_closed),
-                                                 limit=limit):
+    query = visibility_query(status, include_closed=include_closed, unacked=unacked)
+    async for execution in client.list_workflows(query, limit=limit):
         attrs = execution.typed_search_attributes
         incident = execution.id.removeprefix(WORKFLOW_ID_PREFIX)
         incident_status = attrs.get(sa.INCIDENT_STATUS) or "-"
@@ -65,6 +70,8 @@ async def list_incidents(client: Client, records: IncidentRepository | None, *, 
             "severity": attrs.get(sa.SEVERITY),
             "service": attrs.get(sa.SERVICE),
             "status": incident_status,
+            # "yes" / "no"; "-" for runs that do not record acks (older settings, generation 1).
+            "acked": {"true": "yes", "false": "no"}.get(attrs.get(sa.ACKED) or "", "-"),
             "occurrences": None,
             "age": _age(execution.start_time, now),
             "started_at": execution.start_time.isoformat() if execution.start_time else None,

@@ -15,12 +15,13 @@ from typing import Any, Protocol, TextIO
 
 from temporalio.client import Client
 
+from core.acks import AckRequest
 from core.errors import AwoooiError, UpstreamError
 from core.identity import workflow_id_for
 from core.learning_service import LearningService
 from core.repair import Decision
 from core.settings import Settings
-from starter.approvals import request_own_card, send_decision
+from starter.approvals import request_own_card, send_ack, send_decision
 
 
 def with_dev_defaults(settings: Settings) -> Settings:
@@ -52,6 +53,21 @@ async def decide(client: Client, settings: Settings, incident_id: str, *, approv
     try:
         answer = await send_decision(client, workflow_id_for(incident_id), decision,
                                      timeout=settings.temporal_rpc_timeout_seconds)
+    except AwoooiError as exc:
+        print(f"awoooi: {exc}", file=err)
+        return 1
+    print(answer.message, file=out)
+    return 0
+
+
+async def ack(client: Client, settings: Settings, incident_id: str, *, by: str | None, note: str, out: TextIO,
+              err: TextIO) -> int:
+    """`awoooi ack`: "I'm on it" (docs/adr/0025); exit 1 when refused (someone else acked first, closed)."""
+    who = f"{(by or getpass.getuser() or 'someone')[:90]} (cli)"
+    request = AckRequest(by=who, via="cli", at=datetime.now(timezone.utc), note=note[:500])
+    try:
+        answer = await send_ack(client, workflow_id_for(incident_id), request,
+                                timeout=settings.temporal_rpc_timeout_seconds)
     except AwoooiError as exc:
         print(f"awoooi: {exc}", file=err)
         return 1

@@ -1,4 +1,8 @@
-"""Approve/Reject taps from Telegram: a callback_query update to POST /api/v1/webhooks/telegram.
+"""Approve/Reject/Ack taps and chat commands from Telegram: updates to POST /api/v1/webhooks/telegram.
+
+A callback_query is a button tap (Approve/Reject decide a repair; Ack acknowledges the incident,
+docs/adr/0025); a message starting with "/" in the operators' chat is a command
+(starter/chat_commands.py). Every other update is ignored.
 
 Checks, in order, each with the answer the tapper sees:
 1. the setWebhook secret in X-Telegram-Bot-Api-Secret-Token (else 401, nothing read further);
@@ -18,12 +22,14 @@ from typing import Any
 import structlog
 from temporalio.client import Client
 
+from core.acks import AckRequest, ledger_token, parse_ack_callback
 from core.errors import DecisionRefused, IntakeUnavailable, NotFound, PayloadError, UpstreamError
 from core.metrics import Metrics
 from core.ports import ChatChannel, IdempotencyLedger
 from core.repair import Decision, parse_callback_data
 from core.settings import Settings
-from starter.approvals import send_decision
+from starter.approvals import send_ack, send_decision
+from starter.chat_commands import AckCommand, ChatCommand, ChatCommands, parse_command
 
 log = structlog.get_logger(__name__)
 
@@ -62,28 +68,43 @@ class TelegramUpdates:
         self._ledger = ledger
         self._chat = chat
         self._metrics = metrics
+        # The operators' chat commands; the silences' ones register here too.
+        self.commands = ChatCommands(settings, chat)
+        self.commands.register("ack", AckCommand(settings, temporal))
 
     async def handle(self, update: Any) -> dict[str, str]:
         tap = parse_tap(update)
-        if tap is None:
-            return {"status": "ignored", "reason": "not a button tap"}
-        bound = log.bind(update_id=tap.update_id, telegram_user_id=tap.user_id)
+        command = parse_command(update) if tap is None else None
+        if tap is None and command is None:
+            return {"status": "ignored", "reason": "not a button tap or a command"}
+        update_id = tap.update_id if tap is not None else command.update_id  # type: ignore[union-attr]
+        user_id = tap.user_id if tap is not None else command.user_id  # type: ignore[union-attr]
+        bound = log.bind(update_id=update_id, telegram_user_id=user_id)
         try:
-            first = await self._ledger.first_update(str(tap.update_id))
+            first = await self._ledger.first_update(str(update_id))
         except UpstreamError as exc:
             raise IntakeUnavailable("ledger unavailable") from exc
         if not first:
             bound.info("telegram update already handled")
             return {"status": "duplicate"}
         try:
+            if command is not None:
+                return await self._command(command)
+            assert tap is not None
             status, text = await self._decide(tap, bound)
         except IntakeUnavailable:
-            await self._forget(tap)
+            await self._forget(update_id)
             raise
         await self._answer(tap, text, alert=status != "accepted")
         return {"status": status, "detail": text}
 
+    async def _command(self, command: ChatCommand) -> dict[str, str]:
+        return await self.commands.handle(command)
+
     async def _decide(self, tap: Tap, bound: Any) -> tuple[str, str]:
+        ack_token = parse_ack_callback(tap.data)
+        if ack_token is not None:
+            return await self._ack(tap, ack_token, bound)
         if tap.user_id not in self._settings.telegram_approver_ids:
             bound.warning("repair decision refused: not an approver", who=tap.who)
             self._metrics.repair_decisions.labels(outcome="unauthorized", via="telegram").inc()
@@ -111,6 +132,27 @@ class TelegramUpdates:
         bound.info("repair decision accepted", approve=approve, who=tap.who, workflow_id=workflow_id)
         return "accepted", answer.message
 
+    async def _ack(self, tap: Tap, token: str, bound: Any) -> tuple[str, str]:
+        """The card's Ack button (docs/adr/0025): only the approver allowlist may ack from the chat."""
+        if tap.user_id not in self._settings.telegram_approver_ids:
+            bound.warning("ack refused: not an approver", who=tap.who)
+            return "refused", "You are not allowed to acknowledge incidents."
+        try:
+            workflow_id = await self._ledger.approval(ledger_token(token))
+        except UpstreamError as exc:
+            raise IntakeUnavailable("ledger unavailable") from exc
+        if workflow_id is None:
+            return "refused", "This incident is no longer known."
+        request = AckRequest(by=tap.who, by_id=str(tap.user_id), via="telegram", at=datetime.now(timezone.utc))
+        try:
+            answer = await send_ack(self._temporal, workflow_id, request,
+                                    timeout=self._settings.temporal_rpc_timeout_seconds)
+        except (DecisionRefused, NotFound) as exc:
+            bound.info("ack refused by the workflow", reason=str(exc))
+            return "refused", str(exc)[:200]
+        bound.info("incident acknowledged", who=tap.who, workflow_id=workflow_id)
+        return "accepted", answer.message[:200]
+
     async def _answer(self, tap: Tap, text: str, *, alert: bool) -> None:
         """Best effort: the spinner stops by itself after a while; the decision stands either way."""
         if self._chat is None:
@@ -120,11 +162,11 @@ class TelegramUpdates:
         except UpstreamError as exc:
             log.warning("answerCallbackQuery failed", update_id=tap.update_id, error=str(exc))
 
-    async def _forget(self, tap: Tap) -> None:
+    async def _forget(self, update_id: int) -> None:
         try:
-            await self._ledger.forget_update(str(tap.update_id))
+            await self._ledger.forget_update(str(update_id))
         except UpstreamError:
-            log.warning("could not forget a telegram update; its retry will be dropped", update_id=tap.update_id)
+            log.warning("could not forget a telegram update; its retry will be dropped", update_id=update_id)
 
 
 __all__ = ["TelegramUpdates", "parse_tap"]

@@ -52,6 +52,9 @@ def settings_for(
         # No storm digest: tests send far more than 10 incidents a minute to the one chat;
         # tests/test_digest.py and tests/test_scale_out.py set their own threshold.
         "digest_threshold": 10_000,
+        # No re-notification of unacknowledged incidents: the dev server's incidents live for real
+        # minutes; tests/test_acks_workflow.py and tests/test_renotify_activity.py keep them.
+        "renotify_critical": [], "renotify_error": [], "renotify_warning": [], "renotify_info": [],
     }
     if telegram is not None:
         values |= {"telegram_bot_token": telegram.token, "telegram_chat_id": CHAT_ID,

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from core.acks import AckRequest
 from core.identity import alert_key, firing_occurrence_id, resolved_delivery_id
 from core.incident.commands import (
     Analyze,
@@ -20,9 +21,11 @@ from core.incident.commands import (
     Execute,
     Failed,
     LearnRepair,
+    Observe,
     PlaceCard,
     Recommend,
     Record,
+    Renotify,
     Save,
     SaveBatch,
 )
@@ -111,13 +114,16 @@ class Script:
             Execute: lambda c: RepairResult(repair_id=c.inp.request.repair_id, action=c.inp.request.action,
                                             executor="dry-run", status=RepairStatus.SIMULATED),
             LearnRepair: lambda c: RecordOutcome(recorded=True),
+            Renotify: lambda c: str(next(self._messages)),
+            Observe: lambda c: True,
         }
         self._answers.update(answers or {})
 
     def step(self, now: datetime = T0, deliveries: list[AlertDelivery] | None = None,
-             decisions: list[Decision] | None = None, card_requests: list[CardRequest] | None = None) -> list[Command]:
+             decisions: list[Decision] | None = None, card_requests: list[CardRequest] | None = None,
+             acks: list[AckRequest] | None = None) -> list[Command]:
         """One step of the core over what arrived; the commands it yielded."""
-        step = self.core.step(Snapshot(now, deliveries, decisions, card_requests))
+        step = self.core.step(Snapshot(now, deliveries, decisions, card_requests, acks))
         made: list[Command] = []
         result: Any = None
         while True:

@@ -55,8 +55,17 @@ def buttons(telegram: TelegramLoopback, message_id: int) -> dict[str, str]:
     markup = telegram.keyboard(message_id)
     if not markup:
         return {}
-    row = markup["inline_keyboard"][0]
-    return {"approve": row[0]["callback_data"], "reject": row[1]["callback_data"]}
+    data = [button["callback_data"] for row in markup["inline_keyboard"] for button in row]
+    found = {"approve": next((d for d in data if d.startswith("rp:a:")), None),
+             "reject": next((d for d in data if d.startswith("rp:r:")), None)}
+    return {k: v for k, v in found.items() if v is not None}
+
+
+def ack_button(telegram: TelegramLoopback, message_id: int) -> str | None:
+    """The callback data of the card's Ack button, None when it has none (docs/adr/0025)."""
+    markup = telegram.keyboard(message_id) or {"inline_keyboard": []}
+    return next((b["callback_data"] for row in markup["inline_keyboard"] for b in row
+                 if b["callback_data"].startswith("ak:")), None)
 
 
 def card_text(telegram: TelegramLoopback, message_id: int) -> str:

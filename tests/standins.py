@@ -33,9 +33,11 @@ from core.inputs import (
     EscalateInput,
     ExecuteRepairInput,
     LearningRecordInput,
+    ObserveInput,
     PlaceCardInput,
     RecommendInput,
     RecordRepairInput,
+    RenotifyInput,
     RepairPlanAnswer,
     SaveBatchInput,
     SaveIncidentInput,
@@ -94,6 +96,8 @@ class StandIns:
     saves: list[Any] = field(default_factory=list)
     learned_outcomes: list[RecordRepairInput] = field(default_factory=list)
     paced: int = 0  # answer this many best-effort edits with "Paced"
+    renotified: list[RenotifyInput] = field(default_factory=list)
+    observed: list[ObserveInput] = field(default_factory=list)
 
     def activities(self) -> list[Any]:
         me = self
@@ -187,8 +191,20 @@ class StandIns:
             me.calls["post_sentry_comment"] += 1
             return "posted"
 
+        @activity.defn(name="renotify")
+        async def renotify(inp: RenotifyInput) -> str | None:
+            me.calls["renotify"] += 1
+            me.renotified.append(inp)
+            return str(700 + me.calls["renotify"])
+
+        @activity.defn(name="observe_incident")
+        async def observe(inp: ObserveInput) -> bool:
+            me.calls["observe_incident"] += 1
+            me.observed.append(inp)
+            return True
+
         return [incident_settings, analyze, delivery_seen, save, save_batch, record, recommend, budget, execute,
-                learn, place, edit, escalate, comment]
+                learn, place, edit, escalate, comment, renotify, observe]
 
     @asynccontextmanager
     async def worker(self, client: Client, task_queue: str, *, cache: bool = True) -> AsyncIterator[Worker]:

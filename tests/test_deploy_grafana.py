@@ -47,7 +47,8 @@ def test_dashboard_structure() -> None:
         assert panel["datasource"]["uid"] == "${datasource}"
     titles = {p["title"] for p in dashboard["panels"]}
     assert {"Alerts in by source", "Intake latency", "Telegram cards", "Sentry comments", "Repairs by outcome",
-            "Spool depth", "Probe status"} <= titles
+            "Spool depth", "Probe status", "MTTA by service (p50, p90)", "MTTR by service (p50, p90)",
+            "Repair outcomes"} <= titles
 
 
 def test_dashboard_queries_registered_metrics_only() -> None:

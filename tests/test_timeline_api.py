@@ -79,7 +79,8 @@ async def test_an_incident_read_back_by_the_api_and_the_cli(temporal_client, val
     report = await asyncio.to_thread(_cli, address, "report", "--since", "1d", "--json", "--html", str(page))
     assert report.returncode == 0, report.stderr
     data = json.loads(report.stdout)
-    assert data["mtta_note"] == "no acknowledgement recorded"
+    # Other tests' incidents on the shared server may have been acked (docs/adr/0025); this one was not.
+    assert data["mtta_note"] in (None, "no acknowledgement recorded")
     assert any(row["service"] == "checkout" for row in data["services"])
     assert any(row["action"] == "scale_up" and row["worked"] >= 1 for row in data["repairs"])
     assert "<svg" in page.read_text() and "<script" not in page.read_text()

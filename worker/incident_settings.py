@@ -23,4 +23,11 @@ def incident_settings(settings: Settings) -> IncidentSettings:
         local_steps=settings.local_steps,
         llm_enabled=settings.llm_enabled,
         digest_window_seconds=settings.digest_window_seconds,
+        # acks, re-notification and escalation (docs/adr/0025)
+        acks=settings.acks,
+        renotify_seconds={severity: [minutes * 60.0 for minutes in waits]
+                          for severity, waits in settings.renotify_minutes.items() if waits} if settings.acks else {},
+        escalate_after_seconds={severity: float(settings.escalate_after) for severity in settings.escalate_severities}
+        if settings.acks and settings.escalation_chat_id else {},
+        metrics=settings.incident_metrics,
     )

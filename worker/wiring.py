@@ -27,6 +27,8 @@ from activities.incident.settings import IncidentSettingsActivities
 from activities.chat.pacing import PacingLimits, TelegramPacer
 from activities.incident.learning import LearningActivities
 from activities.chat.cards import CardActivities, CardSettings
+from activities.chat.renotify import RenotifyActivities, RenotifySettings
+from activities.incident.observe import ObserveActivities
 from activities.chat.channels import chat_channel, chat_renderer
 from activities.valkey.messages import RedisMessageRefs
 from activities.probe.activities import ProbeActivities
@@ -124,7 +126,12 @@ def build_activities(
         Digest(redis, threshold=settings.digest_threshold,
                edit_interval=timedelta(seconds=settings.digest_edit_interval_seconds),
                window=timedelta(seconds=settings.digest_window_seconds)),
+        tokens=ledger,
     )
+    renotify = RenotifyActivities(cards, chat_channel(settings, http), chat_renderer(settings),
+                                  RenotifySettings(chat_id=settings.telegram_chat_id,
+                                                   escalation_chat_id=settings.escalation_chat_id), metrics)
+    observe = ObserveActivities(ledger, metrics)
     comments = SentryActivities(
         sentry, ledger, CommentSettings(org=settings.sentry_org, locale=settings.locale, tz=settings.tz), metrics
     )
@@ -143,6 +150,8 @@ def build_activities(
         cards.place_card,
         cards.edit_card,
         cards.escalate,
+        renotify.renotify,
+        observe.observe,
         comments.post_comment,
         learning.record,
         repairs.recommend,

@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from core import search_attributes as sa
+    from core.acks import ACK_UPDATE, AckAnswer, AckRequest
     from core.incident.core import CardRequest, IncidentCore, Snapshot, Wake
     from core.incident.repairs import same_decision
     from core.incident.state import Carried, IncidentOutcome, IncidentSettings, IncidentStart, IncidentState
@@ -45,6 +46,7 @@ class Incident:
         self._inbox: list[AlertDelivery] = []
         self._decisions: list[Decision] = []
         self._card_requests: list[CardRequest] = []
+        self._acks: list[AckRequest] = []
         self._core: IncidentCore | None = None
         self._woke = False
         self._timer: asyncio.Task[None] | None = None
@@ -74,6 +76,22 @@ class Incident:
         if self._core is None:
             raise ValueError("this incident has no repair awaiting approval")
         self._core.check_decision(decision, self._decisions)
+
+    @workflow.update(name=ACK_UPDATE)
+    def ack(self, request: AckRequest) -> AckAnswer:
+        """"I'm on it" (docs/adr/0025): accepted here, recorded by the loop's next step. The same
+        person again changes nothing; anyone after the first is refused by the validator."""
+        assert self._core is not None
+        answer = self._core.ack_answer(request, self._acks)
+        if not self._acks and (self._core.state is None or self._core.state.acked is None):
+            self._acks.append(request)
+        return answer
+
+    @ack.validator
+    def _check_ack(self, request: AckRequest) -> None:
+        if self._core is None:
+            raise ValueError("this incident has no card yet: its first delivery is still being handled")
+        self._core.check_ack(request, self._acks)
 
     @workflow.update(name="own_card")
     async def own_card(self) -> CardPlacement:
@@ -126,7 +144,8 @@ class Incident:
             after_local = done.last_local or (first and done.calls == 0)
             if core.outcome is not None and not after_local and not self._has_events():
                 return core.outcome
-            if core.outcome is None and core.should_continue_as_new(suggested) and not self._decisions:
+            if core.outcome is None and core.should_continue_as_new(suggested) and not self._decisions \
+                    and not self._acks:
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() or bool(self._card_requests))
                 if not self._card_requests:
                     workflow.continue_as_new(self._carry(start, core))
@@ -145,15 +164,15 @@ class Incident:
                              carried=Carried(state=core.state, pending=list(self._inbox)))
 
     def _has_events(self) -> bool:
-        return bool(self._inbox or self._decisions or self._card_requests)
+        return bool(self._inbox or self._decisions or self._card_requests or self._acks)
 
     def _has_work(self) -> bool:
         return self._woke or self._has_events()
 
     def _take(self) -> Snapshot:
         """Everything that has arrived, at once: a step sees nothing that arrives while it runs."""
-        snap = Snapshot(workflow.now(), self._inbox, self._decisions, self._card_requests)
-        self._inbox, self._decisions, self._card_requests = [], [], []
+        snap = Snapshot(workflow.now(), self._inbox, self._decisions, self._card_requests, self._acks)
+        self._inbox, self._decisions, self._card_requests, self._acks = [], [], [], []
         self._woke = False
         return snap
 

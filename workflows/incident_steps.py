@@ -36,12 +36,15 @@ with workflow.unsafe.imports_passed_through():
         Failed,
         LearnRepair,
         Log,
+        Observe,
         PlaceCard,
         Publish,
         Recommend,
         Record,
+        Renotify,
         Save,
         SaveBatch,
+        SetAcked,
         SetStatus,
         Step,
         queue_priority,
@@ -88,6 +91,8 @@ SPECS: dict[type[Call], _Spec] = {
     Comment: _Spec("post_sentry_comment", str, 30, 30 * _MIN, retries.API),
     Execute: _Spec("execute_repair", RepairResult, 2 * _MIN, 10 * _MIN, retries.EXECUTE),
     LearnRepair: _Spec("record_repair_result", RecordOutcome, 30, 30 * _MIN, retries.QUICK),
+    Renotify: _Spec("renotify", str | None, 30, 15 * _MIN, retries.API),
+    Observe: _Spec("observe_incident", bool, 10, 10 * _MIN, retries.QUICK),
 }
 ANALYZE = "analyze_alert"
 
@@ -130,6 +135,8 @@ class IncidentSteps:
                 regular_called = regular_called or not local
             elif isinstance(command, SetStatus):
                 workflow.upsert_search_attributes([sa.INCIDENT_STATUS.value_set(command.status)])
+            elif isinstance(command, SetAcked):
+                workflow.upsert_search_attributes([sa.ACKED.value_set("true" if command.acked else "false")])
             elif isinstance(command, Publish):
                 workflow.set_current_details(command.details)
                 if command.phase != self._shown_phase:

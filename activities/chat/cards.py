@@ -36,7 +36,9 @@ from core.legacy_inputs import CardInput
 from core.metrics import Metrics
 from core.models import IncidentView, Severity
 from core.priority import QueuePlace
-from core.ports import CardRenderer, ChatChannel, MessageRefs
+from core.acks import ack_token, ledger_token
+from core.identity import workflow_id_for
+from core.ports import CardRenderer, ChatChannel, IdempotencyLedger, MessageRefs
 from core.repair import RepairPhase, RepairState
 
 log = structlog.get_logger(__name__)
@@ -58,8 +60,12 @@ def _refused(exc: UpstreamError) -> bool:
 
 class CardActivities:
     def __init__(self, channel: ChatChannel | None, render: CardRenderer, refs: MessageRefs, settings: CardSettings,
-                 metrics: Metrics, gate: ChatGate, digest: Digest | None = None) -> None:
+                 metrics: Metrics, gate: ChatGate, digest: Digest | None = None,
+                 tokens: IdempotencyLedger | None = None) -> None:
         self._channel = channel
+        # Where an Ack button's token is registered before a card carrying it is sent (None: the
+        # button is shown but no tap can find its incident; tests without Valkey).
+        self._tokens = tokens
         self._render = render
         self._refs = refs
         self._settings = settings
@@ -115,11 +121,20 @@ class CardActivities:
             return None
         return await self._own_card(chat, inp.view, inp.card_key, inp.repair)
 
+    async def _register_ack(self, view: IncidentView) -> None:
+        """The Ack button's token -> its workflow, before any card carrying it can be tapped
+        (an idempotent SET, so every card call may repeat it)."""
+        if self._tokens is None or not view.ackable or view.acked is not None:
+            return
+        workflow_id = workflow_id_for(view.incident_id)
+        await self._tokens.register_approval(ledger_token(ack_token(workflow_id)), workflow_id)
+
     async def _own_card(self, chat: str, view: IncidentView, card_key: str, repair: RepairState | None) -> str:
         assert self._channel is not None
         channel = self._channel
         bound = log.bind(incident_id=view.incident_id)
         try:
+            await self._register_ack(view)
             ref, sent = await self.send_once(
                 chat, MessageKey.card(card_key), lambda may_repeat: self._render.card(view, repair, may_repeat=may_repeat),
                 lambda message: channel.send(chat, message), bound)
@@ -185,6 +200,7 @@ class CardActivities:
             return None
         message = self._render.card(inp.view, inp.repair)
         try:
+            await self._register_ack(inp.view)
             if not await self._gate.pace(chat, urgent=not inp.best_effort, place=activity_place()):
                 self._metrics.telegram_messages.labels(kind="paced").inc()
                 # Non-retryable: the workflow keeps the card dirty and edits at its next interval.

@@ -58,6 +58,11 @@ def chat_update(update_id: str) -> str:
     return f"{PREFIX}:ledger:telegram-update:{update_id}"
 
 
+def metric_observed(once_key: str) -> str:
+    """An incident metric (MTTA, MTTR, a repair outcome) observed once (activities/incident/observe.py)."""
+    return f"{PREFIX}:ledger:observed:{once_key}"
+
+
 # -- where awoooi's messages are (activities/valkey/messages.py) -----------------------------------
 
 

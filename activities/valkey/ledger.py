@@ -78,6 +78,10 @@ class RedisLedger:
     async def first_update(self, update_id: str) -> bool:
         return bool(await self._call("set", keys.chat_update(update_id), "1", nx=True, ex=self._ttl))
 
+    async def first_observation(self, once_key: str) -> bool:
+        """True the first time a metric is observed under ``once_key`` (SET NX), False after."""
+        return bool(await self._call("set", keys.metric_observed(once_key), "1", nx=True, ex=self._ttl))
+
     async def forget_update(self, update_id: str) -> None:
         await self._call("delete", keys.chat_update(update_id))
 

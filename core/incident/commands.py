@@ -27,9 +27,11 @@ from core.inputs import (
     EscalateInput,
     ExecuteRepairInput,
     LearningRecordInput,
+    ObserveInput,
     PlaceCardInput,
     RecommendInput,
     RecordRepairInput,
+    RenotifyInput,
     SaveBatchInput,
     SaveIncidentInput,
     SentryCommentInput,
@@ -158,6 +160,30 @@ class LearnRepair(Call):
 
     inp: RecordRepairInput
     urgency = "deferred"
+
+
+class Renotify(Call):
+    """-> str | None: a re-notification replying to the card, or the escalation (docs/adr/0025)."""
+
+    inp: RenotifyInput
+    urgency = "state"
+
+
+class Observe(Call):
+    """-> bool: an MTTA/MTTR/repair-outcome observation, made once per key (False: already made)."""
+
+    inp: ObserveInput
+    quick = True
+    urgency = "deferred"
+
+
+class SetAcked(Command):
+    """The Acked search attribute ("true" / "false")."""
+
+    __slots__ = ("acked",)
+
+    def __init__(self, acked: bool) -> None:
+        self.acked = acked
 
 
 class SetStatus(Command):

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from core.acks import AckAnswer, AckRequest
+from core.incident.acks import Acks
 from core.incident.cards import Cards
 from core.incident.commands import (
     Analyze,
@@ -72,18 +74,20 @@ class CardRequest:
 class Snapshot:
     """Everything that had arrived when the workflow took it, and when it took it."""
 
-    __slots__ = ("now", "deliveries", "decisions", "card_requests")
+    __slots__ = ("now", "deliveries", "decisions", "card_requests", "acks")
 
     def __init__(self, now: datetime, deliveries: list[AlertDelivery] | None = None,
-                 decisions: list[Decision] | None = None, card_requests: list[CardRequest] | None = None) -> None:
+                 decisions: list[Decision] | None = None, card_requests: list[CardRequest] | None = None,
+                 acks: list[AckRequest] | None = None) -> None:
         self.now = now
         self.deliveries = deliveries or []
         self.decisions = decisions or []
         self.card_requests = card_requests or []
+        self.acks = acks or []
 
     @property
     def has_events(self) -> bool:
-        return bool(self.deliveries or self.decisions or self.card_requests)
+        return bool(self.deliveries or self.decisions or self.card_requests or self.acks)
 
 
 class Wake:
@@ -135,6 +139,7 @@ class IncidentCore:
         self._new_id = new_id
         self._cards = Cards(settings)
         self._repairs = Repairs(settings.policy, self._cards, new_id, workflow_id)
+        self._acks = Acks(settings, self._cards)
         # No incident yet: when the run started, and when a resolution of an ended one was dropped.
         self._started_at = started_at
         self._duplicate_at: datetime | None = None
@@ -153,9 +158,14 @@ class IncidentCore:
             yield from self._deliveries(snap.deliveries, snap.now)
         for decision in snap.decisions:
             yield from self._decision(decision, snap.now)
+        for ack in snap.acks:
+            if self.state is not None:
+                yield from self._acks.on_ack(self.state, ack, snap.now)
         for request in snap.card_requests:
             yield from self._own_card(request, snap.now)
         yield from self._due(snap.now)
+        if self.state is not None:
+            yield from self._acks.observe(self.state)
 
     def next_wake(self) -> Wake | None:
         """The earliest moment something is due: a repair deadline, a card call, the end of the
@@ -176,6 +186,9 @@ class IncidentCore:
         if card is not None:
             wakes.append(Wake(card, "count changes wait for the next card edit" if state.card_dirty
                               else "a digest line asks for its own card again"))
+        ack = self._acks.due_at(state)
+        if ack is not None:
+            wakes.append(Wake(ack, "unacknowledged: re-notify or escalate"))
         if state.status is IncidentStatus.RESOLVED:
             wakes.append(Wake(self._grace_end(state), "resolve grace (a flap re-opens the card)"))
         elif state.status is IncidentStatus.OPEN:
@@ -185,6 +198,13 @@ class IncidentCore:
     def check_decision(self, decision: Decision, pending: list[Decision]) -> None:
         """The ``decide`` update's validator (ValueError refuses it, nothing is recorded)."""
         check_decision(self.state.repair if self.state is not None else None, decision, pending)
+
+    def check_ack(self, request: AckRequest, pending: list[AckRequest]) -> None:
+        """The ``ack`` update's validator (ValueError refuses it, nothing is recorded)."""
+        self._acks.check(self.state, request, pending)
+
+    def ack_answer(self, request: AckRequest, pending: list[AckRequest]) -> AckAnswer:
+        return self._acks.answer(self.state, request, pending)
 
     def should_continue_as_new(self, suggested: bool) -> bool:
         state = self.state
@@ -259,6 +279,7 @@ class IncidentCore:
         plan = not resolved and not probe
         if plan:
             yield from self._repairs.plan(state, now)
+        yield from self._acks.on_open(state, now)
         yield from self._cards.show(state, now)
         if not resolved and not probe:
             # A resolution with nothing before it needs no advice on the Sentry issue.
@@ -277,6 +298,7 @@ class IncidentCore:
                 yield info("incident re-opened", incident_id=state.incident_id)
                 state.status, state.resolved_at, state.resolved_handled_at = IncidentStatus.OPEN, None, None
                 yield SetStatus(IncidentStatus.OPEN.value)
+                self._acks.on_reopen(state, now)
             state.occurrences += 1
             state.last_seen = now
         elif state.status is IncidentStatus.OPEN:
@@ -351,6 +373,7 @@ class IncidentCore:
         card = self._cards.due_at(state)
         if card is not None and card <= now:
             yield from self._cards.show(state, now, best_effort=True)
+        yield from self._acks.on_due(state, now)
         if state.status is IncidentStatus.RESOLVED and self._grace_end(state) <= now:
             self._end(state.status.value, now)
         elif state.status is IncidentStatus.OPEN and self._idle_end(state) <= now:

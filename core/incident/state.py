@@ -41,6 +41,18 @@ class IncidentSettings(BaseModel):
     # An open incident shown as a digest line asks for its own card again after this long (doubling).
     digest_window_seconds: float = 60.0
 
+    # -- acks, re-notification and escalation (issue 20, helper "acks", docs/adr/0025) -------
+    # Off by default: a recorded run's settings lack these fields, so it replays the same commands.
+    # Record acks: the Ack button on the card, the ``ack`` update, the Acked search attribute.
+    acks: bool = False
+    # Per severity, the waits (seconds) between re-notifications of an open unacknowledged incident
+    # (the last wait repeats); a severity not listed is never re-notified. Only with ``acks``.
+    renotify_seconds: dict[str, list[float]] = Field(default_factory=dict)
+    # Per severity, how long unacknowledged before it is also posted to the escalation chat (once).
+    escalate_after_seconds: dict[str, float] = Field(default_factory=dict)
+    # MTTA, MTTR and repair outcomes observed once each through the ``observe_incident`` activity.
+    metrics: bool = False
+
 
 class IncidentState(IncidentView):
     """The incident as the workflow keeps it: the view it shows, plus its bookkeeping."""
@@ -70,6 +82,20 @@ class IncidentState(IncidentView):
     # Digest: when it last asked for its own card, and how often it asked and stayed a line.
     own_asked_at: datetime | None = None
     reasks: int = 0
+    # -- acks, re-notification and escalation (docs/adr/0025) --------------------------------
+    # When this lifecycle opened (MTTA and MTTR count from here); since when it has been open and
+    # unacknowledged: re-notification and escalation count from here
+    # (a re-open restarts it). How many re-notifications went out this lifecycle, and the last one.
+    opened_at: datetime | None = None
+    unacked_since: datetime | None = None
+    renotified: int = 0
+    renotified_at: datetime | None = None
+    escalated: bool = False
+    # Set while a silence covers the incident (the silence verdict, helper "silenced"): no
+    # re-notification or escalation then.
+    silenced: bool = False
+    # Metrics already observed this lifecycle ("ack", "resolve"): each is asked for once.
+    observed: list[str] = Field(default_factory=list)
 
     def view(self) -> IncidentView:
         return IncidentView.model_validate(self.model_dump(include=set(IncidentView.model_fields)))

@@ -225,7 +225,11 @@ class _Decoder:
         elif meaning == v.OWN_CARD:
             self._add(k.CARD_REQUESTED, actor=identity or "someone", detail="its own card, on demand")
         elif meaning in (v.ACK, v.SILENCE):
-            # RESERVED (vocabulary.py): read like a Decision, whatever else the input carries.
+            # Read like a Decision, whatever else the input carries. The same person acking again
+            # changed nothing (docs/adr/0025): one entry, not two.
+            actor = str(value.get("by") or identity or "someone")
+            if meaning == v.ACK and self._acked_in_lifecycle(actor):
+                return
             until = f" until {value['until']}" if value.get("until") else ""
             note = f": {value['note']}" if value.get("note") else ""
             self._add(k.ACKED if meaning == v.ACK else k.SILENCED, actor=str(value.get("by") or identity or "someone"),
@@ -274,6 +278,14 @@ class _Decoder:
             kind = str(inp.get("escalation_key", "")).rsplit(":", 1)[-1]
             self._add(k.ESCALATED, detail=f"{inp.get('reason') or 'people asked to step in'}{tries}",
                       facts={"why": kind})
+        elif act.meaning == v.RENOTIFY:
+            minutes = round(float(inp.get("unacked_seconds") or 0) / 60)
+            if inp.get("escalation"):
+                self._add(k.ESCALATED, detail=f"unacknowledged for {minutes} min: posted to the escalation chat{tries}",
+                          facts={"why": "unacknowledged"})
+            else:
+                self._add(k.RENOTIFIED, detail=f"re-notified ({inp.get('n')}): unacknowledged for {minutes} min{tries}",
+                          facts={"n": inp.get("n")})
         elif act.meaning == v.COMMENT:
             self._add(k.COMMENTED, actor="awoooi", via="sentry", detail=f"analysis on the Sentry issue ({result}){tries}")
         elif act.meaning == v.EXECUTE:
@@ -376,6 +388,14 @@ class _Decoder:
 
     def _run_id(self) -> str:
         return self._run.run_id if self._run is not None else ""
+
+    def _acked_in_lifecycle(self, actor: str) -> bool:
+        for entry in reversed(self.entries):
+            if entry.kind == k.ACKED and entry.actor == actor:
+                return True
+            if entry.kind == k.FIRED:
+                return False
+        return False
 
     def _add(self, kind: str, *, actor: str = "awoooi", via: str | None = None, detail: str = "",
              count: int = 1, facts: dict[str, Any] | None = None) -> None:

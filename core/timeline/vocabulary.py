@@ -24,6 +24,7 @@ PLACE_CARD = "place_card"
 EDIT_CARD = "edit_card"
 POST_CARD = "post_card"
 ESCALATE = "escalate"
+RENOTIFY = "renotify"
 COMMENT = "comment"
 EXECUTE = "execute"
 LEARN = "learn"
@@ -86,7 +87,10 @@ GENERATION_2 = Vocabulary(
         "post_sentry_comment": COMMENT,
         "execute_repair": EXECUTE,
         "record_repair_result": LEARN,
+        # docs/adr/0025: a re-notification of an unacknowledged incident, or its escalation.
+        "renotify": RENOTIFY,
+        "observe_incident": QUIET,
     },
     markers={"core_local_activity": LOCAL_ACTIVITY},
-    search_attributes={"IncidentStatus": STATUS, "RepairPhase": QUIET},
+    search_attributes={"IncidentStatus": STATUS, "RepairPhase": QUIET, "Acked": QUIET},
 )

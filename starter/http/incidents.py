@@ -1,5 +1,5 @@
-"""Decisions and requests about one incident: approve or reject its repair, give it its own card,
-read its timeline.
+"""Decisions and requests about one incident: approve or reject its repair, acknowledge it, give it
+its own card, read its timeline.
 
 The same Temporal updates the Telegram buttons and the CLI use (starter/approvals.py), behind
 AWOOOI_API_TOKEN as a bearer token.
@@ -14,11 +14,12 @@ import structlog
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from core.acks import AckRequest
 from core.errors import DecisionRefused, PayloadError
 from core.identity import workflow_id_for
 from core.repair import Decision
 from core.timeline.render import as_json, as_markdown, as_text
-from starter.approvals import request_own_card, send_decision
+from starter.approvals import request_own_card, send_ack, send_decision
 from starter.auth import require_api_token
 from starter.http.deps import UPDATE_ERRORS, Deps, update_error
 from starter.json_body import loads_bounded
@@ -69,6 +70,29 @@ async def approve(request: Request, incident_id: str, deps: Deps) -> Response:
 @router.post("/api/v1/incidents/{incident_id}/reject")
 async def reject(request: Request, incident_id: str, deps: Deps) -> Response:
     return await _decide(request, deps, incident_id, False)
+
+
+@router.post("/api/v1/incidents/{incident_id}/ack")
+async def ack(request: Request, incident_id: str, deps: Deps) -> Response:
+    """"I'm on it" (docs/adr/0025): stops the incident's re-notifications and escalation. 200 with who
+    acked (the same person again: the same answer), 409 when someone else acked first or it is closed."""
+    try:
+        _check(request, deps, incident_id)
+        raw = await request.body()
+        body = loads_bounded(raw) if raw.strip() else {}
+        if not isinstance(body, dict) or not isinstance(body.get("by", "api"), str) \
+                or not isinstance(body.get("note", ""), str):
+            raise PayloadError("body must be a JSON object like {\"by\": \"alice\", \"note\": \"...\"}")
+        name = (body.get("by") or "").strip()[:90]
+        ack_request = AckRequest(by=f"{name} (api)" if name else "api", via="api", at=datetime.now(timezone.utc),
+                                 note=str(body.get("note") or "")[:500])
+        answer = await send_ack(deps.temporal, workflow_id_for(incident_id), ack_request,
+                                timeout=deps.settings.temporal_rpc_timeout_seconds)
+    except UPDATE_ERRORS as exc:
+        return update_error(exc)
+    log.info("incident acknowledged", incident_id=incident_id, who=answer.by, via="api")
+    return JSONResponse({"status": "acked", "incident_id": incident_id, "acked_by": answer.by,
+                         "acked_at": answer.at.isoformat(), "detail": answer.message})
 
 
 @router.post("/api/v1/incidents/{incident_id}/card")

@@ -15,7 +15,9 @@ import html
 from zoneinfo import ZoneInfo
 
 from core.alert_words import alert_links, alert_words
-from activities.words import format_time, labels
+from activities.words import format_span, format_time, labels
+from core.acks import ack_callback_data
+from core.identity import workflow_id_for
 from core.models import IncidentStatus, IncidentView, Severity
 from core.repair import RepairPhase, RepairState, callback_data
 
@@ -149,6 +151,27 @@ def approval_keyboard(repair: RepairState | None, *, locale: str) -> dict[str, o
     ]]}
 
 
+def ack_button(view: IncidentView, *, locale: str) -> dict[str, str] | None:
+    """"Ack" under an open card nobody has acknowledged yet, in runs that record acks (docs/adr/0025)."""
+    if not view.ackable or view.acked is not None or view.status is not IncidentStatus.OPEN:
+        return None
+    return {"text": labels(locale)["ack"], "callback_data": ack_callback_data(workflow_id_for(view.incident_id))}
+
+
+def render_renotify(view: IncidentView, unacked_seconds: float, *, locale: str, escalation: bool,
+                    may_repeat: bool = False) -> str:
+    """A short reminder replying to the card (or, escalated, a message of its own in another chat)."""
+    text = labels(locale)
+    span = format_span(unacked_seconds)
+    head = text["escalate_unacked" if escalation else "renotify"].format(span=span)
+    first = f"<i>{html.escape(text['may_repeat'], quote=False)}</i>\n" if may_repeat else ""
+    lines = [f"{first}<b>{html.escape(head, quote=False)}</b>",
+             f"{SEVERITY_EMOJI.get(view.alert.severity, '🔵')} {text[view.alert.severity.value]} · "
+             f"{fit(view.alert.title.strip() or view.alert.alertname, 300)} · {fit(view.alert.service, 100)}",
+             html.escape(text["ack_hint"], quote=False).format(id=f"<code>{fit(view.incident_id, 150)}</code>")]
+    return "\n".join(lines)
+
+
 def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str, str], has_desc: bool,
           repair_state: RepairState | None = None, may_repeat: bool = False) -> str:
     """Assemble the card from escaped ``free`` text; every other dynamic piece has a fixed cap."""
@@ -189,6 +212,9 @@ def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str
     ]
     if repair_state is not None:
         lines += [*_repair_lines(repair_state, text, tz), ""]
+    if view.acked is not None:
+        when = html.escape(format_time(view.acked.at, tz), quote=False)
+        lines.append(html.escape(text["acked_by"], quote=False).format(who=fit(view.acked.by, 100), time=when))
     links = _links(view, text)
     if links:
         lines.append(row("links", links))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 from zoneinfo import ZoneInfo
 
-from activities.chat.telegram.render import approval_keyboard, render_card, render_escalation
+from activities.chat.telegram.render import ack_button, approval_keyboard, render_card, render_escalation, render_renotify
 from activities.chat.telegram.render_digest import render_digest, render_digest_line
 from core.chat import Button, ChatMessage
 from core.models import IncidentView
@@ -23,10 +23,19 @@ class TelegramRenderer:
 
     def card(self, view: IncidentView, repair: RepairState | None, *, may_repeat: bool = False) -> ChatMessage:
         text = render_card(view, locale=self._locale, tz=self._tz, repair=repair, may_repeat=may_repeat)
-        return ChatMessage(text=text, buttons=self._approval(repair))
+        buttons = self._approval(repair)
+        ack = ack_button(view, locale=self._locale)
+        if ack is not None:
+            buttons.append([Button(label=ack["text"], data=ack["callback_data"])])
+        return ChatMessage(text=text, buttons=buttons)
 
     def escalation(self, view: IncidentView, reason: str, *, may_repeat: bool = False) -> ChatMessage:
         return ChatMessage(text=render_escalation(view, reason, locale=self._locale, may_repeat=may_repeat))
+
+    def renotify(self, view: IncidentView, unacked_seconds: float, *, escalation: bool = False,
+                 may_repeat: bool = False) -> ChatMessage:
+        return ChatMessage(text=render_renotify(view, unacked_seconds, locale=self._locale, escalation=escalation,
+                                                may_repeat=may_repeat))
 
     def digest_line(self, view: IncidentView, *, max_bytes: int) -> str:
         return render_digest_line(view, locale=self._locale, max_bytes=max_bytes)
