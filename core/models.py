@@ -216,6 +216,13 @@ class IncidentView(BaseModel):
     first_seen: datetime
     last_seen: datetime
     resolved_at: datetime | None = None
+    # Silenced incidents (core/incident/silencing.py): what silences it now (SilenceVerdict.attribute(),
+    # "" when nothing), until when if nothing changes (None while silenced: beyond the verdict's
+    # horizon) and by whom; an open card with a silence_token carries the Silence buttons.
+    silenced: str = ""
+    silenced_until: datetime | None = None
+    silenced_by: str = ""
+    silence_token: str = ""
 
 
 class DeliveryBatch(BaseModel):

@@ -20,7 +20,11 @@ INCIDENT_STATUS = SearchAttributeKey.for_keyword("IncidentStatus")
 # none / awaiting_approval / running / verifying / done: `RepairPhase="awaiting_approval"` is the approval queue.
 REPAIR_PHASE = SearchAttributeKey.for_keyword("RepairPhase")
 
-ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS, REPAIR_PHASE)
+# What silences an incident now ("silence:<id>,window:<name>"), absent when nothing does:
+# `Silenced IS NOT NULL` lists the silenced ones (core/incident/silencing.py).
+SILENCED = SearchAttributeKey.for_keyword("Silenced")
+
+ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS, REPAIR_PHASE, SILENCED)
 
 # Temporal refuses a Keyword value whose encoded payload is over 2,048 bytes. The payload is the
 # value as JSON: quotes included, and every non-ASCII character escaped (``"\u78c1"``, 6 bytes;

@@ -20,6 +20,7 @@ from core.settings import Settings
 from starter.http.deps import ApiDeps
 from starter.intake import Intake
 from starter.legacy_runs import LegacyRuns
+from starter.silence_signals import silence_changed
 from starter.spool_drainer import SpoolDrainer
 
 
@@ -30,7 +31,8 @@ def build_api_deps(settings: Settings, client: Client, redis: Redis, http: httpx
     return ApiDeps(settings=settings, temporal=client, redis=redis,
                    intake=Intake(client, settings, ledger, spool, LegacyRuns(client)),
                    chat=chat_channel(settings, http), metrics=metrics, ledger=ledger,
-                   learning=learning_service(redis), spool=spool, silences=RedisSilenceStore(redis))
+                   learning=learning_service(redis), spool=spool, silences=RedisSilenceStore(redis),
+                   silence_changed=silence_changed(client, timeout=settings.temporal_rpc_timeout_seconds))
 
 
 def spool_drainer(deps: ApiDeps) -> SpoolDrainer:

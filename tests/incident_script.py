@@ -41,6 +41,7 @@ from core.models import (
     Source,
 )
 from core.repair import Decision, RepairResult, RepairStatus
+from core.silence_inputs import SilenceRequest
 
 T0 = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
 FINGERPRINT = "5ca1ab1e00000001"
@@ -115,9 +116,10 @@ class Script:
         self._answers.update(answers or {})
 
     def step(self, now: datetime = T0, deliveries: list[AlertDelivery] | None = None,
-             decisions: list[Decision] | None = None, card_requests: list[CardRequest] | None = None) -> list[Command]:
+             decisions: list[Decision] | None = None, card_requests: list[CardRequest] | None = None,
+             silence_requests: list[SilenceRequest] | None = None, silence_changed: bool = False) -> list[Command]:
         """One step of the core over what arrived; the commands it yielded."""
-        step = self.core.step(Snapshot(now, deliveries, decisions, card_requests))
+        step = self.core.step(Snapshot(now, deliveries, decisions, card_requests, silence_requests, silence_changed))
         made: list[Command] = []
         result: Any = None
         while True:

@@ -23,4 +23,6 @@ def incident_settings(settings: Settings) -> IncidentSettings:
         local_steps=settings.local_steps,
         llm_enabled=settings.llm_enabled,
         digest_window_seconds=settings.digest_window_seconds,
+        silences=settings.incident_silences,
+        silence_recheck_seconds=settings.silence_recheck_seconds,
     )

@@ -40,6 +40,12 @@ class IncidentSettings(BaseModel):
     llm_enabled: bool = False
     # An open incident shown as a digest line asks for its own card again after this long (doubling).
     digest_window_seconds: float = 60.0
+    # -- silenced incidents (core/incident/silencing.py, docs/adr/0029) --
+    # Off by default: a recorded history's settings lack it, so its replay asks no verdict.
+    silences: bool = False
+    # A silenced incident asks again at its silence's end or after this long, whichever is first
+    # (an early expiry whose signal was lost is noticed within it).
+    silence_recheck_seconds: float = 900.0
 
 
 class IncidentState(IncidentView):
@@ -70,6 +76,14 @@ class IncidentState(IncidentView):
     # Digest: when it last asked for its own card, and how often it asked and stayed a line.
     own_asked_at: datetime | None = None
     reasks: int = 0
+    # -- silenced incidents (core/incident/silencing.py); silenced, silenced_until, silenced_by and
+    # silence_token are the view's (IncidentView), so the card and the record show them --
+    # When the verdict is asked again (its end, or sooner: silence_recheck_seconds).
+    silence_check_at: datetime | None = None
+    # Its first card (and the repair plan, the Sentry comment) wait for the silence to end.
+    first_words_held: bool = False
+    # The "Mute until resolved" silence, expired when the incident resolves.
+    mute_silence_id: str | None = None
 
     def view(self) -> IncidentView:
         return IncidentView.model_validate(self.model_dump(include=set(IncidentView.model_fields)))

@@ -1,0 +1,123 @@
+"""A silenced incident on the time-skipping server (the real workflow, stand-in activities under the
+real names): counted with no card while silenced, visible through ``Silenced``, its card once the
+silence ends; a Silence button's update and the ``silence_changed`` signal."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowUpdateFailedError
+
+from core import search_attributes as sa
+from core.incident.state import IncidentSettings, IncidentState
+from core.silence_inputs import (
+    SilenceCreateInput,
+    SilenceExpireInput,
+    SilenceRequest,
+    SilenceVerdict,
+    SilenceVerdictInput,
+)
+from tests.harness import eventually
+from tests.standins import StandIns, deliver, firing, start
+
+
+@dataclass
+class SilencedStandIns(StandIns):
+    """Also answers the silence activities: the alert is silenced for ``silenced_for`` from the first
+    verdict (by a silence "s-1"), and a button's silence holds for its duration."""
+
+    silenced_for: timedelta | None = None
+    verdicts: list[SilenceVerdictInput] = field(default_factory=list)
+    created: list[SilenceCreateInput] = field(default_factory=list)
+    ends: datetime | None = None
+
+    def activities(self) -> list[Any]:
+        me = self
+
+        @activity.defn(name="silence_verdict")
+        async def verdict(inp: SilenceVerdictInput) -> SilenceVerdict:
+            me.calls["silence_verdict"] += 1
+            me.verdicts.append(inp)
+            if me.ends is None and me.silenced_for is not None:
+                me.ends = inp.at + me.silenced_for
+            if me.ends is None or inp.at >= me.ends:
+                return SilenceVerdict(silenced=False)
+            return SilenceVerdict(silenced=True, until=me.ends, silence_ids=["s-1"], created_by=["amtool"])
+
+        @activity.defn(name="silence_create")
+        async def create(inp: SilenceCreateInput) -> str:
+            me.calls["silence_create"] += 1
+            me.created.append(inp)
+            me.ends = inp.at + (inp.duration or timedelta(days=30))
+            return inp.silence_id
+
+        @activity.defn(name="silence_expire")
+        async def expire(inp: SilenceExpireInput) -> bool:
+            me.calls["silence_expire"] += 1
+            me.ends = inp.at
+            return True
+
+        return [*super().activities(), verdict, create, expire]
+
+
+@pytest.fixture
+def queue() -> str:
+    return f"silenced-{uuid.uuid4()}"
+
+
+def _settings(**kw: Any) -> IncidentSettings:
+    return IncidentSettings(silences=True, silence_recheck_seconds=900, idle_timeout_seconds=6 * 3600, **kw)
+
+
+async def _silenced_attribute(handle) -> str | None:  # noqa: ANN001
+    described = await handle.describe()
+    return described.typed_search_attributes.get(sa.SILENCED)
+
+
+async def test_a_silenced_alert_gets_no_card_until_its_silence_ends_then_exactly_one(skipping_env, queue) -> None:
+    fp = uuid.uuid4().hex[:16]
+    acts = SilencedStandIns(_settings(), silenced_for=timedelta(minutes=40))
+    async with acts.worker(skipping_env.client, queue):
+        handle = await start(skipping_env.client, queue, firing(fp))
+        await eventually(lambda: acts.calls["silence_verdict"] == 1, what="the verdict")
+        await deliver(handle, firing(fp, minute=1))
+        await eventually(lambda: acts.calls["save_incident_batch"] == 1, what="the repeat counted")
+        state = await handle.query("state", result_type=IncidentState)
+        assert state.silenced == "silence:s-1" and state.occurrences == 2 and state.message_id is None
+        assert await _silenced_attribute(handle) == "silence:s-1"
+        assert acts.calls["place_card"] == 0 and acts.calls["recommend_repair"] == 0
+        await skipping_env.sleep(20 * 60)  # one bounded re-ask (15 min): still silenced
+        assert acts.calls["place_card"] == 0
+        await skipping_env.sleep(25 * 60)  # the silence's end: the card goes out now
+        await eventually(lambda: acts.calls["place_card"] == 1, what="the card after the silence")
+        assert acts.placed[0].view.occurrences == 2 and not acts.placed[0].view.silenced
+        await eventually(lambda: acts.calls["silence_verdict"] == 4, what="the verdicts (0, 15, 30, 40 min)")
+        assert await _silenced_attribute(handle) is None
+        await skipping_env.sleep(3600)
+        assert acts.calls["place_card"] == 1 and acts.calls["silence_verdict"] == 4
+        await handle.terminate("done")
+
+
+async def test_a_silence_button_edits_the_card_and_an_early_expiry_signal_lifts_it(skipping_env, queue) -> None:
+    fp = uuid.uuid4().hex[:16]
+    acts = SilencedStandIns(_settings())
+    async with acts.worker(skipping_env.client, queue):
+        handle = await start(skipping_env.client, queue, firing(fp))
+        await eventually(lambda: acts.calls["place_card"] == 1, what="the card")
+        assert acts.placed[0].view.silence_token == acts.verdicts[0].button != ""
+        answer = await handle.execute_update("silence", SilenceRequest(duration=timedelta(hours=4), by="@alice"))
+        assert answer["accepted"] and answer["message"] == "Silenced by @alice for 4h"
+        await eventually(lambda: acts.edits and acts.edits[-1].view.silenced_by == "amtool", what="silenced card")
+        assert acts.created[0].labels["alertname"] == "KubeHpaMaxedOut"
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update("silence", SilenceRequest(duration=timedelta(0), by="@alice"))
+        acts.ends = None  # expired through the API, which signals the workflows it silenced
+        await handle.signal("silence_changed")
+        await eventually(lambda: acts.edits and not acts.edits[-1].view.silenced, what="the card unsilenced")
+        assert acts.calls["place_card"] == 1
+        await handle.terminate("done")
