@@ -30,6 +30,9 @@ LABELS: dict[str, dict[str, str]] = {
         "rejected": "Rejected", "timed_out": "No decision", "not_needed": "Not needed",
         "escalated": "Escalated", "manual": "Needs a human",
         "may_repeat": "⚠️ This card may repeat an earlier one: awoooi was interrupted while sending it.",
+        "silence_1h": "🔕 Silence 1h", "silence_4h": "🔕 Silence 4h", "silence_mr": "🔕 Mute until resolved",
+        "silenced": "Silenced", "silenced_by": "by {who}", "until_resolved": "until it resolves",
+        "until_further": "until further notice",
     },
     "zh-TW": {
         "open": "處理中", "resolved": "已解決", "expired": "已過期",
@@ -51,6 +54,10 @@ LABELS: dict[str, dict[str, str]] = {
         "rejected": "已拒絕", "timed_out": "未決定", "not_needed": "不需要",
         "escalated": "已升級", "manual": "需要人工處理",
         "may_repeat": "⚠️ 此卡片可能與先前的一則重複：awoooi 傳送時曾中斷。",
+        "silence_1h": "🔕 Silence 1h 靜音 1 小時", "silence_4h": "🔕 Silence 4h 靜音 4 小時",
+        "silence_mr": "🔕 Mute until resolved 靜音至解決",
+        "silenced": "已靜音", "silenced_by": "由 {who}", "until_resolved": "直到解決",
+        "until_further": "直到另行通知",
     },
 }
 

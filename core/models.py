@@ -222,6 +222,7 @@ class IncidentView(BaseModel):
     silenced: str = ""
     silenced_until: datetime | None = None
     silenced_by: str = ""
+    silenced_until_resolved: bool = False
     silence_token: str = ""
 
 

@@ -20,10 +20,12 @@ from temporalio.client import Client
 
 from core.errors import DecisionRefused, IntakeUnavailable, NotFound, PayloadError, UpstreamError
 from core.metrics import Metrics
-from core.ports import ChatChannel, IdempotencyLedger
+from core.ports import ChatChannel, IdempotencyLedger, SilenceRepository
 from core.repair import Decision, parse_callback_data
 from core.settings import Settings
+from core.silence_buttons import parse_silence_data
 from starter.approvals import send_decision
+from starter.silence_taps import silence_tap
 
 log = structlog.get_logger(__name__)
 
@@ -56,8 +58,9 @@ def parse_tap(update: Any) -> Tap | None:
 
 class TelegramUpdates:
     def __init__(self, settings: Settings, temporal: Client, ledger: IdempotencyLedger, chat: ChatChannel | None,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, silences: SilenceRepository | None = None) -> None:
         self._settings = settings
+        self._silences = silences
         self._temporal = temporal
         self._ledger = ledger
         self._chat = chat
@@ -84,10 +87,17 @@ class TelegramUpdates:
         return {"status": status, "detail": text}
 
     async def _decide(self, tap: Tap, bound: Any) -> tuple[str, str]:
+        silence = parse_silence_data(tap.data)
         if tap.user_id not in self._settings.telegram_approver_ids:
             bound.warning("repair decision refused: not an approver", who=tap.who)
             self._metrics.repair_decisions.labels(outcome="unauthorized", via="telegram").inc()
+            if silence is not None:
+                return "refused", "You are not allowed to silence incidents."
             return "refused", "You are not allowed to approve or reject repairs."
+        if silence is not None:
+            return await silence_tap(self._temporal, self._silences, kind=silence[0], token=silence[1], who=tap.who,
+                                     user_id=tap.user_id, timeout=self._settings.temporal_rpc_timeout_seconds,
+                                     bound=bound)
         parsed = parse_callback_data(tap.data)
         if parsed is None:
             return "ignored", "This button is not an awoooi repair button."

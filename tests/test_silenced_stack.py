@@ -11,10 +11,22 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 from temporalio.client import Client
 
+from activities.valkey.silences import RedisSilenceStore
 from core import search_attributes as sa
 from tests.alert_flow import ALERTMANAGER, alertmanager_body
 from tests.harness import eventually, running, settings_for
 from tests.loopback.telegram import TelegramLoopback
+from tests.repair_support import (
+    APPROVER_ID,
+    STRANGER_ID,
+    TELEGRAM_HOOK,
+    WEBHOOK_SECRET,
+    alertmanager,
+    card_text,
+    hook_headers,
+    silence_buttons,
+    tap,
+)
 
 API_TOKEN = "api-tok-silenced-stack-3c1f"
 AUTH = {"authorization": f"Bearer {API_TOKEN}"}
@@ -61,3 +73,56 @@ async def test_a_silenced_alert_is_cardless_but_counted_and_its_card_comes_when_
         await eventually(unsilenced, what="Silenced removed")
         assert len([m for m in telegram.sent if name in m["text"]]) == 1
         await handle.terminate("test over")
+
+
+async def test_silence_buttons_from_the_card_only_for_approvers_and_mute_ends_with_the_incident(
+        temporal_client: Client, valkey_url: str, redis: Redis, task_queue: str, telegram: TelegramLoopback) -> None:
+    name = f"Buttons{uuid.uuid4().hex[:8]}"
+    fingerprint = uuid.uuid4().hex[:16]
+    settings = settings_for(valkey_url, task_queue, telegram, api_token=API_TOKEN, telegram_approver_ids=[APPROVER_ID],
+                            telegram_webhook_secret=WEBHOOK_SECRET)
+    store = RedisSilenceStore(redis)
+    async with running(temporal_client, settings) as app:
+        answer = await app.api.post(ALERTMANAGER, content=alertmanager(name, fingerprint=fingerprint))
+        workflow_id = answer.json()["alerts"][0]["workflow_id"]
+        await eventually(lambda: _card_of(telegram, name) is not None, what="the card")
+        message_id = _card_of(telegram, name)
+        await eventually(lambda: silence_buttons(telegram, message_id), what="the Silence buttons")
+        data = silence_buttons(telegram, message_id)
+        assert set(data) == {"Silence 1h", "Silence 4h", "Mute until resolved"}
+        assert all(len(d.encode()) <= 64 for d in data.values())
+
+        refused = await app.api.post(TELEGRAM_HOOK, json=tap(data["Silence 1h"], message_id, user_id=STRANGER_ID),
+                                     headers=hook_headers())
+        assert refused.json() == {"status": "refused", "detail": "You are not allowed to silence incidents."}
+        assert [s for s in await store.all() if any(m.value == name for m in s.matchers)] == []
+
+        muted = await app.api.post(TELEGRAM_HOOK, json=tap(data["Mute until resolved"], message_id),
+                                   headers=hook_headers())
+        assert muted.json() == {"status": "accepted", "detail": "Muted by @bijoyvbabu123 until it resolves"}
+        await eventually(lambda: "Silenced" in card_text(telegram, message_id), what="the card says silenced")
+        assert "by @bijoyvbabu123 until it resolves" in card_text(telegram, message_id)
+        mine = [s for s in await store.all() if any(m.value == name for m in s.matchers)]
+        assert len(mine) == 1 and mine[0].created_by == "@bijoyvbabu123"
+        assert {m.name: m.value for m in mine[0].matchers}["alertname"] == name
+        again = await app.api.post(TELEGRAM_HOOK, json=tap(data["Mute until resolved"], message_id),
+                                   headers=hook_headers())
+        assert again.json()["status"] == "refused" and "already muted" in again.json()["detail"]
+
+        await app.api.post(ALERTMANAGER, content=alertmanager(name, "resolved", fingerprint=fingerprint,
+                                                               ends_at="2026-11-25T10:30:00Z"))
+
+        async def mute_expired() -> bool:
+            silence = await store.get(mine[0].id)
+            return silence is not None and silence.ends_at <= datetime.now(UTC)
+
+        await eventually(mute_expired, what="the mute expired at resolution")
+        await eventually(lambda: "RESOLVED" in card_text(telegram, message_id), what="the resolved card")
+        assert not silence_buttons(telegram, message_id), "a closed card has no Silence buttons"
+        assert len([m for m in telegram.sent if name in m["text"]]) == 1
+        await temporal_client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+def _card_of(telegram: TelegramLoopback, name: str) -> int | None:
+    found = [mid for mid, texts in telegram.messages.items() if name in texts[0]]
+    return found[0] if found else None

@@ -139,6 +139,9 @@ class Silencing:
         state.silenced = value
         state.silenced_until = answer.until if answer.silenced else None
         state.silenced_by = ", ".join(answer.created_by)[:100] if answer.silenced else ""
+        # While its mute is active it holds until it resolves (the mute ends with it, or in 30 days).
+        mute = state.mute_silence_id
+        state.silenced_until_resolved = bool(answer.silenced and mute and mute in answer.silence_ids)
         if answer.silenced:
             recheck = now + timedelta(seconds=self._settings.silence_recheck_seconds)
             until = answer.until

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from activities.chat.telegram.render import approval_keyboard, render_card, render_escalation
 from activities.chat.telegram.render_digest import render_digest, render_digest_line
+from activities.chat.telegram.silence_render import silence_buttons
 from core.chat import Button, ChatMessage
 from core.models import IncidentView
 from core.repair import RepairState
@@ -23,7 +24,7 @@ class TelegramRenderer:
 
     def card(self, view: IncidentView, repair: RepairState | None, *, may_repeat: bool = False) -> ChatMessage:
         text = render_card(view, locale=self._locale, tz=self._tz, repair=repair, may_repeat=may_repeat)
-        return ChatMessage(text=text, buttons=self._approval(repair))
+        return ChatMessage(text=text, buttons=self._approval(repair) + silence_buttons(view, self._locale))
 
     def escalation(self, view: IncidentView, reason: str, *, may_repeat: bool = False) -> ChatMessage:
         return ChatMessage(text=render_escalation(view, reason, locale=self._locale, may_repeat=may_repeat))
