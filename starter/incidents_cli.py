@@ -25,7 +25,7 @@ FILTERS = {
     "expired": 'IncidentStatus="expired"',
     "awaiting-approval": 'RepairPhase="awaiting_approval"',
 }
-COLUMNS = ("id", "alert", "severity", "service", "status", "occurrences", "age", "repair")
+COLUMNS = ("id", "alert", "severity", "service", "status", "occurrences", "age", "repair", "silenced")
 
 
 def visibility_query(status: str | None, *, include_closed: bool) -> str:
@@ -69,6 +69,8 @@ async def list_incidents(client: Client, records: IncidentRepository | None, *, 
             "age": _age(execution.start_time, now),
             "started_at": execution.start_time.isoformat() if execution.start_time else None,
             "repair": attrs.get(sa.REPAIR_PHASE) or "none",
+            # What silences it (silence:<id>, window:<name>), "-" when nothing (docs/adr/0029).
+            "silenced": attrs.get(sa.SILENCED) or "-",
         })
     if records is not None:
         for row in found:

@@ -25,6 +25,7 @@ from core.repair import Decision, parse_callback_data
 from core.settings import Settings
 from core.silence_buttons import parse_silence_data
 from starter.approvals import send_decision
+from starter.chat_commands import ChatCommands, parse_command
 from starter.silence_taps import silence_tap
 
 log = structlog.get_logger(__name__)
@@ -58,9 +59,11 @@ def parse_tap(update: Any) -> Tap | None:
 
 class TelegramUpdates:
     def __init__(self, settings: Settings, temporal: Client, ledger: IdempotencyLedger, chat: ChatChannel | None,
-                 metrics: Metrics, silences: SilenceRepository | None = None) -> None:
+                 metrics: Metrics, silences: SilenceRepository | None = None,
+                 commands: ChatCommands | None = None) -> None:
         self._settings = settings
         self._silences = silences
+        self._commands = commands
         self._temporal = temporal
         self._ledger = ledger
         self._chat = chat
@@ -69,7 +72,12 @@ class TelegramUpdates:
     async def handle(self, update: Any) -> dict[str, str]:
         tap = parse_tap(update)
         if tap is None:
-            return {"status": "ignored", "reason": "not a button tap"}
+            command = parse_command(update) if self._commands is not None else None
+            if command is None or self._commands is None or not self._commands.operators_chat(command):
+                return {"status": "ignored", "reason": "not a button tap or a command in the operators' chat"}
+            if not await self._first(command.update_id):
+                return {"status": "duplicate"}
+            return await self._commands.handle(command)
         bound = log.bind(update_id=tap.update_id, telegram_user_id=tap.user_id)
         try:
             first = await self._ledger.first_update(str(tap.update_id))
@@ -85,6 +93,12 @@ class TelegramUpdates:
             raise
         await self._answer(tap, text, alert=status != "accepted")
         return {"status": status, "detail": text}
+
+    async def _first(self, update_id: int) -> bool:
+        try:
+            return await self._ledger.first_update(str(update_id))
+        except UpstreamError as exc:
+            raise IntakeUnavailable("ledger unavailable") from exc
 
     async def _decide(self, tap: Tap, bound: Any) -> tuple[str, str]:
         silence = parse_silence_data(tap.data)
