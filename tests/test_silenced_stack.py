@@ -120,7 +120,8 @@ async def test_silence_buttons_from_the_card_only_for_approvers_and_mute_ends_wi
         await eventually(lambda: "RESOLVED" in card_text(telegram, message_id), what="the resolved card")
         assert not silence_buttons(telegram, message_id), "a closed card has no Silence buttons"
         assert len([m for m in telegram.sent if name in m["text"]]) == 1
-        await temporal_client.get_workflow_handle(workflow_id).terminate("test over")
+        outcome = await temporal_client.get_workflow_handle(workflow_id).result()  # grace 0: it ends
+        assert outcome["status"] == "resolved"
 
 
 def _card_of(telegram: TelegramLoopback, name: str) -> int | None:
