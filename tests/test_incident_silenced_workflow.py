@@ -121,3 +121,25 @@ async def test_a_silence_button_edits_the_card_and_an_early_expiry_signal_lifts_
         await eventually(lambda: acts.edits and not acts.edits[-1].view.silenced, what="the card unsilenced")
         assert acts.calls["place_card"] == 1
         await handle.terminate("done")
+
+
+async def test_a_worker_restart_while_silenced_neither_loses_nor_repeats_the_held_card(skipping_env, queue) -> None:
+    """The silence's deadline is a durable timer: a new worker replays the silenced history (the verdict,
+    the attribute, the held card) and sends the card once when the silence ends."""
+    fp = uuid.uuid4().hex[:16]
+    acts = SilencedStandIns(_settings(), silenced_for=timedelta(minutes=10))
+    async with acts.worker(skipping_env.client, queue, cache=False):
+        handle = await start(skipping_env.client, queue, firing(fp))
+        await eventually(lambda: acts.calls["silence_verdict"] == 1, what="the verdict")
+        await deliver(handle, firing(fp, minute=1))
+        await eventually(lambda: acts.calls["save_incident_batch"] == 1, what="the repeat counted")
+    assert acts.calls["place_card"] == 0
+    async with acts.worker(skipping_env.client, queue, cache=False):  # a new worker replays the history
+        await skipping_env.sleep(11 * 60)
+        await eventually(lambda: acts.calls["place_card"] == 1, what="the held card")
+        await skipping_env.sleep(3600)
+        await deliver(handle, firing(fp, minute=2))
+        await eventually(lambda: acts.calls["save_incident_batch"] == 2, what="a later repeat")
+        assert acts.calls["place_card"] == 1 and acts.calls["silence_verdict"] == 2
+        assert acts.calls["analyze_alert"] == 1 and acts.calls["recommend_repair"] == 1
+        await handle.terminate("done")

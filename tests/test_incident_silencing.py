@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from core.incident.commands import EditCard, PlaceCard
+from hypothesis import given, settings as hsettings, strategies as st
+
+from core.incident.commands import EditCard, PlaceCard, Recommend
 from core.incident.core import CardRequest
 from core.incident.silencing import AskVerdict, CreateSilence, ExpireSilence, SetSilenced, is_silenced
 from core.incident.state import IncidentSettings
@@ -186,3 +188,64 @@ def test_a_probe_is_never_silenced() -> None:
     run = script(OneSilence(ends=T0 + timedelta(hours=1)))
     run.step(T0, [firing(0, **{PROBE_LABEL: "true"})])
     assert run.core.state.probe and not run.of(AskVerdict) and len(run.of(PlaceCard)) == 1
+
+
+# -- properties over random histories ---------------------------------------------------------
+
+_events = st.lists(
+    st.one_of(
+        st.tuples(st.just("fire"), st.integers(0, 4)),
+        st.tuples(st.just("resolve"), st.integers(0, 4)),
+        st.tuples(st.just("silence"), st.integers(1, 120)),  # a silence from now, for so many minutes
+        st.tuples(st.just("expire"), st.booleans()),  # expired early; True: the API's signal arrives
+        st.tuples(st.just("button"), st.sampled_from([60, 240, 0])),
+        st.tuples(st.just("wake"), st.just(0)),
+    ),
+    min_size=1, max_size=25,
+)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(events=_events)
+def test_random_silences_never_let_a_card_out_while_silenced_and_never_lose_it(events) -> None:
+    """No card is placed and no repair planned right after a verdict that said silenced; at most one
+    card; and an open incident whose silence is gone gets its card at the next ask."""
+    silence = OneSilence(ends=None)
+    run = script(silence)
+    now = T0
+    for n, (kind, value) in enumerate(events):
+        now += timedelta(minutes=1)
+        if kind == "fire":
+            run.step(now, [firing(value, f"d{n}", at=now)])
+        elif kind == "resolve":
+            run.step(now, [resolved(value, value + 1, at=now)])
+        elif kind == "silence":
+            silence.starts, silence.ends = now, now + timedelta(minutes=value)
+        elif kind == "expire":
+            silence.ends = now if silence.ends is not None and silence.ends > now else silence.ends
+            if value:
+                run.step(now, silence_changed=True)
+        elif kind == "button":
+            state = run.core.state
+            if state is not None and state.status is IncidentStatus.OPEN and not (value == 0 and state.mute_silence_id):
+                silence.starts = now
+                silence.ends = now + timedelta(minutes=value or 30 * 24 * 60)
+                run.step(now, silence_requests=[SilenceRequest(duration=timedelta(minutes=value) if value else None,
+                                                               by="@alice")])
+        elif kind == "wake" and run.core.next_wake() is not None:
+            now = max(now, run.core.next_wake().at)
+            run.step(now)
+    last_verdict: SilenceVerdict | None = None
+    placed = 0
+    for command, result in zip(run.commands, run.results, strict=True):
+        if isinstance(command, AskVerdict):
+            last_verdict = result
+        elif isinstance(command, (PlaceCard, Recommend)):
+            assert last_verdict is None or not last_verdict.silenced, f"{type(command).__name__} while silenced"
+            placed += isinstance(command, PlaceCard)
+    assert placed <= 1
+    state = run.core.state
+    if state is not None and state.status is IncidentStatus.OPEN and run.core.outcome is None:
+        silence.ends = None  # every silence gone, and the workflow told
+        run.step(now + timedelta(seconds=1), silence_changed=True)
+        assert len(run.of(PlaceCard)) == 1 and not is_silenced(state)
