@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from hypothesis import given, settings as hsettings, strategies as st
 
-from core.incident.commands import EditCard, PlaceCard, Recommend
+from core.incident.commands import EditCard, Escalate, PlaceCard, Recommend
 from core.incident.core import CardRequest
 from core.incident.silencing import AskVerdict, CreateSilence, ExpireSilence, SetSilenced, is_silenced
 from core.incident.state import IncidentSettings
@@ -249,3 +249,16 @@ def test_random_silences_never_let_a_card_out_while_silenced_and_never_lose_it(e
         silence.ends = None  # every silence gone, and the workflow told
         run.step(now + timedelta(seconds=1), silence_changed=True)
         assert len(run.of(PlaceCard)) == 1 and not is_silenced(state)
+
+
+def test_an_approval_timeout_while_silenced_asks_nobody() -> None:
+    silence = OneSilence(ends=None)
+    run = script(silence, SETTINGS.model_copy(update={"policy": SETTINGS.policy.model_copy(
+        update={"approval_timeout_seconds": 1800})}))
+    run.step(T0, [firing(0)])
+    at = T0 + timedelta(minutes=1)
+    silence.starts, silence.ends = at, at + timedelta(hours=4)
+    run.step(at, silence_requests=[SilenceRequest(duration=timedelta(hours=4), by="@alice")])
+    while run.core.state.repair.phase.open:
+        run.wake()
+    assert not run.of(Escalate) and run.core.state.repair.phase.value == "timed_out"
