@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
 
 from redis.asyncio import Redis
 from temporalio.client import Client
@@ -14,8 +17,10 @@ from temporalio.client import Client
 from activities.valkey.silences import RedisSilenceStore
 from core import search_attributes as sa
 from tests.alert_flow import ALERTMANAGER, alertmanager_body
-from tests.harness import eventually, running, settings_for
+from tests.conftest import debian_binary
+from tests.harness import eventually, running, serving, settings_for
 from tests.loopback.telegram import TelegramLoopback
+from tests.test_amtool import amtool
 from tests.repair_support import (
     APPROVER_ID,
     STRANGER_ID,
@@ -127,3 +132,34 @@ async def test_silence_buttons_from_the_card_only_for_approvers_and_mute_ends_wi
 def _card_of(telegram: TelegramLoopback, name: str) -> int | None:
     found = [mid for mid, texts in telegram.messages.items() if name in texts[0]]
     return found[0] if found else None
+
+
+async def test_amtool_silence_add_makes_the_next_alert_cardless_and_expire_brings_its_card(
+        temporal_client: Client, valkey_url: str, redis: Redis, task_queue: str, telegram: TelegramLoopback,
+        tmp_path: Path) -> None:
+    """Issue 20's walk-through with Debian's real amtool over TCP: silence add, the alert, silence expire."""
+    binary = debian_binary("amtool")
+    config = tmp_path / "http.yml"
+    config.write_text(f"authorization:\n  credentials: {API_TOKEN}\n")
+    name = f"Amtool{uuid.uuid4().hex[:8]}"
+    settings = settings_for(valkey_url, task_queue, telegram, api_token=API_TOKEN)
+    async with serving(temporal_client, settings) as api, httpx.AsyncClient(base_url=api.base_url) as http:
+        code, out, err = await amtool(binary, api.base_url, "silence", "add", f"alertname={name}", "--duration=2h",
+                                      "--comment=noisy tonight", "--author=oncall", config=config)
+        assert code == 0, err
+        sid = out.strip()
+        answer = await http.post(ALERTMANAGER, content=alertmanager_body(name),
+                                 headers={"content-type": "application/json"})
+        assert answer.status_code == 200, answer.text
+        handle = temporal_client.get_workflow_handle(answer.json()["alerts"][0]["workflow_id"])
+
+        async def silenced() -> bool:
+            return (await handle.describe()).typed_search_attributes.get(sa.SILENCED) == f"silence:{sid}"
+
+        await eventually(silenced, what="Silenced in visibility")
+        assert not [m for m in telegram.sent if name in m["text"]]
+        code, _, err = await amtool(binary, api.base_url, "silence", "expire", sid, config=config)
+        assert code == 0, err
+        await eventually(lambda: [m for m in telegram.sent if name in m["text"]], what="the card after expire")
+        assert len([m for m in telegram.sent if name in m["text"]]) == 1
+        await handle.terminate("test over")
