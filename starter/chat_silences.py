@@ -84,9 +84,11 @@ def _describe(silence: Silence, now: datetime) -> str:
 
 
 class SilenceCommands:
-    def __init__(self, store: SilenceRepository, changed: SilenceChanged | None) -> None:
+    def __init__(self, store: SilenceRepository, changed: SilenceChanged | None,
+                 added: Callable[[Silence], Awaitable[None]] | None = None) -> None:
         self._store = store
         self._changed = changed
+        self._added = added
 
     def register(self, router: ChatCommands) -> None:
         router.register("silence", self.silence, "/silence <matchers> <duration> [comment]")
@@ -100,6 +102,11 @@ class SilenceCommands:
             await self._store.edit(silence.id, lambda current: [silence] if current is None else [], now)
         except UpstreamError as exc:
             raise CommandRefused(f"silences unavailable: {exc}") from exc
+        if self._added is not None:
+            try:
+                await self._added(silence)  # the open incidents it names ask again
+            except Exception:  # noqa: BLE001 - the silence is saved; telling them is best effort
+                pass
         return f"🔕 Silence added: {_describe(silence, now)}"
 
     async def silences(self, command: ChatCommand) -> str:

@@ -150,3 +150,31 @@ async def test_chat_commands_silence_list_expire_and_refuse(temporal_client: Cli
         status = await send(message("/status"))
         assert status["status"] == "accepted" and "probe run" in status["detail"]
         await temporal_client.get_workflow_handle(workflow_id).terminate("test over")
+
+
+async def test_a_new_silence_reaches_the_open_card_of_the_alert_it_names(
+        temporal_client: Client, valkey_url: str, redis: Redis, task_queue: str, telegram: TelegramLoopback) -> None:
+    """/silence (or amtool) on an alert whose incident is open with its card: the incident is told, asks
+    the verdict, and its card says who silenced it; no second card."""
+    name = f"Open{uuid.uuid4().hex[:8]}"
+    settings = settings_for(valkey_url, task_queue, telegram, telegram_approver_ids=[APPROVER_ID],
+                            telegram_webhook_secret=WEBHOOK_SECRET)
+    async with running(temporal_client, settings) as app:
+        answer = await app.api.post(ALERTMANAGER, content=alertmanager_body(name),
+                                    headers={"content-type": "application/json"})
+        workflow_id = answer.json()["alerts"][0]["workflow_id"]
+        await eventually(lambda: [m for m in telegram.sent if f"<b>{name}</b>" in m["text"]], what="the card")
+        message_id = max(mid for mid, texts in telegram.messages.items() if f"<b>{name}</b>" in texts[0])
+
+        async def listed() -> bool:  # visibility is eventually consistent: the new incident must be listed
+            rows = [e async for e in temporal_client.list_workflows(f'WorkflowId="{workflow_id}"')]
+            return bool(rows)
+
+        await eventually(listed, what="the incident in visibility")
+        added = await app.api.post(TELEGRAM_HOOK, json=message(f"/silence alertname={name} 1h"),
+                                   headers=hook_headers())
+        assert added.json()["status"] == "accepted"
+        await eventually(lambda: "Silenced" in telegram.messages[message_id][-1], what="the card says silenced")
+        assert "by @bijoyvbabu123 until" in telegram.messages[message_id][-1]
+        assert len([m for m in telegram.sent if f"<b>{name}</b>" in m["text"]]) == 1
+        await temporal_client.get_workflow_handle(workflow_id).terminate("test over")

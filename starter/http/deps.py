@@ -46,6 +46,8 @@ class ApiDeps:
     # Told after a silence was expired or edited, with the workflows it had silenced, so they need not
     # wait for their timer (docs/adr/0024). The workflow side wires it (a signal); None: nobody is told.
     silence_changed: Callable[[Silence, list[str]], Awaitable[None]] | None = None
+    # Told after a new silence was saved, so the open incidents it names ask again (docs/adr/0029).
+    silence_added: Callable[[Silence], Awaitable[None]] | None = None
     # The operators' chat commands (/silence, /incidents...), routed by starter/chat_commands.py.
     commands: ChatCommands | None = None
 
