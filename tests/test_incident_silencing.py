@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from hypothesis import given, settings as hsettings, strategies as st
 
-from core.incident.commands import EditCard, Escalate, PlaceCard, Recommend
+from core.incident.commands import EditCard, Escalate, PlaceCard, Publish, Recommend
 from core.incident.core import CardRequest
 from core.incident.silencing import AskVerdict, CreateSilence, ExpireSilence, SetSilenced, is_silenced
 from core.incident.state import IncidentSettings
@@ -58,6 +58,8 @@ def test_a_silenced_incident_is_counted_but_gets_no_card_and_no_repair_until_the
     state = run.core.state
     assert is_silenced(state) and state.first_words_held and state.silenced_until == ends
     assert state.view().silenced == "silence:s-1" and state.silenced_by == "amtool"
+    shown = [c for c in made if isinstance(c, Publish)][-1].details
+    assert "**Silenced:** silence:s-1 by amtool, until" in shown  # the Web UI's current details
     # Repeats are still counted, with no card call.
     made = run.step(T0 + timedelta(minutes=1), [firing(1)])
     assert kinds(made) == ["SaveBatch", "Record"] and state.occurrences == 2
