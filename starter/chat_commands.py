@@ -65,7 +65,7 @@ def parse_command(update: Any) -> ChatCommand | None:
         return None
     if not isinstance(chat, dict) or not isinstance(sender, dict) or not isinstance(sender.get("id"), int) \
             or not isinstance(message.get("message_id"), int):
-        raise PayloadError("message needs message_id, chat and from.id (integers)")
+        return None  # a channel post or a service message: nobody to answer, nothing to do
     head, _, args = text.strip().partition(" ")
     name = head[1:].split("@", 1)[0].lower()
     username = sender.get("username")

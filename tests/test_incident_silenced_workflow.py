@@ -14,6 +14,7 @@ from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 
 from core import search_attributes as sa
+from core.identity import incident_ref
 from core.incident.state import IncidentSettings, IncidentState
 from core.silence_inputs import (
     SilenceCreateInput,
@@ -22,6 +23,8 @@ from core.silence_inputs import (
     SilenceVerdict,
     SilenceVerdictInput,
 )
+from core.timeline import model as k
+from starter.timeline_reader import read_timeline
 from tests.harness import eventually
 from tests.standins import StandIns, deliver, firing, start
 
@@ -120,6 +123,9 @@ async def test_a_silence_button_edits_the_card_and_an_early_expiry_signal_lifts_
         await handle.signal("silence_changed")
         await eventually(lambda: acts.edits and not acts.edits[-1].view.silenced, what="the card unsilenced")
         assert acts.calls["place_card"] == 1
+        timeline = await read_timeline(skipping_env.client, incident_ref(firing(fp).alert).incident_id)
+        assert (k.SILENCED, "@alice", "telegram") in [(e.kind, e.actor, e.via) for e in timeline.entries]
+        assert [e.detail for e in timeline.unknown] == [], "the verdict, the silence and Silenced are known words"
         await handle.terminate("done")
 
 
