@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from hypothesis import given, settings as hsettings, strategies as st
 
-from core.incident.commands import EditCard, Escalate, PlaceCard, Publish, Recommend
+from core.incident.commands import EditCard, Escalate, Failed, PlaceCard, Publish, Recommend
 from core.incident.core import CardRequest
 from core.incident.silencing import AskVerdict, CreateSilence, ExpireSilence, SetSilenced, is_silenced
 from core.incident.state import IncidentSettings
@@ -26,6 +26,7 @@ class OneSilence:
 
     def __init__(self, ends: datetime | None, starts: datetime = T0, by: str = "amtool") -> None:
         self.starts, self.ends, self.by = starts, ends, by
+        self.ids = ["s-1"]
         self.asked: list[datetime] = []
 
     def __call__(self, command: AskVerdict) -> SilenceVerdict:
@@ -33,7 +34,7 @@ class OneSilence:
         self.asked.append(at)
         if self.ends is None or not (self.starts <= at < self.ends):
             return SilenceVerdict(silenced=False)
-        return SilenceVerdict(silenced=True, until=self.ends, silence_ids=["s-1"], created_by=[self.by])
+        return SilenceVerdict(silenced=True, until=self.ends, silence_ids=self.ids, created_by=[self.by])
 
 
 def script(silence: OneSilence, settings: IncidentSettings = SETTINGS) -> Script:
@@ -161,6 +162,7 @@ def test_a_silence_button_silences_the_open_card_and_its_end_unsilences_it() -> 
 def test_mute_until_resolved_expires_its_silence_when_the_incident_resolves() -> None:
     silence = OneSilence(ends=None)
     run = script(silence)
+    run._answers[CreateSilence] = lambda c: silence.ids.__setitem__(0, c.inp.silence_id) or c.inp.silence_id
     run.step(T0, [firing(0)])
     at = T0 + timedelta(minutes=1)
     silence.starts, silence.ends = at, at + timedelta(days=30)
@@ -264,3 +266,28 @@ def test_an_approval_timeout_while_silenced_asks_nobody() -> None:
     while run.core.state.repair.phase.open:
         run.wake()
     assert not run.of(Escalate) and run.core.state.repair.phase.value == "timed_out"
+
+
+def test_a_mute_expired_early_may_be_muted_again_but_a_failed_verdict_forgets_nothing() -> None:
+    mute_ids: list[str] = []
+
+    def verdict(command: AskVerdict) -> SilenceVerdict | Failed:
+        if not mute_ids:
+            return SilenceVerdict(silenced=False)
+        if mute_ids[0] == "failing":
+            return Failed("UpstreamError", "valkey down")
+        return SilenceVerdict(silenced=True, until=T0 + timedelta(days=30), silence_ids=mute_ids[:1])
+
+    run = Script(SETTINGS, answers={AskVerdict: verdict, CreateSilence: lambda c: mute_ids.insert(0, c.inp.silence_id)
+                                    or c.inp.silence_id, ExpireSilence: lambda c: True})
+    run.step(T0, [firing(0)])
+    run.step(T0 + timedelta(minutes=1), silence_requests=[SilenceRequest(duration=None, by="@bob")])
+    state = run.core.state
+    mute = state.mute_silence_id
+    assert mute is not None and state.silenced_until_resolved
+    mute_ids.insert(0, "failing")
+    run.step(T0 + timedelta(minutes=2), silence_changed=True)
+    assert state.mute_silence_id == mute, "a verdict that failed says nothing about the mute"
+    mute_ids.clear()  # `amtool silence expire` on the mute
+    run.step(T0 + timedelta(minutes=3), silence_changed=True)
+    assert state.mute_silence_id is None and not is_silenced(state)

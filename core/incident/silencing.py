@@ -127,6 +127,8 @@ class Silencing:
         if isinstance(answer, Failed):
             yield warning("silence verdict unavailable; not silenced", error=answer.reason)
             answer = SilenceVerdict(silenced=False)
+        elif state.mute_silence_id is not None and state.mute_silence_id not in answer.silence_ids:
+            state.mute_silence_id = None  # the mute was expired meanwhile (amtool, /expire): it may be muted again
         assert isinstance(answer, SilenceVerdict)
         yield from self._keep(state, answer, now)
         return answer.silenced
