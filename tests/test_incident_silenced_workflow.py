@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from temporalio import activity
 from temporalio.client import WorkflowUpdateFailedError
 
+from activities.silences.activities import SilenceActivities
+from activities.silences.maintenance_file import MaintenanceFile
+from activities.valkey.silences import RedisSilenceStore
 from core import search_attributes as sa
 from core.identity import incident_ref
 from core.incident.state import IncidentSettings, IncidentState
@@ -149,3 +152,46 @@ async def test_a_worker_restart_while_silenced_neither_loses_nor_repeats_the_hel
         assert acts.calls["place_card"] == 1 and acts.calls["silence_verdict"] == 2
         assert acts.calls["analyze_alert"] == 1 and acts.calls["recommend_repair"] == 1
         await handle.terminate("done")
+
+
+async def test_a_maintenance_window_holds_the_card_with_the_real_verdict_until_it_closes(
+        skipping_env, queue, redis, tmp_path) -> None:
+    """The real ``silence_verdict`` (Valkey, a maintenance file) in simulated time: inside a window the
+    alert is card-less with ``Silenced=window:<name>``; the window's end is a durable timer; its card
+    goes out when the window closes (a window that crosses midnight is two ranges, walked as one)."""
+    opens = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=1)
+    closes = opens + timedelta(minutes=31)
+    if closes.date() == opens.date():
+        ranges = [(f"{opens:%H:%M}", f"{closes:%H:%M}")]
+    else:
+        ranges = [(f"{opens:%H:%M}", "24:00"), ("00:00", f"{closes:%H:%M}")]
+    times = ", ".join(f'{{start_time: "{a}", end_time: "{b}"}}' for a, b in ranges)
+    path = tmp_path / "maintenance.yaml"
+    path.write_text("windows:\n  - {name: hpa-work, matchers: ['alertname=\"KubeHpaMaxedOut\"', "
+                    f"'deployment=\"checkout\"'], time_intervals: [{{times: [{times}], location: UTC}}]}}\n")
+    real = SilenceActivities(RedisSilenceStore(redis), MaintenanceFile(path))
+    acts = RealSilences(_settings(), real=[real.verdict, real.create, real.expire])
+    fp = uuid.uuid4().hex[:16]
+    async with acts.worker(skipping_env.client, queue):
+        handle = await start(skipping_env.client, queue, firing(fp))
+        await eventually(lambda: acts.calls["save_incident"] == 1, what="the incident saved")
+
+        async def attribute() -> bool:
+            return await _silenced_attribute(handle) == "window:hpa-work"
+
+        await eventually(attribute, what="Silenced=window:hpa-work")
+        assert acts.calls["place_card"] == 0
+        await skipping_env.sleep(32 * 60)
+        await eventually(lambda: acts.calls["place_card"] == 1, what="the card once the window closed")
+        assert await _silenced_attribute(handle) is None
+        await handle.terminate("done")
+
+
+@dataclass
+class RealSilences(StandIns):
+    """The stand-ins, with the real silence activities in place of none."""
+
+    real: list[Any] = field(default_factory=list)
+
+    def activities(self) -> list[Any]:
+        return [*super().activities(), *self.real]
