@@ -63,6 +63,12 @@ async def test_a_silenced_alert_is_cardless_but_counted_and_its_card_comes_when_
             return (await handle.describe()).typed_search_attributes.get(sa.SILENCED) == f"silence:{sid}"
 
         await eventually(silenced, what="the Silenced search attribute")
+
+        async def listed() -> bool:  # the Web UI's and the README's query
+            query = f'Silenced IS NOT NULL AND IncidentStatus="open" AND WorkflowId="{handle.id}"'
+            return [e.id async for e in temporal_client.list_workflows(query)] == [handle.id]
+
+        await eventually(listed, what="Silenced IS NOT NULL lists it")
         state = await handle.query("state")
         assert state["silenced"] == f"silence:{sid}" and state["silenced_by"] == "alice"
         assert state["occurrences"] == 1 and state["message_id"] is None
