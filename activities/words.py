@@ -33,6 +33,9 @@ LABELS: dict[str, dict[str, str]] = {
         "ack": "Ack ✋", "acked_by": "👀 Acked by {who} at {time}",
         "renotify": "🔔 Still unacknowledged after {span}", "escalate_unacked": "🚨 Escalated: unacknowledged for {span}",
         "ack_hint": "Ack it on the card, or /ack {id}",
+        "silence_1h": "🔕 Silence 1h", "silence_4h": "🔕 Silence 4h", "silence_mr": "🔕 Mute until resolved",
+        "silenced": "Silenced", "silenced_by": "by {who}", "until_resolved": "until it resolves",
+        "until_further": "until further notice",
     },
     "zh-TW": {
         "open": "處理中", "resolved": "已解決", "expired": "已過期",
@@ -57,6 +60,10 @@ LABELS: dict[str, dict[str, str]] = {
         "ack": "Ack ✋ 確認", "acked_by": "👀 {who} 於 {time} 確認（acked）",
         "renotify": "🔔 {span} 後仍無人確認", "escalate_unacked": "🚨 已升級：{span} 無人確認",
         "ack_hint": "在卡片上按 Ack，或 /ack {id}",
+        "silence_1h": "🔕 Silence 1h 靜音 1 小時", "silence_4h": "🔕 Silence 4h 靜音 4 小時",
+        "silence_mr": "🔕 Mute until resolved 靜音至解決",
+        "silenced": "已靜音", "silenced_by": "由 {who}", "until_resolved": "直到解決",
+        "until_further": "直到另行通知",
     },
 }
 

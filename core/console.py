@@ -62,4 +62,9 @@ def current_details(view: IncidentView, repair: RepairState | None) -> str:
         if repair.decision is not None:
             verb = "approved" if repair.decision.approve else "rejected"
             lines.append(f"**Decided:** {verb} by {repair.decision.by} via {repair.decision.via}")
+    if view.silenced:  # docs/adr/0029: no card, repair or re-notification while this holds
+        until = "until it resolves" if view.silenced_until_resolved else (
+            f"until {view.silenced_until.isoformat(timespec='seconds')}" if view.silenced_until else "for now")
+        lines.append(f"**Silenced:** {view.silenced[:300]}" + (f" by {view.silenced_by}" if view.silenced_by else "")
+                     + f", {until}")
     return "\n".join(lines)[:4000]

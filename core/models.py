@@ -229,6 +229,14 @@ class IncidentView(BaseModel):
     # both stay at their defaults in runs whose settings predate acks, so their cards do not change.
     ackable: bool = False
     acked: Acknowledgement | None = None
+    # Silenced incidents (core/incident/silencing.py): what silences it now (SilenceVerdict.attribute(),
+    # "" when nothing), until when if nothing changes (None while silenced: beyond the verdict's
+    # horizon) and by whom; an open card with a silence_token carries the Silence buttons.
+    silenced: str = ""
+    silenced_until: datetime | None = None
+    silenced_by: str = ""
+    silenced_until_resolved: bool = False
+    silence_token: str = ""
 
 
 class DeliveryBatch(BaseModel):

@@ -24,7 +24,11 @@ REPAIR_PHASE = SearchAttributeKey.for_keyword("RepairPhase")
 # with AWOOOI_ACKS on): `IncidentStatus="open" AND Acked="false"` lists the unacknowledged ones.
 ACKED = SearchAttributeKey.for_keyword("Acked")
 
-ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS, REPAIR_PHASE, ACKED)
+# What silences an incident now ("silence:<id>,window:<name>"), absent when nothing does:
+# `Silenced IS NOT NULL` lists the silenced ones (core/incident/silencing.py).
+SILENCED = SearchAttributeKey.for_keyword("Silenced")
+
+ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS, REPAIR_PHASE, ACKED, SILENCED)
 
 # Temporal refuses a Keyword value whose encoded payload is over 2,048 bytes. The payload is the
 # value as JSON: quotes included, and every non-ASCII character escaped (``"\u78c1"``, 6 bytes;

@@ -202,6 +202,11 @@ class Settings(BaseSettings):
     escalation_chat_id: str | None = None
     # MTTA, MTTR and repair outcomes on /metrics (issue 21), observed once per incident.
     incident_metrics: bool = True
+    # Silenced incidents (docs/adr/0029): a new incident asks the silence verdict before its first card;
+    # a silenced one sends no card, re-notification or repair, and asks again at the silence's end or
+    # after AWOOOI_SILENCE_RECHECK_SECONDS, whichever is first.
+    incident_silences: bool = True
+    silence_recheck_seconds: float = Field(default=900.0, ge=10, le=86400)
     # Kubernetes executor: a kubeconfig file, else in-cluster config, else ~/.kube/config.
     kubernetes_kubeconfig: Path | None = None
     kubernetes_context: str | None = None

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-__all__ = ["MUTE_UNTIL_RESOLVED", "SilenceCreateInput", "SilenceExpireInput", "SilenceVerdict",
-           "SilenceVerdictInput"]
+__all__ = ["MUTE_UNTIL_RESOLVED", "SilenceAnswer", "SilenceCreateInput", "SilenceExpireInput", "SilenceRequest",
+           "SilenceVerdict", "SilenceVerdictInput"]
 
 # "Mute until resolved" is a silence whose end is the incident's resolution; until then it needs an
 # end all the same (Alertmanager has no open-ended silence): this far, expired by the workflow earlier.
@@ -26,6 +26,9 @@ class SilenceVerdictInput(BaseModel):
     # When set, each silence that silences the alert remembers this workflow, so expiring or editing
     # that silence through the API can tell the workflow at once (RedisSilenceStore.watchers).
     workflow_id: str = ""
+    # The card's Silence buttons name the incident by this token (their callback data has 64 bytes,
+    # an incident id may not fit): the verdict asked before the first card registers it.
+    button: str = ""
 
 
 class SilenceVerdict(BaseModel):
@@ -35,6 +38,8 @@ class SilenceVerdict(BaseModel):
     until: AwareDatetime | None = None
     silence_ids: list[str] = Field(default_factory=list)
     windows: list[str] = Field(default_factory=list)
+    # Who created the silences that silence it (the card says "silenced by ...").
+    created_by: list[str] = Field(default_factory=list)
 
     def attribute(self) -> str:
         """What the Web UI's ``Silenced`` attribute can show: ``silence:<id>,window:<name>``."""
@@ -54,3 +59,18 @@ class SilenceCreateInput(BaseModel):
 class SilenceExpireInput(BaseModel):
     silence_id: str
     at: AwareDatetime
+
+
+class SilenceRequest(BaseModel):
+    """The ``silence`` update's input: a card's Silence button (or the API) asks the incident to
+    silence itself on its own labels. ``duration`` None: "Mute until resolved"."""
+
+    duration: timedelta | None = None
+    by: str
+    by_id: str = ""
+    via: str = "telegram"
+
+
+class SilenceAnswer(BaseModel):
+    accepted: bool
+    message: str

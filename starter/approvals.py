@@ -19,11 +19,13 @@ from core.acks import ACK_UPDATE, AckAnswer, AckRequest
 from core.errors import DecisionRefused, IntakeUnavailable, NotFound
 from core.inputs import CardPlacement
 from core.repair import Decision, DecisionAnswer
+from core.silence_inputs import SilenceAnswer, SilenceRequest
 
 T = TypeVar("T")
 
 DECIDE_UPDATE = "decide"
 OWN_CARD_UPDATE = "own_card"
+SILENCE_UPDATE = "silence"
 
 
 async def send_decision(client: Client, workflow_id: str, decision: Decision, *, timeout: float) -> DecisionAnswer:
@@ -44,6 +46,12 @@ async def request_own_card(client: Client, workflow_id: str, *, timeout: float) 
     Asking twice is safe: an incident that has its own card answers with it."""
     return await _update(client, workflow_id, OWN_CARD_UPDATE, None, CardPlacement, timeout=timeout,
                          closed="the incident is closed: its card or digest line shows how it ended")
+
+
+async def send_silence(client: Client, workflow_id: str, request: SilenceRequest, *, timeout: float) -> SilenceAnswer:
+    """A card's Silence button (docs/adr/0029): the workflow creates the silence on its own labels."""
+    return await _update(client, workflow_id, SILENCE_UPDATE, request, SilenceAnswer, timeout=timeout,
+                         closed="the incident is closed: nothing to silence")
 
 
 async def _update(client: Client, workflow_id: str, name: str, arg: Any, result_type: type[T], *,

@@ -25,7 +25,7 @@ FILTERS = {
     "expired": 'IncidentStatus="expired"',
     "awaiting-approval": 'RepairPhase="awaiting_approval"',
 }
-COLUMNS = ("id", "alert", "severity", "service", "status", "occurrences", "age", "repair", "acked")
+COLUMNS = ("id", "alert", "severity", "service", "status", "occurrences", "age", "repair", "acked", "silenced")
 # Open incidents nobody has acknowledged (runs that record acks set Acked; docs/adr/0025).
 UNACKED = 'IncidentStatus="open" AND Acked="false"'
 
@@ -76,6 +76,8 @@ async def list_incidents(client: Client, records: IncidentRepository | None, *, 
             "age": _age(execution.start_time, now),
             "started_at": execution.start_time.isoformat() if execution.start_time else None,
             "repair": attrs.get(sa.REPAIR_PHASE) or "none",
+            # What silences it (silence:<id>, window:<name>), "-" when nothing (docs/adr/0029).
+            "silenced": attrs.get(sa.SILENCED) or "-",
         })
     if records is not None:
         for row in found:

@@ -131,7 +131,8 @@ class WebhookSetter(Protocol):
 
 async def set_telegram_webhook(telegram: WebhookSetter, settings: Settings, public_url: str, *, out: TextIO,
                                err: TextIO) -> int:
-    """setWebhook to awoooi's public URL with AWOOOI_TELEGRAM_WEBHOOK_SECRET, for button taps only."""
+    """setWebhook to awoooi's public URL with AWOOOI_TELEGRAM_WEBHOOK_SECRET, for button taps and the
+    operators' chat commands (/silence, /incidents...: starter/chat_commands.py)."""
     if settings.telegram_webhook_secret is None:
         print("awoooi: set AWOOOI_TELEGRAM_WEBHOOK_SECRET first (1-256 of A-Z a-z 0-9 _ -)", file=err)
         return 2
@@ -139,11 +140,12 @@ async def set_telegram_webhook(telegram: WebhookSetter, settings: Settings, publ
     if not url.endswith(TELEGRAM_HOOK_PATH):
         url += TELEGRAM_HOOK_PATH
     try:
-        await telegram.set_webhook(url, settings.telegram_webhook_secret.get_secret_value(), ["callback_query"])
+        await telegram.set_webhook(url, settings.telegram_webhook_secret.get_secret_value(),
+                                   ["callback_query", "message"])
     except UpstreamError as exc:
         print(f"awoooi: {exc}", file=err)
         return 1
-    print(f"Telegram now sends button taps to {url}", file=out)
+    print(f"Telegram now sends button taps and chat commands to {url}", file=out)
     if not settings.telegram_approver_ids:
         print("note: AWOOOI_TELEGRAM_APPROVER_IDS is empty, so every tap will be refused", file=out)
     return 0

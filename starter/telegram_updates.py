@@ -25,11 +25,13 @@ from temporalio.client import Client
 from core.acks import AckRequest, ledger_token, parse_ack_callback
 from core.errors import DecisionRefused, IntakeUnavailable, NotFound, PayloadError, UpstreamError
 from core.metrics import Metrics
-from core.ports import ChatChannel, IdempotencyLedger
+from core.ports import ChatChannel, IdempotencyLedger, SilenceRepository
 from core.repair import Decision, parse_callback_data
 from core.settings import Settings
+from core.silence_buttons import parse_silence_data
 from starter.approvals import send_ack, send_decision
-from starter.chat_commands import AckCommand, ChatCommand, ChatCommands, parse_command
+from starter.chat_commands import ChatCommand, ChatCommands, parse_command
+from starter.silence_taps import silence_tap
 
 log = structlog.get_logger(__name__)
 
@@ -62,21 +64,23 @@ def parse_tap(update: Any) -> Tap | None:
 
 class TelegramUpdates:
     def __init__(self, settings: Settings, temporal: Client, ledger: IdempotencyLedger, chat: ChatChannel | None,
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, silences: SilenceRepository | None = None,
+                 commands: ChatCommands | None = None) -> None:
         self._settings = settings
+        self._silences = silences
+        self._commands = commands
         self._temporal = temporal
         self._ledger = ledger
         self._chat = chat
         self._metrics = metrics
-        # The operators' chat commands; the silences' ones register here too.
-        self.commands = ChatCommands(settings, chat)
-        self.commands.register("ack", AckCommand(settings, temporal))
 
     async def handle(self, update: Any) -> dict[str, str]:
         tap = parse_tap(update)
-        command = parse_command(update) if tap is None else None
-        if tap is None and command is None:
-            return {"status": "ignored", "reason": "not a button tap or a command"}
+        command: ChatCommand | None = None
+        if tap is None:
+            command = parse_command(update) if self._commands is not None else None
+            if command is None or self._commands is None or not self._commands.operators_chat(command):
+                return {"status": "ignored", "reason": "not a button tap or a command in the operators' chat"}
         update_id = tap.update_id if tap is not None else command.update_id  # type: ignore[union-attr]
         user_id = tap.user_id if tap is not None else command.user_id  # type: ignore[union-attr]
         bound = log.bind(update_id=update_id, telegram_user_id=user_id)
@@ -89,26 +93,31 @@ class TelegramUpdates:
             return {"status": "duplicate"}
         try:
             if command is not None:
-                return await self._command(command)
+                assert self._commands is not None
+                return await self._commands.handle(command)
             assert tap is not None
             status, text = await self._decide(tap, bound)
         except IntakeUnavailable:
-            await self._forget(update_id)
+            await self._forget(update_id)  # Telegram re-sends it: the retry is taken, not dropped
             raise
         await self._answer(tap, text, alert=status != "accepted")
         return {"status": status, "detail": text}
-
-    async def _command(self, command: ChatCommand) -> dict[str, str]:
-        return await self.commands.handle(command)
 
     async def _decide(self, tap: Tap, bound: Any) -> tuple[str, str]:
         ack_token = parse_ack_callback(tap.data)
         if ack_token is not None:
             return await self._ack(tap, ack_token, bound)
+        silence = parse_silence_data(tap.data)
         if tap.user_id not in self._settings.telegram_approver_ids:
             bound.warning("repair decision refused: not an approver", who=tap.who)
             self._metrics.repair_decisions.labels(outcome="unauthorized", via="telegram").inc()
+            if silence is not None:
+                return "refused", "You are not allowed to silence incidents."
             return "refused", "You are not allowed to approve or reject repairs."
+        if silence is not None:
+            return await silence_tap(self._temporal, self._silences, kind=silence[0], token=silence[1], who=tap.who,
+                                     user_id=tap.user_id, timeout=self._settings.temporal_rpc_timeout_seconds,
+                                     bound=bound)
         parsed = parse_callback_data(tap.data)
         if parsed is None:
             return "ignored", "This button is not an awoooi repair button."

@@ -20,6 +20,11 @@ from core.settings import Settings
 from starter.http.deps import ApiDeps
 from starter.intake import Intake
 from starter.legacy_runs import LegacyRuns
+from starter.chat_ack import AckCommand
+from starter.chat_commands import ChatCommands
+from starter.chat_silences import SilenceCommands
+from starter.chat_status import StatusCommands
+from starter.silence_signals import silence_added, silence_changed
 from starter.spool_drainer import SpoolDrainer
 
 
@@ -27,10 +32,24 @@ def build_api_deps(settings: Settings, client: Client, redis: Redis, http: httpx
                    metrics: Metrics) -> ApiDeps:
     ledger = RedisLedger(redis)
     spool = RedisSpool(redis)
-    return ApiDeps(settings=settings, temporal=client, redis=redis,
+    deps = ApiDeps(settings=settings, temporal=client, redis=redis,
                    intake=Intake(client, settings, ledger, spool, LegacyRuns(client)),
                    chat=chat_channel(settings, http), metrics=metrics, ledger=ledger,
-                   learning=learning_service(redis), spool=spool, silences=RedisSilenceStore(redis))
+                   learning=learning_service(redis), spool=spool, silences=RedisSilenceStore(redis),
+                   silence_changed=silence_changed(client, timeout=settings.temporal_rpc_timeout_seconds),
+                   silence_added=silence_added(client, timeout=settings.temporal_rpc_timeout_seconds))
+    deps.commands = chat_commands(deps)
+    return deps
+
+
+def chat_commands(deps: ApiDeps) -> ChatCommands:
+    """The operators' chat commands and their handlers (docs/adr/0025, docs/adr/0029)."""
+    commands = ChatCommands(deps.settings, deps.chat)
+    AckCommand(deps.temporal, timeout=deps.settings.temporal_rpc_timeout_seconds).register(commands)
+    assert deps.silences is not None
+    SilenceCommands(deps.silences, deps.silence_changed, deps.silence_added).register(commands)
+    StatusCommands(deps.temporal, timeout=deps.settings.temporal_rpc_timeout_seconds).register(commands)
+    return commands
 
 
 def spool_drainer(deps: ApiDeps) -> SpoolDrainer:

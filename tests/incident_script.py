@@ -44,6 +44,7 @@ from core.models import (
     Source,
 )
 from core.repair import Decision, RepairResult, RepairStatus
+from core.silence_inputs import SilenceRequest
 
 T0 = datetime(2026, 12, 6, 10, 0, tzinfo=timezone.utc)
 FINGERPRINT = "5ca1ab1e00000001"
@@ -121,9 +122,11 @@ class Script:
 
     def step(self, now: datetime = T0, deliveries: list[AlertDelivery] | None = None,
              decisions: list[Decision] | None = None, card_requests: list[CardRequest] | None = None,
-             acks: list[AckRequest] | None = None) -> list[Command]:
+             acks: list[AckRequest] | None = None, silence_requests: list[SilenceRequest] | None = None,
+             silence_changed: bool = False) -> list[Command]:
         """One step of the core over what arrived; the commands it yielded."""
-        step = self.core.step(Snapshot(now, deliveries, decisions, card_requests, acks))
+        step = self.core.step(Snapshot(now, deliveries, decisions, card_requests, acks, silence_requests,
+                                       silence_changed))
         made: list[Command] = []
         result: Any = None
         while True:

@@ -51,9 +51,11 @@ def tap(data: str, message_id: int, *, user_id: int = APPROVER_ID, update_id: in
 
 
 def buttons(telegram: TelegramLoopback, message_id: int) -> dict[str, str]:
-    """{"approve": callback_data, "reject": callback_data} of the card's current keyboard."""
+    """{"approve": callback_data, "reject": callback_data} of the card's current keyboard (its
+    approval row; the Silence row of an open card is not one of them)."""
     markup = telegram.keyboard(message_id)
-    if not markup:
+    rows = [row for row in (markup or {}).get("inline_keyboard", []) if row[0]["callback_data"].startswith("rp:")]
+    if not rows:
         return {}
     data = [button["callback_data"] for row in markup["inline_keyboard"] for button in row]
     found = {"approve": next((d for d in data if d.startswith("rp:a:")), None),
@@ -66,6 +68,13 @@ def ack_button(telegram: TelegramLoopback, message_id: int) -> str | None:
     markup = telegram.keyboard(message_id) or {"inline_keyboard": []}
     return next((b["callback_data"] for row in markup["inline_keyboard"] for b in row
                  if b["callback_data"].startswith("ak:")), None)
+
+
+def silence_buttons(telegram: TelegramLoopback, message_id: int) -> dict[str, str]:
+    """{"Silence 1h": callback_data, ...} of the card's Silence row (empty when it has none)."""
+    markup = telegram.keyboard(message_id) or {}
+    return {b["text"].removeprefix("🔕 "): b["callback_data"] for row in markup.get("inline_keyboard", [])
+            for b in row if b["callback_data"].startswith("sil:")}
 
 
 def card_text(telegram: TelegramLoopback, message_id: int) -> str:

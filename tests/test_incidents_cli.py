@@ -46,7 +46,7 @@ async def test_incidents_lists_the_approval_queue_and_open_ones(temporal_client,
         table = await asyncio.to_thread(_incidents, address, valkey_url)
         assert table.returncode == 0, table.stderr
         header = table.stdout.splitlines()[0].split()
-        assert header == ["id", "alert", "severity", "service", "status", "occurrences", "age", "repair", "acked"]
+        assert header == ["id", "alert", "severity", "service", "status", "occurrences", "age", "repair", "acked", "silenced"]
         assert any(line.startswith(incident) and "awaiting_approval" in line for line in table.stdout.splitlines())
         resolved = await asyncio.to_thread(_incidents, address, valkey_url, "--status", "resolved", "--json")
         assert incident not in resolved.stdout

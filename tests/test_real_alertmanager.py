@@ -263,6 +263,7 @@ async def test_prometheus_alert_becomes_one_card(temporal_client, valkey_url, re
                 "AlertName": "HostOutOfDiskSpace", "Severity": "critical", "Service": "checkout",
                 "Source": "alertmanager", "IncidentStatus": "open", "RepairPhase": "done",
                 "Acked": "false",  # nobody has acknowledged it yet (docs/adr/0025)
+                "Silenced": None,  # nothing silences it (docs/adr/0029)
             }
             handle = temporal_client.get_workflow_handle(found[0].id)
             assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING

@@ -189,14 +189,17 @@ async def test_storm_workflow_runs_its_quick_steps_as_local_activities(
             counts = await _history_counts(temporal_client, _workflow_id(body))
         assert counts.get("place_card") == 1, "the card is a regular activity (digest-v1: place_card)"
         if local:
-            assert counts["local"] >= 4 and not {"save_incident", "analyze_alert", "recommend_repair"} & set(counts), counts
+            assert counts["local"] >= 5 and not {"save_incident", "analyze_alert", "recommend_repair",
+                                                 "silence_verdict"} & set(counts), counts
             assert counts["tasks_before_card"] == 1, counts
         else:
             # The one local marker left is the worker's incident settings, read at every run's start.
             assert counts["local"] == 1 and counts.get("save_incident") == 1 and counts.get("analyze_alert") == 1, counts
             # Generation 2 records for learning before the card (every quick step before the first
-            # regular one, docs/adr/0020): analyze, save, record, plan, then the card.
-            assert counts.get("recommend_repair") == 1 and counts["tasks_before_card"] == 5, counts
+            # regular one, docs/adr/0020): analyze, save, record, the silence verdict (docs/adr/0029),
+            # plan, then the card.
+            assert counts.get("silence_verdict") == 1, counts
+            assert counts.get("recommend_repair") == 1 and counts["tasks_before_card"] == 6, counts
 
 
 async def test_temporal_saturated_overflows_to_the_spool_in_one_fsync_and_all_start(

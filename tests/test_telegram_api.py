@@ -200,7 +200,7 @@ async def test_set_webhook_for_button_taps(telegram, http) -> None:
     out, err = StringIO(), StringIO()
     assert await set_telegram_webhook(client, settings, "https://awoooi.example.com/", out=out, err=err) == 0
     assert telegram.webhook == {"url": "https://awoooi.example.com/api/v1/webhooks/telegram",
-                                "secret_token": "s3cret_-token", "allowed_updates": ["callback_query"]}
+                                "secret_token": "s3cret_-token", "allowed_updates": ["callback_query", "message"]}
     assert "s3cret" not in out.getvalue()
     refused = await set_telegram_webhook(client, settings, "http://plain.example.com", out=out, err=err)
     assert refused == 1 and "HTTPS URL must be provided" in err.getvalue()

@@ -30,4 +30,6 @@ def incident_settings(settings: Settings) -> IncidentSettings:
         escalate_after_seconds={severity: float(settings.escalate_after) for severity in settings.escalate_severities}
         if settings.acks and settings.escalation_chat_id else {},
         metrics=settings.incident_metrics,
+        silences=settings.incident_silences,
+        silence_recheck_seconds=settings.silence_recheck_seconds,
     )

@@ -185,7 +185,7 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     helpers hold no state and only call ``workflow.*`` at run time, so sharing them is safe."""
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "workflows.retries", "workflows.incident_steps", *LEGACY_PASSTHROUGH)
+            "workflows.retries", "workflows.incident_steps", "workflows.incident_silences", *LEGACY_PASSTHROUGH)
     )
 
 

@@ -31,6 +31,8 @@ with workflow.unsafe.imports_passed_through():
     from core.inputs import CardPlacement
     from core.models import AlertDelivery, DeliveryBatch
     from core.repair import Decision, DecisionAnswer
+    from core.silence_inputs import SilenceAnswer, SilenceRequest
+    from workflows.incident_silences import check_silence_request, silence_answer
 
 from workflows.incident_steps import IncidentSteps, read_settings
 
@@ -47,6 +49,8 @@ class Incident:
         self._decisions: list[Decision] = []
         self._card_requests: list[CardRequest] = []
         self._acks: list[AckRequest] = []
+        self._silence_requests: list[SilenceRequest] = []
+        self._silence_changed = False
         self._core: IncidentCore | None = None
         self._woke = False
         self._timer: asyncio.Task[None] | None = None
@@ -110,6 +114,22 @@ class Incident:
         if self._core is None or self._core.state is None:
             raise ValueError("this incident has no card yet: its first delivery is still being handled")
 
+    @workflow.update(name="silence")
+    def silence(self, request: SilenceRequest) -> SilenceAnswer:
+        """A card's Silence button: accepted here, the silence created by the loop's next step."""
+        if request not in self._silence_requests:
+            self._silence_requests.append(request)
+        return silence_answer(request)
+
+    @silence.validator
+    def _check_silence(self, request: SilenceRequest) -> None:
+        check_silence_request(self._core, request)
+
+    @workflow.signal(name="silence_changed")
+    def silence_changed(self) -> None:
+        """A silence that silenced this incident was expired or edited (the API says so)."""
+        self._silence_changed = True
+
     @workflow.query(name="state")
     def state(self) -> IncidentState | None:
         return self._core.state if self._core is not None else None
@@ -145,7 +165,7 @@ class Incident:
             if core.outcome is not None and not after_local and not self._has_events():
                 return core.outcome
             if core.outcome is None and core.should_continue_as_new(suggested) and not self._decisions \
-                    and not self._acks:
+                    and not self._acks and not self._silence_requests:
                 await workflow.wait_condition(lambda: workflow.all_handlers_finished() or bool(self._card_requests))
                 if not self._card_requests:
                     workflow.continue_as_new(self._carry(start, core))
@@ -164,15 +184,17 @@ class Incident:
                              carried=Carried(state=core.state, pending=list(self._inbox)))
 
     def _has_events(self) -> bool:
-        return bool(self._inbox or self._decisions or self._card_requests or self._acks)
+        return bool(self._inbox or self._decisions or self._card_requests or self._acks or self._silence_requests)
 
     def _has_work(self) -> bool:
-        return self._woke or self._has_events()
+        return self._woke or self._silence_changed or self._has_events()
 
     def _take(self) -> Snapshot:
         """Everything that has arrived, at once: a step sees nothing that arrives while it runs."""
-        snap = Snapshot(workflow.now(), self._inbox, self._decisions, self._card_requests, self._acks)
+        snap = Snapshot(workflow.now(), self._inbox, self._decisions, self._card_requests, self._acks,
+                        self._silence_requests, self._silence_changed)
         self._inbox, self._decisions, self._card_requests, self._acks = [], [], [], []
+        self._silence_requests, self._silence_changed = [], False
         self._woke = False
         return snap
 

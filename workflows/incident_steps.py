@@ -50,6 +50,8 @@ with workflow.unsafe.imports_passed_through():
         queue_priority,
     )
     from core import priority
+    from core.incident.silencing import AskVerdict, CreateSilence, ExpireSilence, SetSilenced
+    from core.silence_inputs import SilenceVerdict
     from core.incident.state import IncidentSettings
     from core.inputs import BudgetStatus, CardPlacement, RepairPlanAnswer
     from core.learning import RecordOutcome
@@ -93,6 +95,10 @@ SPECS: dict[type[Call], _Spec] = {
     LearnRepair: _Spec("record_repair_result", RecordOutcome, 30, 30 * _MIN, retries.QUICK),
     Renotify: _Spec("renotify", str | None, 30, 15 * _MIN, retries.API),
     Observe: _Spec("observe_incident", bool, 10, 10 * _MIN, retries.QUICK),
+    # Silenced incidents (core/incident/silencing.py): a verdict that cannot be had soon silences nothing.
+    AskVerdict: _Spec("silence_verdict", SilenceVerdict, 10, 2 * _MIN, retries.QUICK),
+    CreateSilence: _Spec("silence_create", str, 30, 10 * _MIN, retries.API),
+    ExpireSilence: _Spec("silence_expire", bool, 30, 30 * _MIN, retries.API),
 }
 ANALYZE = "analyze_alert"
 
@@ -142,6 +148,9 @@ class IncidentSteps:
                 if command.phase != self._shown_phase:
                     workflow.upsert_search_attributes([sa.REPAIR_PHASE.value_set(command.phase)])
                     self._shown_phase = command.phase
+            elif isinstance(command, SetSilenced):
+                value = sa.cut_to_bytes(command.value)
+                workflow.upsert_search_attributes([sa.SILENCED.value_set(value) if value else sa.SILENCED.value_unset()])
             elif isinstance(command, Log):
                 getattr(workflow.logger, command.level)(command.message, extra=command.fields)
             else:  # pragma: no cover - a command the core added and this file forgot

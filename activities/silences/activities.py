@@ -51,6 +51,9 @@ class SilenceActivities:
             if answer.silence_ids and inp.workflow_id:
                 ends = max(s.ends_at for s in live if s.id in answer.silence_ids)
                 await self._store.watch(answer.silence_ids, inp.workflow_id, ends)
+                answer.created_by = sorted({s.created_by for s in live if s.id in answer.silence_ids})
+            if inp.button and inp.workflow_id:
+                await self._store.remember_button(inp.button, inp.workflow_id)
         except UpstreamError as exc:
             raise to_application_error(exc) from exc
         return answer

@@ -253,3 +253,9 @@ def silences_version() -> str:
 def silence_watchers(silence_id: str) -> str:
     """SET of the workflow ids a silence silenced: expiring or editing it wakes them."""
     return f"{PREFIX}:silence:{silence_id}:workflows"
+
+
+def silence_button(token: str) -> str:
+    """STRING ``workflow id``: the incident a card's Silence buttons (callback data ``awoooi:s:...:token``)
+    silence; registered by the verdict asked before the card, kept 30 days."""
+    return f"{PREFIX}:silence:button:{token}"

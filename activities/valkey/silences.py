@@ -24,6 +24,8 @@ from core.errors import UpstreamError
 from core.silences import Silence
 
 EXPIRED_RETENTION = timedelta(days=5)
+# A card's Silence buttons stay usable this long after the verdict that registered them.
+BUTTON_TTL = timedelta(days=30)
 _CHUNK = 500
 _EDIT_ATTEMPTS = 20
 
@@ -164,6 +166,19 @@ class RedisSilenceStore:
             return sorted(await self._redis.smembers(redis_keys.silence_watchers(silence_id)))
         except RedisError as exc:
             raise _failed("reading silenced workflows", exc) from exc
+
+    async def remember_button(self, token: str, workflow_id: str) -> None:
+        try:
+            await self._redis.set(redis_keys.silence_button(token), workflow_id, ex=BUTTON_TTL)
+        except RedisError as exc:
+            raise _failed("registering silence buttons", exc) from exc
+
+    async def button(self, token: str) -> str | None:
+        try:
+            found = await self._redis.get(redis_keys.silence_button(token))
+        except RedisError as exc:
+            raise _failed("reading a silence button", exc) from exc
+        return found.decode() if isinstance(found, bytes) else found
 
     @staticmethod
     def _write(pipe, silences: list[Silence]) -> None:  # noqa: ANN001 - a redis pipeline

@@ -89,10 +89,9 @@ class Acks:
             state.renotified_at = None
 
     def on_silence_ended(self, state: IncidentState, now: datetime) -> None:
-        """For the silence verdict (helper "silenced"): set ``state.silenced`` while a silence covers
-        the incident, and call this when it ends, so the waits start from when its card goes out
-        rather than sending a re-notification at once for the time it was silenced."""
-        state.silenced = False
+        """A silence stopped covering the incident (core/incident/silencing.py keeps
+        ``state.silenced``): the waits start from now, rather than a re-notification at once for the
+        time it was silenced."""
         self.on_reopen(state, now)
 
     def on_ack(self, state: IncidentState, request: AckRequest, now: datetime) -> Step:

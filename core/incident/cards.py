@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from core.console import current_details, repair_phase
 from core.incident.commands import EditCard, Failed, PlaceCard, Publish, Step, error, info
+from core.incident.silencing import holds_card
 from core.incident.state import IncidentSettings, IncidentState
 from core.inputs import CardPlacement, EditCardInput, PlaceCardInput
 from core.models import IncidentStatus
@@ -72,6 +73,9 @@ class Cards:
         and is tried again at the next interval. A call that fails also leaves it dirty. Returns the
         call's result (:class:`Failed` when it did not go out)."""
         yield self.publish(state)
+        if holds_card(state) and not force_own:
+            state.card_dirty = False  # the card that goes out when the silence ends shows the counts then
+            return None
         budgeted = self._stamp(state, now, budgeted=best_effort or state.message_id is None or force_own)
         if state.message_id is None:
             result = yield from self._place(state, now, best_effort=best_effort, force_own=force_own)

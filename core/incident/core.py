@@ -35,6 +35,7 @@ from core.incident.commands import (
     warning,
 )
 from core.incident.repairs import Repairs, check_decision
+from core.incident.silencing import Silencing
 from core.incident.state import SEEN_WINDOW, IncidentOutcome, IncidentSettings, IncidentState
 from core.inputs import (
     AnalyzeInput,
@@ -55,6 +56,7 @@ from core.models import (
 )
 from core.probe import is_probe
 from core.repair import Decision
+from core.silence_inputs import SilenceRequest
 
 DUPLICATE = "duplicate"
 EMPTY = "empty"
@@ -74,20 +76,24 @@ class CardRequest:
 class Snapshot:
     """Everything that had arrived when the workflow took it, and when it took it."""
 
-    __slots__ = ("now", "deliveries", "decisions", "card_requests", "acks")
+    __slots__ = ("now", "deliveries", "decisions", "card_requests", "acks", "silence_requests", "silence_changed")
 
     def __init__(self, now: datetime, deliveries: list[AlertDelivery] | None = None,
                  decisions: list[Decision] | None = None, card_requests: list[CardRequest] | None = None,
-                 acks: list[AckRequest] | None = None) -> None:
+                 acks: list[AckRequest] | None = None, silence_requests: list[SilenceRequest] | None = None,
+                 silence_changed: bool = False) -> None:
         self.now = now
         self.deliveries = deliveries or []
         self.decisions = decisions or []
         self.card_requests = card_requests or []
         self.acks = acks or []
+        # Silence buttons taken, and whether a silence that silenced it changed (core/incident/silencing.py).
+        self.silence_requests = silence_requests or []
+        self.silence_changed = silence_changed
 
     @property
     def has_events(self) -> bool:
-        return bool(self.deliveries or self.decisions or self.card_requests or self.acks)
+        return bool(self.deliveries or self.decisions or self.card_requests or self.acks or self.silence_requests)
 
 
 class Wake:
@@ -140,6 +146,7 @@ class IncidentCore:
         self._cards = Cards(settings)
         self._repairs = Repairs(settings.policy, self._cards, new_id, workflow_id)
         self._acks = Acks(settings, self._cards)
+        self._silencing = Silencing(settings, workflow_id, new_id, on_lifted=self._acks.on_silence_ended)
         # No incident yet: when the run started, and when a resolution of an ended one was dropped.
         self._started_at = started_at
         self._duplicate_at: datetime | None = None
@@ -163,6 +170,8 @@ class IncidentCore:
                 yield from self._acks.on_ack(self.state, ack, snap.now)
         for request in snap.card_requests:
             yield from self._own_card(request, snap.now)
+        if snap.silence_requests or snap.silence_changed:
+            yield from self._silence_events(snap.silence_requests, snap.now)
         yield from self._due(snap.now)
         if self.state is not None:
             yield from self._acks.observe(self.state)
@@ -182,6 +191,9 @@ class IncidentCore:
         deadline = Repairs.deadline(state)
         if deadline is not None:
             wakes.append(Wake(deadline, Repairs.deadline_name(state)))
+        silence = self._silencing.deadline(state)
+        if silence is not None:
+            wakes.append(Wake(silence, "is it still silenced?"))
         card = self._cards.due_at(state)
         if card is not None:
             wakes.append(Wake(card, "count changes wait for the next card edit" if state.card_dirty
@@ -276,12 +288,22 @@ class IncidentCore:
         self._duplicate_at = None
         yield from self._save(state, delivery.delivery_id, count=True, now=now)
         yield from self._record(state, delivery, now)
-        plan = not resolved and not probe
+        if (yield from self._silencing.ask(state, now)):
+            state.first_words_held = True  # said when the silence ends, if it still fires
+            yield self._cards.publish(state)
+            return
+        yield from self._first_words(state, now)
+
+    def _first_words(self, state: IncidentState, now: datetime) -> Step:
+        """The repair plan, the first card, the Sentry comment, an automatic repair."""
+        state.first_words_held = False
+        resolved = state.status is IncidentStatus.RESOLVED
+        plan = not resolved and not state.probe
         if plan:
             yield from self._repairs.plan(state, now)
         yield from self._acks.on_open(state, now)
         yield from self._cards.show(state, now)
-        if not resolved and not probe:
+        if plan:
             # A resolution with nothing before it needs no advice on the Sentry issue.
             yield from self._comment(state, now)
         if plan:
@@ -299,6 +321,7 @@ class IncidentCore:
                 state.status, state.resolved_at, state.resolved_handled_at = IncidentStatus.OPEN, None, None
                 yield SetStatus(IncidentStatus.OPEN.value)
                 self._acks.on_reopen(state, now)
+                yield from self._silencing.ask(state, now)
             state.occurrences += 1
             state.last_seen = now
         elif state.status is IncidentStatus.OPEN:
@@ -315,7 +338,11 @@ class IncidentCore:
         yield from self._record(state, delivery, now)
         if resolving:
             yield from self._repairs.on_resolved(state, delivery.received_at, now)
-        yield from self._cards.show(state, now)
+            yield from self._silencing.on_closed(state, now)
+        if state.first_words_held and not state.silenced and state.status is IncidentStatus.OPEN:
+            yield from self._first_words(state, now)  # silenced when it opened, no longer now
+        else:
+            yield from self._cards.show(state, now)
 
     def _flush(self, state: IncidentState, fold: _Fold, now: datetime) -> Step:
         """One save for everything folded; the count shows on the card at its bounded rate."""
@@ -346,6 +373,27 @@ class IncidentCore:
         if self.state is not None:
             yield from self._repairs.on_decision(self.state, decision, now)
 
+    def _silence_events(self, requests: list[SilenceRequest], now: datetime) -> Step:
+        """Silence buttons taken, or a silence changed under it: ask again; a lifted silence lets the
+        held first words go (core/incident/silencing.py)."""
+        state = self.state
+        if state is None or not self._silencing.enabled or state.status is not IncidentStatus.OPEN:
+            return
+        before = (state.silenced, state.silenced_until, state.silenced_by)
+        for request in requests:
+            yield from self._silencing.request(state, request, now)
+        if not requests:
+            yield from self._silencing.ask(state, now)
+        yield from self._after_verdict(state, before, now)
+
+    def _after_verdict(self, state: IncidentState, before: tuple[object, ...], now: datetime) -> Step:
+        if state.first_words_held:
+            if not state.silenced:
+                yield from self._first_words(state, now)
+        elif before != (state.silenced, state.silenced_until, state.silenced_by) and (
+                state.message_id is not None or state.digest_message_id is not None):
+            yield from self._cards.show(state, now)  # the card says silenced (or no longer)
+
     def _own_card(self, request: CardRequest, now: datetime) -> Step:
         """On demand (``awoooi card``): its own card now, whatever the storm."""
         state = self.state
@@ -370,6 +418,11 @@ class IncidentCore:
         deadline = Repairs.deadline(state)
         if deadline is not None and deadline <= now:
             yield from self._repairs.on_deadline(state, now)
+        silence = self._silencing.deadline(state)
+        if silence is not None and silence <= now:
+            before = (state.silenced, state.silenced_until, state.silenced_by)
+            yield from self._silencing.ask(state, now)
+            yield from self._after_verdict(state, before, now)
         card = self._cards.due_at(state)
         if card is not None and card <= now:
             yield from self._cards.show(state, now, best_effort=True)
@@ -387,6 +440,7 @@ class IncidentCore:
         state.status = IncidentStatus.EXPIRED
         yield SetStatus(IncidentStatus.EXPIRED.value)
         yield from self._save(state, None, count=False, now=now)
+        yield from self._silencing.on_closed(state, now)
         if Repairs.deadline(state) is not None:
             # A decision or a verification still pending ends with the incident: say so, once.
             yield from self._repairs.on_deadline(state, now, expired=True)

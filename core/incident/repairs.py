@@ -16,7 +16,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from core.incident.cards import Cards
-from core.incident.commands import Budget, Escalate, Execute, Failed, LearnRepair, Recommend, Step, error
+from core.incident.commands import Budget, Escalate, Execute, Failed, LearnRepair, Recommend, Step, error, info
+from core.incident.silencing import is_silenced
 from core.incident.state import IncidentState
 from core.inputs import (
     BudgetInput,
@@ -292,6 +293,9 @@ class Repairs:
         return outcome
 
     def _escalate(self, state: IncidentState, reason: str, kind: str) -> Step:
+        if is_silenced(state):  # a silence holds every message that would ring phones (ADR 0029)
+            yield info("escalation held: the incident is silenced", reason=reason)
+            return
         repair = state.repair
         key = f"{repair.repair_id if repair else state.lifecycle_id}:{kind}"
         sent = yield Escalate(EscalateInput(view=state.view(), escalation_key=key, reason=reason, reply_to=state.message_id),

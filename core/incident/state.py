@@ -40,6 +40,12 @@ class IncidentSettings(BaseModel):
     llm_enabled: bool = False
     # An open incident shown as a digest line asks for its own card again after this long (doubling).
     digest_window_seconds: float = 60.0
+    # -- silenced incidents (core/incident/silencing.py, docs/adr/0029) --
+    # Off by default: a recorded history's settings lack it, so its replay asks no verdict.
+    silences: bool = False
+    # A silenced incident asks again at its silence's end or after this long, whichever is first
+    # (an early expiry whose signal was lost is noticed within it).
+    silence_recheck_seconds: float = 900.0
 
     # -- acks, re-notification and escalation (issue 20, helper "acks", docs/adr/0025) -------
     # Off by default: a recorded run's settings lack these fields, so it replays the same commands.
@@ -91,11 +97,16 @@ class IncidentState(IncidentView):
     renotified: int = 0
     renotified_at: datetime | None = None
     escalated: bool = False
-    # Set while a silence covers the incident (the silence verdict, helper "silenced"): no
-    # re-notification or escalation then.
-    silenced: bool = False
     # Metrics already observed this lifecycle ("ack", "resolve"): each is asked for once.
     observed: list[str] = Field(default_factory=list)
+    # -- silenced incidents (core/incident/silencing.py); silenced, silenced_until, silenced_by and
+    # silence_token are the view's (IncidentView), so the card and the record show them --
+    # When the verdict is asked again (its end, or sooner: silence_recheck_seconds).
+    silence_check_at: datetime | None = None
+    # Its first card (and the repair plan, the Sentry comment) wait for the silence to end.
+    first_words_held: bool = False
+    # The "Mute until resolved" silence, expired when the incident resolves.
+    mute_silence_id: str | None = None
 
     def view(self) -> IncidentView:
         return IncidentView.model_validate(self.model_dump(include=set(IncidentView.model_fields)))

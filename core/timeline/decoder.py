@@ -185,7 +185,7 @@ class _Decoder:
             self._deliveries([d for d in value.get("deliveries") or [] if isinstance(d, dict)])
         elif meaning == v.SINGLE and isinstance(value, dict):
             self._deliveries([value])
-        else:
+        elif meaning != v.QUIET:
             self._add(k.UNKNOWN, detail=f"signal {name!r} is not one generation {self._voc.generation} knows")
 
     def _deliveries(self, deliveries: list[dict[str, Any]]) -> None:

@@ -61,7 +61,8 @@ class Vocabulary:
 GENERATION_2 = Vocabulary(
     generation=2,
     workflow_type="Incident",
-    signals={"deliver_batch": BATCH},
+    # silence_changed: "ask the silence verdict again" from the API (docs/adr/0029), bookkeeping here.
+    signals={"deliver_batch": BATCH, "silence_changed": QUIET},
     updates={
         "decide": DECIDE,
         "own_card": OWN_CARD,
@@ -69,7 +70,8 @@ GENERATION_2 = Vocabulary(
         # `ack` whose input carries `by`, `via`, `at` (and perhaps `note`) like a Decision. Decoded as
         # an "acked" entry, which the report's MTTA reads. Nothing writes it yet.
         "ack": ACK,
-        # RESERVED likewise for a silence (issue 20): `by`, `via`, `until`, `note`.
+        # A card's Silence button (docs/adr/0029, core/silence_inputs.py SilenceRequest): `by`, `via`,
+        # `duration` (None: until resolved).
         "silence": SILENCE,
     },
     activities={
@@ -90,7 +92,13 @@ GENERATION_2 = Vocabulary(
         # docs/adr/0025: a re-notification of an unacknowledged incident, or its escalation.
         "renotify": RENOTIFY,
         "observe_incident": QUIET,
+        # Silenced incidents (docs/adr/0029): the verdict and a button's silence are bookkeeping here;
+        # the button itself is the `silence` update above, a person's act.
+        "silence_verdict": QUIET,
+        "silence_create": QUIET,
+        "silence_expire": QUIET,
     },
     markers={"core_local_activity": LOCAL_ACTIVITY},
-    search_attributes={"IncidentStatus": STATUS, "RepairPhase": QUIET, "Acked": QUIET},
+    # `Silenced` is quiet: a silence added beforehand (amtool, a window) is no one's answer to this incident.
+    search_attributes={"IncidentStatus": STATUS, "RepairPhase": QUIET, "Acked": QUIET, "Silenced": QUIET},
 )

@@ -26,6 +26,7 @@ from core.metrics import Metrics
 from core.ports import ChatChannel, DeliverySpool, IdempotencyLedger, SilenceRepository
 from core.settings import Settings
 from core.silences import Silence
+from starter.chat_commands import ChatCommands
 from starter.intake import Intake
 from starter.json_body import loads_bounded
 
@@ -45,6 +46,10 @@ class ApiDeps:
     # Told after a silence was expired or edited, with the workflows it had silenced, so they need not
     # wait for their timer (docs/adr/0024). The workflow side wires it (a signal); None: nobody is told.
     silence_changed: Callable[[Silence, list[str]], Awaitable[None]] | None = None
+    # Told after a new silence was saved, so the open incidents it names ask again (docs/adr/0029).
+    silence_added: Callable[[Silence], Awaitable[None]] | None = None
+    # The operators' chat commands (/silence, /incidents...), routed by starter/chat_commands.py.
+    commands: ChatCommands | None = None
 
 
 def api_deps(request: Request) -> ApiDeps:

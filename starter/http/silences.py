@@ -139,6 +139,8 @@ async def post_silence(request: Request, deps: Deps) -> Response:
              else None, created_by=incoming.created_by[:90], matchers=[str(m) for m in incoming.matchers])
     if incoming.id:
         await _tell(deps, store, edit.writes[0], incoming.id)
+    if edit.silence_id != incoming.id:
+        await _tell_added(deps, edit.writes[0])
     return JSONResponse({"silenceID": edit.silence_id})
 
 
@@ -181,6 +183,16 @@ def _postable(body: Any) -> Silence:
                              for e in exc.errors(include_input=False, include_url=False))
         raise PayloadError(f"invalid silence: {problems}") from exc
     return silence.model_copy(update={"id": (silence.id or "").strip()})
+
+
+async def _tell_added(deps: ApiDeps, silence: Silence) -> None:
+    """The open incidents a new silence names ask again (docs/adr/0029); best effort, like _tell."""
+    if deps.silence_added is None:
+        return
+    try:
+        await deps.silence_added(silence)
+    except Exception as exc:  # noqa: BLE001 - the silence is saved; telling open incidents is best effort
+        log.warning("new silence not told to open incidents", silence_id=silence.id, error=type(exc).__name__)
 
 
 async def _tell(deps: ApiDeps, store: SilenceRepository, silence: Silence, silence_id: str) -> None:

@@ -19,6 +19,7 @@ from activities.words import format_span, format_time, labels
 from core.acks import ack_callback_data
 from core.identity import workflow_id_for
 from core.models import IncidentStatus, IncidentView, Severity
+from activities.chat.telegram.silence_render import silenced_line
 from core.repair import RepairPhase, RepairState, callback_data
 
 CARD_LIMIT = 4096
@@ -219,6 +220,9 @@ def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str
     if links:
         lines.append(row("links", links))
     lines.append(row("incident", f"<code>{fit(view.incident_id, 150)}</code>"))
+    silenced = silenced_line(view, text, tz)
+    if silenced:
+        lines.append(silenced)
     if view.status is IncidentStatus.RESOLVED:
         lines.append(f"✅ {row('resolved_at', format_time(view.resolved_at or view.last_seen, tz))}")
     return "\n".join(lines)
