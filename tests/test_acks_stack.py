@@ -86,9 +86,9 @@ async def test_ack_from_the_card_the_chat_the_api_and_the_cli(temporal_client: C
                                                                  message_id=9001), headers=hook_headers())
         assert refused.json()["status"] == "refused"
         usage = await app.api.post(TELEGRAM_HOOK, json=command("/ack", message_id=9002), headers=hook_headers())
-        assert usage.json()["status"] == "refused" and "usage: /ack" in usage.json()["detail"]
+        assert usage.json()["status"] == "refused" and "Usage: <code>/ack" in usage.json()["detail"]
         replies = {m["reply_parameters"]["message_id"]: m["text"] for m in telegram.sent if m.get("reply_parameters")}
-        assert "Already acked" in replies[9000] and "not allowed" in replies[9001] and "usage" in replies[9002]
+        assert "Already acked" in replies[9000] and "not allowed" in replies[9001] and "Usage" in replies[9002]
 
         listed = await asyncio.to_thread(_incidents, address, valkey_url, "--unacked", "--json")
         assert incident not in listed.stdout

@@ -9,8 +9,10 @@ import pytest
 
 from core.acks import AckRequest
 from core.incident.commands import EditCard, Observe, PlaceCard, Renotify, SetAcked
+from core.incident.silencing import AskVerdict
 from core.incident.state import IncidentSettings
 from core.models import IncidentStatus, RepairAction
+from core.silence_inputs import SilenceVerdict
 from tests.incident_script import T0, Script, decision, firing, resolved
 
 MIN = 60.0
@@ -183,7 +185,29 @@ def test_a_rejected_repair_is_counted_once_as_rejected() -> None:
 def test_when_a_silence_ends_the_waits_start_again_from_then() -> None:
     script = _script(escalate_after_seconds={})
     script.step(T0, [firing(0)])
-    script.core.state.silenced = True
+    script.core.state.silenced = "silence:s1"  # what core/incident/silencing.py keeps while one covers it
     assert _renotifications(script, 60) == []
-    script.core._acks.on_silence_ended(script.core.state, at(60))  # what the silence verdict's hook calls
+    script.core.state.silenced = ""  # lifted: Silencing._keep clears it, then calls this hook
+    script.core._acks.on_silence_ended(script.core.state, at(60))
     assert _renotifications(script, 80) == [(75, 1, False)]
+
+
+def test_a_due_renotification_asks_the_silence_verdict_first_and_a_silence_added_since_holds_it() -> None:
+    """A silence that names no alertname reaches an open incident only when it asks: a re-notification
+    about to ring phones asks first (core/incident/core.py `_notify_due`); when the silence is
+    lifted, the waits start over from then."""
+    silenced_from, silenced_until = at(10), at(50)
+
+    def verdict(command: AskVerdict) -> SilenceVerdict:
+        if silenced_from <= command.inp.at < silenced_until:
+            return SilenceVerdict(silenced=True, until=silenced_until, silence_ids=["s-1"], created_by=["amtool"])
+        return SilenceVerdict(silenced=False)
+
+    settings = IncidentSettings(**{**ON, "escalate_after_seconds": {}, "silences": True,
+                                   "silence_recheck_seconds": 3600})
+    script = Script(settings, action=RepairAction.MANUAL_INTERVENTION, answers={AskVerdict: verdict})
+    script.step(T0, [firing(0)])  # not silenced at T0: its card goes out
+    # Due at 15 min: the verdict now says silenced, so nothing is sent; at 50 the silence ends
+    # (the verdict's deadline), and the next re-notification is 15 min after that.
+    assert _renotifications(script, 70) == [(65, 1, False)]
+    assert script.core.state.silenced == ""

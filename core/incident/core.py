@@ -386,6 +386,18 @@ class IncidentCore:
             yield from self._silencing.ask(state, now)
         yield from self._after_verdict(state, before, now)
 
+    def _notify_due(self, state: IncidentState, now: datetime) -> Step:
+        """A re-notification or escalation that is due asks the silence verdict first: a silence
+        added since (one that names no alertname reaches open incidents only when they ask) holds it."""
+        due = self._acks.due_at(state)
+        if due is None or due > now:
+            return
+        before = (state.silenced, state.silenced_until, state.silenced_by)
+        if (yield from self._silencing.before_notify(state, now)):
+            yield from self._acks.on_due(state, now)
+        else:
+            yield from self._after_verdict(state, before, now)
+
     def _after_verdict(self, state: IncidentState, before: tuple[object, ...], now: datetime) -> Step:
         if state.first_words_held:
             if not state.silenced:
@@ -426,7 +438,7 @@ class IncidentCore:
         card = self._cards.due_at(state)
         if card is not None and card <= now:
             yield from self._cards.show(state, now, best_effort=True)
-        yield from self._acks.on_due(state, now)
+        yield from self._notify_due(state, now)
         if state.status is IncidentStatus.RESOLVED and self._grace_end(state) <= now:
             self._end(state.status.value, now)
         elif state.status is IncidentStatus.OPEN and self._idle_end(state) <= now:
