@@ -14,6 +14,7 @@ from typing import Protocol
 from core.chat import ChatMessage, MessageKey
 from core.learning import LearningSummary
 from core.models import Alert, Analysis, Frequency, IncidentView, SpooledDelivery, SpoolStats
+from core.postmortem_button import Claim
 from core.repair import RepairRequest, RepairResult, RepairState
 from core.silences import Silence
 
@@ -263,3 +264,23 @@ class SilenceRepository(Protocol):
     async def button(self, token: str) -> str | None:
         """The workflow a Silence button's token names, None when unknown (or long gone)."""
         ...
+
+
+class DocumentChannel(Protocol):
+    """A chat that takes a file (the resolved card's Postmortem document; Telegram's sendDocument)."""
+
+    async def send_document(self, chat: str, filename: str, content: bytes, *, caption: str = "",
+                            reply_to: str | None = None) -> str:
+        """Upload ``content`` as a file named ``filename``; the new message's reference."""
+        ...
+
+
+class PostmortemMarks(Protocol):
+    """The Postmortem button's once-marks (activities/valkey/postmortems.py): claim before sending,
+    mark sent after the chat took it, release when the chat refused it."""
+
+    async def claim(self, token: str) -> Claim: ...
+
+    async def sent(self, token: str, message_id: str) -> None: ...
+
+    async def release(self, token: str) -> None: ...

@@ -1,4 +1,4 @@
-"""Approve/Reject/Ack taps and chat commands from Telegram: updates to POST /api/v1/webhooks/telegram.
+"""Approve/Reject/Ack/Silence/Postmortem taps and chat commands from Telegram: updates to POST /api/v1/webhooks/telegram.
 
 A callback_query is a button tap (Approve/Reject decide a repair; Ack acknowledges the incident,
 docs/adr/0025); a message starting with "/" in the operators' chat is a command
@@ -28,9 +28,11 @@ from core.metrics import Metrics
 from core.ports import ChatChannel, IdempotencyLedger, SilenceRepository
 from core.repair import Decision, parse_callback_data
 from core.settings import Settings
+from core.postmortem_button import parse_postmortem_data
 from core.silence_buttons import parse_silence_data
 from starter.approvals import send_ack, send_decision
 from starter.chat_commands import ChatCommand, ChatCommands, parse_command
+from starter.postmortem_taps import PostmortemTaps
 from starter.silence_taps import silence_tap
 
 log = structlog.get_logger(__name__)
@@ -43,6 +45,9 @@ class Tap:
     user_id: int
     who: str
     data: str
+    # The tapped message (the card) and its chat, when Telegram says (it may not for very old ones).
+    chat_id: str | None = None
+    message_id: str | None = None
 
 
 def parse_tap(update: Any) -> Tap | None:
@@ -59,14 +64,20 @@ def parse_tap(update: Any) -> Tap | None:
     username = sender.get("username")
     who = f"@{username}" if username else " ".join(
         str(sender.get(k)) for k in ("first_name", "last_name") if sender.get(k)) or str(sender["id"])
-    return Tap(update["update_id"], query["id"], sender["id"], who[:100], str(query.get("data") or ""))
+    message = query.get("message") if isinstance(query.get("message"), dict) else {}
+    chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+    chat_id = str(chat["id"]) if isinstance(chat.get("id"), int) else None
+    message_id = str(message["message_id"]) if isinstance(message.get("message_id"), int) else None
+    return Tap(update["update_id"], query["id"], sender["id"], who[:100], str(query.get("data") or ""),
+               chat_id, message_id)
 
 
 class TelegramUpdates:
     def __init__(self, settings: Settings, temporal: Client, ledger: IdempotencyLedger, chat: ChatChannel | None,
                  metrics: Metrics, silences: SilenceRepository | None = None,
-                 commands: ChatCommands | None = None) -> None:
+                 commands: ChatCommands | None = None, postmortems: PostmortemTaps | None = None) -> None:
         self._settings = settings
+        self._postmortems = postmortems
         self._silences = silences
         self._commands = commands
         self._temporal = temporal
@@ -107,6 +118,9 @@ class TelegramUpdates:
         ack_token = parse_ack_callback(tap.data)
         if ack_token is not None:
             return await self._ack(tap, ack_token, bound)
+        postmortem = parse_postmortem_data(tap.data)
+        if postmortem is not None:
+            return await self._postmortem(tap, postmortem, bound)
         silence = parse_silence_data(tap.data)
         if tap.user_id not in self._settings.telegram_approver_ids:
             bound.warning("repair decision refused: not an approver", who=tap.who)
@@ -161,6 +175,15 @@ class TelegramUpdates:
             return "refused", str(exc)[:200]
         bound.info("incident acknowledged", who=tap.who, workflow_id=workflow_id)
         return "accepted", answer.message[:200]
+
+    async def _postmortem(self, tap: Tap, token: str, bound: Any) -> tuple[str, str]:
+        """A resolved card's Postmortem button (docs/adr/0026): the approver allowlist only."""
+        if tap.user_id not in self._settings.telegram_approver_ids:
+            bound.warning("postmortem refused: not an approver", who=tap.who)
+            return "refused", "You are not allowed to request postmortems."
+        if self._postmortems is None:
+            return "refused", "Postmortems are not available here."
+        return await self._postmortems.tap(token, chat=tap.chat_id, reply_to=tap.message_id, bound=bound)
 
     async def _answer(self, tap: Tap, text: str, *, alert: bool) -> None:
         """Best effort: the spinner stops by itself after a while; the decision stands either way."""

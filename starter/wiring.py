@@ -10,9 +10,10 @@ import httpx
 from redis.asyncio import Redis
 from temporalio.client import Client
 
-from activities.chat.channels import chat_channel
+from activities.chat.channels import chat_channel, document_channel
 from activities.valkey.learning import learning_service
 from activities.valkey.ledger import RedisLedger
+from activities.valkey.postmortems import RedisPostmortemMarks
 from activities.valkey.silences import RedisSilenceStore
 from activities.valkey.spool import RedisSpool
 from core.metrics import Metrics
@@ -20,6 +21,7 @@ from core.settings import Settings
 from starter.http.deps import ApiDeps
 from starter.intake import Intake
 from starter.legacy_runs import LegacyRuns
+from starter.postmortem_taps import PostmortemTaps
 from starter.chat_ack import AckCommand
 from starter.chat_commands import ChatCommands
 from starter.chat_silences import SilenceCommands
@@ -39,6 +41,7 @@ def build_api_deps(settings: Settings, client: Client, redis: Redis, http: httpx
                    silence_changed=silence_changed(client, timeout=settings.temporal_rpc_timeout_seconds),
                    silence_added=silence_added(client, timeout=settings.temporal_rpc_timeout_seconds))
     deps.commands = chat_commands(deps)
+    deps.postmortems = PostmortemTaps(settings, client, ledger, RedisPostmortemMarks(redis), document_channel(deps.chat))
     return deps
 
 

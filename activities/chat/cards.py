@@ -37,6 +37,7 @@ from core.metrics import Metrics
 from core.models import IncidentView, Severity
 from core.priority import QueuePlace
 from core.acks import ack_token, ledger_token
+from core.postmortem_button import ledger_token as postmortem_ledger_token, postmortem_token, wants_postmortem_button
 from core.identity import workflow_id_for
 from core.ports import CardRenderer, ChatChannel, IdempotencyLedger, MessageRefs
 from core.repair import RepairPhase, RepairState
@@ -121,6 +122,17 @@ class CardActivities:
             return None
         return await self._own_card(chat, inp.view, inp.card_key, inp.repair)
 
+    async def _register_tokens(self, view: IncidentView) -> None:
+        await self._register_ack(view)
+        await self._register_postmortem(view)
+
+    async def _register_postmortem(self, view: IncidentView) -> None:
+        """A resolved card's Postmortem token -> its incident (docs/adr/0026), like the Ack's."""
+        if self._tokens is None or not wants_postmortem_button(view):
+            return
+        token = postmortem_token(view.incident_id, view.resolved_at)
+        await self._tokens.register_approval(postmortem_ledger_token(token), view.incident_id)
+
     async def _register_ack(self, view: IncidentView) -> None:
         """The Ack button's token -> its workflow, before any card carrying it can be tapped
         (an idempotent SET, so every card call may repeat it)."""
@@ -134,7 +146,7 @@ class CardActivities:
         channel = self._channel
         bound = log.bind(incident_id=view.incident_id)
         try:
-            await self._register_ack(view)
+            await self._register_tokens(view)
             ref, sent = await self.send_once(
                 chat, MessageKey.card(card_key), lambda may_repeat: self._render.card(view, repair, may_repeat=may_repeat),
                 lambda message: channel.send(chat, message), bound)
@@ -200,7 +212,7 @@ class CardActivities:
             return None
         message = self._render.card(inp.view, inp.repair)
         try:
-            await self._register_ack(inp.view)
+            await self._register_tokens(inp.view)
             if not await self._gate.pace(chat, urgent=not inp.best_effort, place=activity_place()):
                 self._metrics.telegram_messages.labels(kind="paced").inc()
                 # Non-retryable: the workflow keeps the card dirty and edits at its next interval.

@@ -10,7 +10,7 @@ import httpx
 
 from activities.chat.telegram.client import TelegramClient
 from activities.chat.telegram.renderer import TelegramRenderer
-from core.ports import CardRenderer, ChatChannel
+from core.ports import CardRenderer, ChatChannel, DocumentChannel
 from core.settings import Settings
 
 
@@ -23,6 +23,11 @@ def telegram_client(settings: Settings, http: httpx.AsyncClient) -> TelegramClie
 
 def chat_channel(settings: Settings, http: httpx.AsyncClient) -> ChatChannel | None:
     return telegram_client(settings, http)
+
+
+def document_channel(chat: ChatChannel | None) -> DocumentChannel | None:
+    """The chat's file upload (the Postmortem document), when its adapter has one (Telegram's does)."""
+    return chat if isinstance(chat, TelegramClient) else None
 
 
 def chat_renderer(settings: Settings) -> CardRenderer:

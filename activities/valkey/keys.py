@@ -138,6 +138,18 @@ def chat_turns(chat_id: str) -> str:
     return f"{PREFIX}:chat:{chat_id}:turns"
 
 
+def postmortem_sent(token: str) -> str:
+    """A resolved card's Postmortem document: "sending" while one is going out, then "sent:<message id>"
+    (activities/valkey/postmortems.py)."""
+    return f"{PREFIX}:ledger:postmortem:{token}"
+
+
+def postmortem_attempted(token: str) -> str:
+    """Set when a Postmortem document send begins and kept: a later attempt that finds it without a
+    "sent" mark knows an earlier one may have reached the chat."""
+    return f"{PREFIX}:ledger:postmortem-attempt:{token}"
+
+
 def send_in_flight(send_key: str) -> str:
     """Written right before a sendMessage and kept until its message id is in the ledger: a retry
     that finds it knows the previous attempt may have reached Telegram (docs/adr/0011)."""

@@ -28,6 +28,7 @@ from core.settings import Settings
 from core.silences import Silence
 from starter.chat_commands import ChatCommands
 from starter.intake import Intake
+from starter.postmortem_taps import PostmortemTaps
 from starter.json_body import loads_bounded
 
 
@@ -50,6 +51,8 @@ class ApiDeps:
     silence_added: Callable[[Silence], Awaitable[None]] | None = None
     # The operators' chat commands (/silence, /incidents...), routed by starter/chat_commands.py.
     commands: ChatCommands | None = None
+    # The resolved card's Postmortem button (starter/postmortem_taps.py, docs/adr/0026).
+    postmortems: PostmortemTaps | None = None
 
 
 def api_deps(request: Request) -> ApiDeps:

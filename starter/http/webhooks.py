@@ -181,7 +181,7 @@ async def telegram_webhook(request: Request, deps: Deps) -> Response:
         check_telegram_secret(request.headers, settings.telegram_webhook_secret)
         _, update = await read_json(request)
         updates = TelegramUpdates(settings, deps.temporal, deps.ledger, deps.chat, deps.metrics, deps.silences,
-                                  deps.commands)
+                                  deps.commands, deps.postmortems)
         return JSONResponse(await updates.handle(update))
     except AccessDenied as exc:
         return error(403, str(exc))

@@ -11,6 +11,7 @@ redacts the token from httpx's own log records.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -66,6 +67,23 @@ class TelegramClient:
         if status == 400 and _MESSAGE_GONE in description:
             raise MessageGone(f"telegram editMessageText: HTTP 400: {_MESSAGE_GONE}", status_code=400)
         self._result("editMessageText", status, body)
+
+    async def send_document(self, chat: str, filename: str, content: bytes, *, caption: str = "",
+                            reply_to: str | None = None) -> str:
+        """sendDocument as multipart/form-data: the file in the ``document`` part, every other
+        parameter a form field (objects JSON-encoded); the new message id."""
+        fields: dict[str, str] = {"chat_id": chat}
+        if caption:
+            fields["caption"] = caption[:1024]
+        if reply_to is not None:
+            fields["reply_parameters"] = json.dumps({"message_id": int(reply_to), "allow_sending_without_reply": True})
+        files = {"document": (filename, content, "text/markdown")}
+        status, body = await self._post("sendDocument", fields, files=files)
+        result = self._result("sendDocument", status, body)
+        try:
+            return str(int(result["message_id"]))
+        except (TypeError, KeyError, ValueError) as exc:
+            raise UpstreamError("telegram sendDocument: result without message_id", retryable=True) from exc
 
     async def answer(self, tap: str, text: str, *, alert: bool = False) -> None:
         payload: dict[str, Any] = {"callback_query_id": tap, "text": text[:200]}
@@ -125,11 +143,16 @@ class TelegramClient:
                 [{"text": button.label, "callback_data": button.data} for button in row] for row in message.buttons]}
         return payload
 
-    async def _post(self, method: str, payload: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        """POST and decode; transport failures and non-JSON answers become token-free UpstreamErrors."""
+    async def _post(self, method: str, payload: dict[str, Any],
+                    files: dict[str, tuple[str, bytes, str]] | None = None) -> tuple[int, dict[str, Any]]:
+        """POST and decode (JSON, or multipart with ``files``); transport failures and non-JSON
+        answers become token-free UpstreamErrors."""
         url = f"{self._base}/bot{self._token}/{method}"
         try:
-            response = await self._http.post(url, json=payload)
+            if files is None:
+                response = await self._http.post(url, json=payload)
+            else:
+                response = await self._http.post(url, data=payload, files=files)
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise UpstreamError(f"telegram {method}: {type(exc).__name__}", retryable=True) from exc
         except (httpx.HTTPError, httpx.InvalidURL) as exc:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from activities.chat.telegram.render import ack_button, approval_keyboard, render_card, render_escalation, render_renotify
 from activities.chat.telegram.render_digest import render_digest, render_digest_line
+from activities.chat.telegram.postmortem_render import postmortem_buttons
 from activities.chat.telegram.silence_render import silence_buttons
 from core.chat import Button, ChatMessage
 from core.models import IncidentView
@@ -28,7 +29,8 @@ class TelegramRenderer:
         ack = ack_button(view, locale=self._locale)
         if ack is not None:
             buttons.append([Button(label=ack["text"], data=ack["callback_data"])])
-        return ChatMessage(text=text, buttons=buttons + silence_buttons(view, self._locale))
+        return ChatMessage(text=text, buttons=buttons + silence_buttons(view, self._locale)
+                           + postmortem_buttons(view, self._locale))
 
     def escalation(self, view: IncidentView, reason: str, *, may_repeat: bool = False) -> ChatMessage:
         return ChatMessage(text=render_escalation(view, reason, locale=self._locale, may_repeat=may_repeat))
