@@ -206,3 +206,43 @@ async def test_set_webhook_for_button_taps(telegram, http) -> None:
     assert refused == 1 and "HTTPS URL must be provided" in err.getvalue()
     telegram.violations.clear()  # that refusal was the point
     assert await set_telegram_webhook(client, Settings(), "https://x.example.com", out=out, err=err) == 2
+
+
+async def test_send_document_uploads_a_markdown_file_replying_to_the_card(client: TelegramClient,
+                                                                          telegram: TelegramLoopback) -> None:
+    card = int(await client.send(CHAT, M("<b>card</b>")))
+    draft = "# Postmortem (draft)\n\n`alertmanager-x-1`\n\n| at | what |\n".encode()
+    ref = await client.send_document(CHAT, "postmortem-alertmanager-x-1.md", draft, caption="📝 Postmortem draft",
+                                     reply_to=str(card))
+    assert int(ref) > card and not telegram.violations
+    (sent,) = telegram.documents
+    assert sent["document"] == {"filename": "postmortem-alertmanager-x-1.md", "content_type": "text/markdown",
+                                "content": draft}
+    assert sent["chat_id"] == CHAT and sent["caption"] == "📝 Postmortem draft"
+    assert sent["reply_parameters"] == {"message_id": card, "allow_sending_without_reply": True}
+
+
+async def test_send_document_contract_checks(http: httpx.AsyncClient, telegram: TelegramLoopback) -> None:
+    """The loopback refuses what Telegram refuses: no file, a caption over 1024 characters, a reply to
+    a message that is not there (without allow_sending_without_reply)."""
+    url = f"{telegram.base_url}/bot{telegram.token}/sendDocument"
+    empty = await http.post(url, data={"chat_id": CHAT})
+    assert empty.status_code == 400 and "no document" in empty.json()["description"]
+    long = await http.post(url, data={"chat_id": CHAT, "caption": "x" * 1025}, files={"document": ("a.md", b"#")})
+    assert long.status_code == 400 and "caption is too long" in long.json()["description"]
+    orphan = await http.post(url, data={"chat_id": CHAT, "reply_parameters": '{"message_id": 999}'},
+                             files={"document": ("a.md", b"#")})
+    assert orphan.status_code == 400 and "replied not found" in orphan.json()["description"]
+    ok = await http.post(url, data={"chat_id": CHAT, "caption": "x" * 1024}, files={"document": ("a.md", b"# hi")})
+    assert ok.status_code == 200
+    result = ok.json()["result"]
+    assert result["document"]["file_name"] == "a.md" and result["document"]["file_size"] == 4
+    assert len(telegram.documents) == 1
+    telegram.violations.clear()
+
+
+async def test_send_document_refused_is_not_retryable(client: TelegramClient, telegram: TelegramLoopback) -> None:
+    with pytest.raises(UpstreamError) as caught:
+        await client.send_document(CHAT, "a.md", b"", caption="c")
+    assert caught.value.status_code == 400 and not caught.value.retryable
+    telegram.violations.clear()

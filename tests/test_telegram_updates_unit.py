@@ -40,7 +40,7 @@ def test_the_bot_tutorial_callback_query() -> None:
     tap = parse_tap(fixture("telegram_callback_query_update.json"))
 
     assert tap == Tap(update_id=734997099, callback_id="4278655576057498272", user_id=996202131,
-                      who="@bijoyvbabu123", data="button2_bijoy")
+                      who="@bijoyvbabu123", data="button2_bijoy", chat_id="996202131", message_id="60")
     assert parse_callback_data(tap.data) is None  # someone else's button: not ours
 
 

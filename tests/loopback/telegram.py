@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import re
+from email import policy
+from email.parser import BytesParser
 import time
 from collections import deque
 from html.parser import HTMLParser
@@ -19,6 +21,10 @@ from urllib.parse import parse_qsl, urlsplit
 from tests.loopback import LoopbackServer, Response, json_response
 
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+# Parameters Telegram takes JSON-serialized when they arrive as form fields.
+_JSON_FIELDS = {"reply_parameters", "reply_markup", "caption_entities"}
 MAX_CALLBACK_DATA_BYTES = 64
 NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are "
@@ -29,7 +35,7 @@ _ALLOWED_TAGS = _SIMPLE_TAGS | {"a", "code", "pre", "span"}
 _ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
 _ENTITY_VALUES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 _METHODS = {m.lower(): m for m in ("sendMessage", "editMessageText", "getMe", "answerCallbackQuery", "setWebhook",
-                                           "getChatMember")}
+                                           "getChatMember", "sendDocument")}
 _SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 _WEBHOOK_PORTS = {None, 443, 80, 88, 8443}
 _BOT = {"id": 123456, "is_bot": True, "first_name": "awoooi", "username": "awoooi_test_bot"}
@@ -132,6 +138,8 @@ class TelegramLoopback(LoopbackServer):
         self.messages: dict[int, list[str]] = {}
         self.sent: list[dict[str, Any]] = []
         self.edits: list[dict[str, Any]] = []
+        # Accepted sendDocument calls: their fields, with ``document`` as {"filename", "content_type", "content"}.
+        self.documents: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.call_times: list[float] = []  # time.monotonic() of each entry of ``calls``
         self._chats: dict[int, Any] = {}
@@ -215,6 +223,16 @@ class TelegramLoopback(LoopbackServer):
         if method not in ("GET", "POST"):
             return {}, f"HTTP method {method} is not supported"
         params: dict[str, Any] = dict(parse_qsl(query))
+        if body and headers.get("content-type", "").startswith("multipart/form-data"):
+            problem = _multipart(headers["content-type"], body, params)
+            return params, problem
+        if body and headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+            for name, value in parse_qsl(body.decode("utf-8", errors="replace")):
+                try:
+                    params[name] = json.loads(value) if name in _JSON_FIELDS else value
+                except ValueError:
+                    return params, f"{name} is not valid JSON"
+            return params, None
         if body:
             if not headers.get("content-type", "").startswith("application/json"):
                 return params, "body must be JSON (Content-Type: application/json)"
@@ -344,6 +362,59 @@ class TelegramLoopback(LoopbackServer):
         self.edits.append(params)
         return self._ok(self._message(message_id, plain, edited=True))
 
+    def _m_senddocument(self, params: dict[str, Any]) -> Response:
+        """The file must be uploaded (a multipart part with a filename) or named by a file_id/URL
+        string; the caption is at most 1024 characters after entity parsing; a reply must name a
+        message of the chat unless allow_sending_without_reply."""
+        if params.get("chat_id") in (None, ""):
+            return self._bad("sendDocument", "chat_id is empty")
+        document = params.get("document")
+        if isinstance(document, dict):
+            if not document["content"]:
+                return self._bad("sendDocument", "file must be non-empty")
+            if len(document["content"]) > MAX_UPLOAD_BYTES:
+                return self._error(413, "Request Entity Too Large")
+        elif not (isinstance(document, str) and document):
+            return self._bad("sendDocument", "there is no document in the request")
+        caption = params.get("caption", "")
+        plain = caption
+        if caption and params.get("parse_mode") == "HTML":
+            try:
+                plain = parse_telegram_html(caption)
+            except EntityParseError as exc:
+                return self._bad("sendDocument", f"can't parse entities: {exc}")
+        if not isinstance(caption, str) or utf16_len(plain) > MAX_CAPTION:
+            return self._bad("sendDocument", "message caption is too long")
+        reply = params.get("reply_parameters")
+        if reply is not None:
+            if not isinstance(reply, dict) or not isinstance(reply.get("message_id"), int):
+                return self._bad("sendDocument", "reply_parameters needs an integer message_id")
+            known = reply["message_id"] in self.messages and str(self._chats[reply["message_id"]]) == str(
+                params["chat_id"])
+            if not known and not reply.get("allow_sending_without_reply"):
+                # A real outcome (the card was deleted), not a contract violation.
+                return self._error(400, "Bad Request: message to be replied not found")
+        problem = self._check_markup(params.get("reply_markup"))
+        if problem:
+            return self._bad("sendDocument", problem)
+        message_id = self._next_id
+        self._next_id += 1
+        self.messages[message_id] = [caption]
+        self._chats[message_id] = params["chat_id"]
+        self._markups[message_id] = params.get("reply_markup")
+        self.documents.append(params)
+        message = self._message(message_id, plain)
+        del message["text"]
+        if caption:
+            message["caption"] = plain
+        if isinstance(document, dict):
+            message["document"] = {"file_id": f"BQACAgIAAx{message_id:08d}", "file_unique_id": f"AgAD{message_id:06d}",
+                                   "file_name": document["filename"], "mime_type": document["content_type"],
+                                   "file_size": len(document["content"])}
+        else:
+            message["document"] = {"file_id": document, "file_unique_id": f"AgAD{message_id:06d}"}
+        return self._ok(message)
+
     def _m_answercallbackquery(self, params: dict[str, Any]) -> Response:
         if not params.get("callback_query_id"):
             return self._bad("answerCallbackQuery", "callback_query_id is required")
@@ -366,3 +437,32 @@ class TelegramLoopback(LoopbackServer):
             return self._bad("setWebhook", "allowed_updates must be an array of strings")
         self.webhook = dict(params)
         return self._ok(True)
+
+
+def _multipart(content_type: str, body: bytes, into: dict[str, Any]) -> str | None:
+    """Parse a multipart/form-data body into ``into`` (file parts as dicts); a problem, or None."""
+    if "boundary=" not in content_type:
+        return "multipart/form-data without a boundary"
+    parsed = BytesParser(policy=policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\nMIME-Version: 1.0\r\n\r\n" + body)
+    if not parsed.is_multipart() or parsed.defects:
+        return "malformed multipart/form-data body"
+    for part in parsed.iter_parts():
+        disposition = part.get("content-disposition", "")
+        name = part.get_param("name", header="content-disposition")
+        if not disposition.startswith("form-data") or not name:
+            return "a multipart part without Content-Disposition: form-data; name=..."
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            into[str(name)] = {"filename": filename, "content_type": part.get_content_type(), "content": payload}
+            continue
+        value = payload.decode("utf-8", errors="replace")
+        if name in _JSON_FIELDS:
+            try:
+                into[str(name)] = json.loads(value)
+            except ValueError:
+                return f"{name} is not valid JSON"
+        else:
+            into[str(name)] = value
+    return None
