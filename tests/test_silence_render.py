@@ -38,7 +38,9 @@ def test_an_open_card_with_a_token_carries_the_three_buttons(locale: str, first:
     assert [parse_silence_data(b.data) for b in rows[-1]] == [(k, TOKEN) for k in KINDS]
     assert renderer.card(make_view(), None).buttons == []  # no token: silences off for its run
     closed = view.model_copy(update={"status": IncidentStatus.RESOLVED})
-    assert renderer.card(closed, None).buttons == []
+    # A resolved card keeps only its Postmortem button (tests/test_postmortem_button.py).
+    assert not [b for row in renderer.card(closed, None).buttons for b in row if parse_silence_data(b.data)]
+    assert renderer.card(view.model_copy(update={"status": IncidentStatus.EXPIRED}), None).buttons == []
 
 
 def test_the_card_says_who_silenced_it_until_when() -> None:

@@ -1,0 +1,74 @@
+"""The resolved card's Postmortem button end to end on the Temporal dev server, real Valkey and the
+loopback Telegram: the incident resolves and its run ends, an approver taps the button, the API reads
+the histories and sends the draft once as a Markdown document replying to the card; a second tap, a
+re-sent webhook update and a stranger's tap send nothing more (docs/adr/0026)."""
+
+from __future__ import annotations
+
+import uuid
+
+from temporalio.client import Client
+
+from core.postmortem_button import parse_postmortem_data
+from starter.postmortem_taps import ALREADY_SENT
+from tests.harness import CHAT_ID, eventually, running
+from tests.loopback.telegram import TelegramLoopback
+from tests.repair_support import HPA_ALERT, STRANGER_ID, TELEGRAM_HOOK, alertmanager, card_text, hook_headers, tap
+from tests.test_repairs import AM, _open, repair_settings
+
+
+def _postmortem_button(telegram: TelegramLoopback, message_id: int) -> str | None:
+    rows = (telegram.keyboard(message_id) or {}).get("inline_keyboard", [])
+    found = [b["callback_data"] for row in rows for b in row if parse_postmortem_data(b["callback_data"])]
+    return found[0] if found else None
+
+
+def _tap_on_card(data: str, message_id: int, **kwargs: object) -> dict:
+    update = tap(data, message_id, **kwargs)  # type: ignore[arg-type]
+    update["callback_query"]["message"]["chat"] = {"id": int(CHAT_ID), "title": "ops", "type": "supergroup"}
+    return update
+
+
+async def test_the_postmortem_button_sends_the_draft_once(temporal_client: Client, valkey_url, redis, task_queue,
+                                                          telegram, tmp_path) -> None:
+    fingerprint = uuid.uuid4().hex[:16]
+    settings = repair_settings(valkey_url, task_queue, telegram, None, tmp_path)
+    async with running(temporal_client, settings) as app:
+        workflow_id, message_id = await _open(app, telegram, alertmanager(HPA_ALERT, fingerprint=fingerprint))
+        incident = workflow_id.removeprefix("incident-")
+        assert _postmortem_button(telegram, message_id) is None, "an open card has no Postmortem button"
+        await app.api.post(AM, content=alertmanager(HPA_ALERT, "resolved", fingerprint=fingerprint,
+                                                    ends_at="2026-11-25T10:05:00Z"))
+        await eventually(lambda: "RESOLVED" in card_text(telegram, message_id), what="the resolved card")
+        await eventually(lambda: _postmortem_button(telegram, message_id) is not None, what="the Postmortem button")
+        data = _postmortem_button(telegram, message_id)
+        assert data is not None and len(data.encode()) <= 64
+        outcome = await temporal_client.get_workflow_handle(workflow_id).result()
+        assert outcome["status"] == "resolved", "the run has ended: the button reads its history"
+
+        stranger = await app.api.post(TELEGRAM_HOOK, json=_tap_on_card(data, message_id, user_id=STRANGER_ID),
+                                      headers=hook_headers())
+        assert stranger.json() == {"status": "refused", "detail": "You are not allowed to request postmortems."}
+        assert telegram.documents == []
+
+        first = _tap_on_card(data, message_id)
+        answer = await app.api.post(TELEGRAM_HOOK, json=first, headers=hook_headers())
+        assert answer.json() == {"status": "accepted", "detail": "Postmortem sent."}, answer.text
+        resent = await app.api.post(TELEGRAM_HOOK, json=first, headers=hook_headers())  # Telegram re-sends it
+        assert resent.json() == {"status": "duplicate"}
+        again = await app.api.post(TELEGRAM_HOOK, json=_tap_on_card(data, message_id), headers=hook_headers())
+        assert again.json() == {"status": "already_sent", "detail": ALREADY_SENT}
+
+        (document,) = telegram.documents
+        assert document["chat_id"] == CHAT_ID
+        assert document["reply_parameters"]["message_id"] == message_id
+        assert incident in document["caption"] and len(document["caption"]) <= 1024
+        upload = document["document"]
+        assert upload["filename"] == f"postmortem-{incident}.md"
+        markdown = upload["content"].decode()
+        assert f"`{incident}`" in markdown and "## Timeline" in markdown
+        for kind in ("fired", "resolved"):
+            assert f"| {kind} |" in markdown, kind
+        answers = [a["text"] for a in telegram.answers()]
+        assert "Postmortem sent." in answers and ALREADY_SENT in answers
+        assert not telegram.violations
