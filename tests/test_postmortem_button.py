@@ -71,10 +71,10 @@ async def test_claim_once_then_sent_then_released(redis) -> None:  # noqa: ANN00
     assert await marks.claim("t1") is Claim.SENDING  # a second tap while the first sends
     await marks.sent("t1", "42")
     assert await marks.claim("t1") is Claim.SENT
-    # The chat refused: released, the next tap tries again (and knows an attempt happened before).
+    # The chat refused: released, nothing reached the chat, the next tap tries again as if first.
     assert await marks.claim("t2") is Claim.MINE
     await marks.release("t2")
-    assert await marks.claim("t2") is Claim.MINE_MAY_REPEAT
+    assert await marks.claim("t2") is Claim.MINE
 
 
 async def test_a_crashed_send_expires_and_the_next_one_may_repeat(redis) -> None:  # noqa: ANN001

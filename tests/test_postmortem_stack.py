@@ -51,6 +51,11 @@ async def test_the_postmortem_button_sends_the_draft_once(temporal_client: Clien
         assert stranger.json() == {"status": "refused", "detail": "You are not allowed to request postmortems."}
         assert telegram.documents == []
 
+        telegram.fail_next("sendDocument", 500, {"ok": False, "error_code": 500, "description": "Internal Server Error"})
+        refused = await app.api.post(TELEGRAM_HOOK, json=_tap_on_card(data, message_id), headers=hook_headers())
+        assert refused.json()["status"] == "refused" and "tap again later" in refused.json()["detail"]
+        assert telegram.documents == [], "the chat did not take it: the claim is released"
+
         first = _tap_on_card(data, message_id)
         answer = await app.api.post(TELEGRAM_HOOK, json=first, headers=hook_headers())
         assert answer.json() == {"status": "accepted", "detail": "Postmortem sent."}, answer.text
@@ -63,6 +68,7 @@ async def test_the_postmortem_button_sends_the_draft_once(temporal_client: Clien
         assert document["chat_id"] == CHAT_ID
         assert document["reply_parameters"]["message_id"] == message_id
         assert incident in document["caption"] and len(document["caption"]) <= 1024
+        assert "may repeat" not in document["caption"], "the refused attempt reached nobody"
         upload = document["document"]
         assert upload["filename"] == f"postmortem-{incident}.md"
         markdown = upload["content"].decode()

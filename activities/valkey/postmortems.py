@@ -3,7 +3,7 @@
 A tap claims the token with ``SET NX`` ("sending", a short expiry) before it reads the histories and
 sends; after the chat took the document the mark becomes "sent:<message id>" for as long as the
 ledger keeps anything. A second tap, a re-sent webhook or a second person finds the mark and sends
-nothing. A send the chat refused releases the claim so the next tap tries again. A crash (or a
+nothing. A send the chat refused (an error status) releases the claim so the next tap tries again. A crash (or a
 timeout that may hide a delivered document) leaves "sending" until it expires; then a tap sends
 again, saying the document may repeat an earlier one (the "attempted" mark tells it so): a second
 copy of a draft is a smaller harm than none.
@@ -55,8 +55,9 @@ class RedisPostmortemMarks:
             raise UpstreamError(f"redis: postmortem mark failed ({type(exc).__name__})", retryable=True) from exc
 
     async def release(self, token: str) -> None:
-        """The chat refused the document (or it was never sent): the next tap may try again."""
+        """The chat refused the document (or it was never sent): nothing reached the chat, so the next
+        tap tries again as if first."""
         try:
-            await self._redis.delete(keys.postmortem_sent(token))
+            await self._redis.delete(keys.postmortem_sent(token), keys.postmortem_attempted(token))
         except RedisError as exc:
             raise UpstreamError(f"redis: postmortem mark failed ({type(exc).__name__})", retryable=True) from exc
