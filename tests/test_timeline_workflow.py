@@ -1,5 +1,5 @@
 """A scripted incident on the time-skipping server, read back as its timeline: fire, two occurrence
-batches, approve, execute, verify, resolve. The same story after a continue-as-new and after a
+batches, ack, approve, execute, verify, resolve, with MTTA and MTTR observed once each. The same story after a continue-as-new and after a
 worker restart mid-incident (stand-in activities, tests/standins.py; real Temporal histories)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from core.acks import AckRequest
 from core.identity import incident_ref
 from core.incident.state import IncidentSettings
 from core.models import RepairAction
@@ -26,6 +27,8 @@ EXPECTED = [
     (k.OCCURRENCES, "alertmanager", None),
     (k.CARD_EDITED, "awoooi", None),
     (k.OCCURRENCES, "alertmanager", None),
+    (k.CARD_EDITED, "awoooi", None),
+    (k.ACKED, "bob", "cli"),
     (k.CARD_EDITED, "awoooi", None),
     (k.APPROVED, "alice", "api"),
     (k.CARD_EDITED, "awoooi", None),
@@ -47,7 +50,7 @@ async def test_a_scripted_incident_reads_back_as_exactly_its_story(skipping_env,
     queue = f"timeline-{uuid.uuid4()}"
     fp = uuid.uuid4().hex[:16]
     settings = IncidentSettings(policy=RepairPolicy(verify_window_seconds=600), card_edit_interval_seconds=0,
-                                card_budget_calls=0, resolve_grace_seconds=60,
+                                card_budget_calls=0, resolve_grace_seconds=60, acks=True, metrics=True,
                                 max_deliveries_per_run=2 if how == "continue_as_new" else 500)
     acts = StandIns(settings, action=RepairAction.SCALE_UP, executed=RepairStatus.EXECUTED)
     env = skipping_env
@@ -68,6 +71,9 @@ async def test_a_scripted_incident_reads_back_as_exactly_its_story(skipping_env,
         await deliver(handle, firing(fp, minute=2), firing(fp, minute=3))
         await eventually(lambda: _counted(acts) == 4, what="the second batch counted")
         await eventually(lambda: acts.calls["edit_card"] == 2, what="its count on the card")
+        await env.sleep(30)
+        await handle.execute_update("ack", AckRequest(by="bob", via="cli", at=T0), result_type=dict)
+        await eventually(lambda: acts.calls["edit_card"] == 3, what="the ack on the card")
         await handle.execute_update("decide", Decision(approve=True, by="alice", via="api", at=T0))
         await eventually(lambda: acts.calls["execute_repair"] == 1, what="the repair")
         await env.sleep(120)
@@ -84,6 +90,8 @@ async def test_a_scripted_incident_reads_back_as_exactly_its_story(skipping_env,
         async with acts.worker(env.client, queue):
             outcome = await count_approve_resolve(await fire_and_count_once())
     assert outcome["status"] == "resolved"
+    # Once each, whatever replayed or continued in between (the state carries what was observed).
+    assert sorted(o.metric for o in acts.observed) == ["repair_outcome", "time_to_acknowledge", "time_to_resolve"]
 
     timeline = await read_timeline(env.client, incident_ref(firing(fp).alert).incident_id)
     assert [(e.kind, e.actor, e.via) for e in timeline.entries] == EXPECTED
@@ -97,9 +105,10 @@ async def test_a_scripted_incident_reads_back_as_exactly_its_story(skipping_env,
     second = timedelta(seconds=1)
     assert at[k.CARD_SHOWN] < second
     assert 60 * second <= at[k.OCCURRENCES] < 62 * second
-    assert 120 * second <= at[k.APPROVED] < 125 * second
+    assert 150 * second <= at[k.ACKED] < 155 * second
+    assert 150 * second <= at[k.APPROVED] < 155 * second
     assert at[k.APPROVED] <= at[k.EXECUTED] < at[k.APPROVED] + 5 * second
-    assert 240 * second <= at[k.RESOLVED] < 250 * second
+    assert 270 * second <= at[k.RESOLVED] < 280 * second
     assert at[k.RESOLVED] <= at[k.VERIFIED] < at[k.RESOLVED] + 5 * second
     assert timeline.runs[-1].ended == "completed"
 
