@@ -6,11 +6,17 @@ re-sent webhook update and a stranger's tap send nothing more (docs/adr/0026).""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
+import httpx
+import structlog
 from temporalio.client import Client
 
-from core.postmortem_button import parse_postmortem_data
-from starter.postmortem_taps import ALREADY_SENT
+from activities.chat.telegram.client import TelegramClient
+from activities.valkey.ledger import RedisLedger
+from activities.valkey.postmortems import RedisPostmortemMarks
+from core.postmortem_button import ledger_token, parse_postmortem_data
+from starter.postmortem_taps import ALREADY_SENT, BEING_SENT, PostmortemTaps
 from tests.harness import CHAT_ID, eventually, running
 from tests.loopback.telegram import TelegramLoopback
 from tests.repair_support import HPA_ALERT, STRANGER_ID, TELEGRAM_HOOK, alertmanager, card_text, hook_headers, tap
@@ -78,3 +84,36 @@ async def test_the_postmortem_button_sends_the_draft_once(temporal_client: Clien
         answers = [a["text"] for a in telegram.answers()]
         assert "Postmortem sent." in answers and ALREADY_SENT in answers
         assert not telegram.violations
+        await _an_unconfirmed_send_holds_then_repeats_with_a_note(settings, temporal_client, redis, telegram,
+                                                                  incident, message_id)
+
+
+async def _an_unconfirmed_send_holds_then_repeats_with_a_note(settings, temporal_client, redis,  # noqa: ANN001
+                                                              telegram: TelegramLoopback, incident: str,
+                                                              card: int) -> None:
+    """The document arrives but its answer never does (the client times out): the claim holds, so
+    a second tap sends nothing; once the claim expired (as after a crash), a tap sends again and
+    says it may repeat an earlier copy."""
+    token = "0123456789abcdef01234567"
+    ledger = RedisLedger(redis)
+    await ledger.register_approval(ledger_token(token), incident)
+    marks = RedisPostmortemMarks(redis, sending_ttl=timedelta(seconds=30))
+    before = len(telegram.documents)
+    async with httpx.AsyncClient(timeout=0.3) as http:
+        taps = PostmortemTaps(settings, temporal_client, ledger, marks,
+                              TelegramClient(http, telegram.token, telegram.base_url))
+        bound = structlog.get_logger("test")
+        telegram.stall_next("sendDocument", 1.0)
+        status, text = await taps.tap(token, chat=CHAT_ID, reply_to=str(card), bound=bound)
+        assert status == "refused" and "may not have been sent" in text
+        await eventually(lambda: len(telegram.documents) == before + 1, what="the document that did arrive")
+        assert await taps.tap(token, chat=CHAT_ID, reply_to=str(card), bound=bound) == ("already_sent", BEING_SENT)
+        await redis.pexpire(f"awoooi:ledger:postmortem:{token}", 1)  # the claim's expiry, sooner
+        await eventually(lambda: _gone(redis, token), what="the claim expired")
+        status, _ = await taps.tap(token, chat=CHAT_ID, reply_to=str(card), bound=bound)
+    assert status == "accepted" and len(telegram.documents) == before + 2
+    assert "may repeat an earlier copy" in telegram.documents[-1]["caption"]
+
+
+async def _gone(redis, token: str) -> bool:  # noqa: ANN001
+    return not await redis.exists(f"awoooi:ledger:postmortem:{token}")
