@@ -82,7 +82,7 @@ class Flapping:
     def on_refire(self, state: IncidentState, now: datetime) -> Step:
         """It fired again after a resolution: count it; more than ``flap_count`` within the window
         marks it flapping (the caller's card edit shows the mark)."""
-        if not self.enabled:
+        if not self.enabled or state.probe:  # an alert-chain probe fires and resolves by design
             return
         since = now - self._window
         state.refires = [at for at in state.refires if at > since] + [now]

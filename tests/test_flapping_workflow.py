@@ -1,0 +1,70 @@
+"""Flapping on the time-skipping server with stand-in activities (tests/standins.py): the mark on the
+card, the edits held while flapping, and the quiet window that clears it and lets the run end
+(core/incident/flapping.py, docs/adr/0031)."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from core.incident.state import IncidentSettings, IncidentState
+from core.models import IncidentStatus, RepairAction
+from tests.harness import eventually
+from tests.standins import StandIns, deliver, firing, resolved, start
+
+
+@pytest.fixture
+def queue() -> str:
+    return f"flapping-{uuid.uuid4()}"
+
+
+def _settings() -> IncidentSettings:
+    return IncidentSettings(flap_count=2, flap_window_seconds=3600.0, new_lifecycle_after_grace=True,
+                            resolve_grace_seconds=300, card_edit_interval_seconds=0, card_budget_calls=0,
+                            idle_timeout_seconds=86400)
+
+
+async def test_marked_held_and_cleared_after_a_quiet_window(skipping_env, queue) -> None:
+    fp = uuid.uuid4().hex[:16]
+    acts = StandIns(_settings(), action=RepairAction.MANUAL_INTERVENTION)
+    client = skipping_env.client
+    async with acts.worker(client, queue):
+        handle = await start(client, queue, firing(fp, 0))
+        await eventually(lambda: acts.calls["place_card"] == 1, what="the card")
+
+        async def state() -> IncidentState:
+            return await handle.query("state", result_type=IncidentState)
+
+        for n in range(1, 4):  # three flaps: more than flap_count (2)
+            edits = len(acts.edits)
+            await deliver(handle, resolved(fp, n - 1))
+            await eventually(lambda: len(acts.edits) == edits + 1, what=f"resolution {n} on the card")
+            await deliver(handle, firing(fp, n))
+            await eventually(lambda: len(acts.edits) == edits + 2, what=f"re-open {n} on the card")
+        marked = acts.edits[-1].view
+        assert marked.flapping == 3 and marked.status is IncidentStatus.OPEN
+        assert [e.view.flapping for e in acts.edits] == [0] * 5 + [3]
+        # Flapping: a resolve and a re-fire change the state, not the card.
+        await deliver(handle, resolved(fp, 3))
+        await deliver(handle, firing(fp, 4))
+        await deliver(handle, resolved(fp, 4))
+
+        async def handled() -> bool:
+            current = await state()
+            return len(current.refires) == 4 and current.status is IncidentStatus.RESOLVED
+
+        await eventually(handled, what="the flaps handled")
+        current = await state()
+        assert current.flapping == 4 and current.card_dirty and len(acts.edits) == 6
+        # Resolved, but the run stays past its grace; a quiet hour clears the mark with one edit.
+        await skipping_env.sleep(3600 + 60)
+        outcome = await handle.result()
+    assert outcome["status"] == "resolved"
+    # One held edit a window after the marking one (the resolution, the count then), and the
+    # all-clear once the last re-fire is a window old: nothing in between, one card throughout.
+    assert len(acts.edits) == 8 and acts.calls["place_card"] == 1
+    held = acts.edits[6].view
+    assert held.flapping == 4 and held.status is IncidentStatus.RESOLVED and not held.stable_again
+    last = acts.edits[-1].view
+    assert last.stable_again and not last.flapping and last.status is IncidentStatus.RESOLVED
