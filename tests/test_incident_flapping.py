@@ -201,6 +201,16 @@ def test_a_refire_after_the_grace_is_a_new_incident_even_before_the_run_has_ende
     assert script.core.outcome is None
 
 
+def test_a_refire_received_within_the_grace_and_handled_after_it_reopens() -> None:
+    """A worker that was down handles it late: when it reached us decides, not when it is handled."""
+    script = _script(flap_count=0)
+    _resolved_and_grace_over(script)
+    first = script.core.state.lifecycle_id
+    made = script.step(at(30), [firing(6, at=at(6))])
+    assert script.core.state.lifecycle_id == first and script.core.state.status is IncidentStatus.OPEN
+    assert [c for c in made if isinstance(c, EditCard)] and not [c for c in made if isinstance(c, PlaceCard)]
+
+
 def test_gate_off_a_refire_after_the_grace_in_a_run_not_ended_still_reopens() -> None:
     """What a recorded history (settings without the gate) replays: the same commands as before."""
     script = _script(flap_count=0, new_lifecycle_after_grace=False)

@@ -489,10 +489,13 @@ class IncidentCore:
         return self._flapping.run_end(state, self._grace_end(state))
 
     def _new_lifecycle(self, state: IncidentState, delivery: AlertDelivery, now: datetime) -> bool:
-        """A firing after the resolve grace is a new incident, whether or not the run has ended yet
-        (it may still be finishing a call, or staying to count flaps); a flapping one re-opens."""
+        """A firing that reached us after the resolve grace is a new incident, whether or not the run
+        has ended yet (it may still be finishing a call, or staying to count flaps): the grace decides,
+        not the run's lifetime. When it reached us (``received_at``), not when the step runs: one
+        received within the grace and handled late (a worker down) still re-opens. A flapping one
+        re-opens (core/incident/flapping.py)."""
         return (self.settings.new_lifecycle_after_grace and delivery.alert.status is AlertStatus.FIRING
-                and state.status is IncidentStatus.RESOLVED and self._grace_end(state) <= now
+                and state.status is IncidentStatus.RESOLVED and self._grace_end(state) <= delivery.received_at
                 and not self._flapping.is_flapping(state))
 
     def _next_lifecycle(self, previous: IncidentState, state: IncidentState, now: datetime) -> Step:
