@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from core import search_attributes as sa
 from core.incident.state import IncidentSettings, IncidentState
 from core.models import IncidentStatus, RepairAction
 from tests.harness import eventually
@@ -57,9 +58,13 @@ async def test_marked_held_and_cleared_after_a_quiet_window(skipping_env, queue)
         await eventually(handled, what="the flaps handled")
         current = await state()
         assert current.flapping == 4 and current.card_dirty and len(acts.edits) == 6
+        described = await handle.describe()
+        assert described.typed_search_attributes.get(sa.FLAPPING) == "true"
         # Resolved, but the run stays past its grace; a quiet hour clears the mark with one edit.
         await skipping_env.sleep(3600 + 60)
         outcome = await handle.result()
+        described = await handle.describe()
+        assert described.typed_search_attributes.get(sa.FLAPPING) is None, "the mark cleared"
     assert outcome["status"] == "resolved"
     # One held edit a window after the marking one (the resolution, the count then), and the
     # all-clear once the last re-fire is a window old: nothing in between, one card throughout.

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from activities.chat.telegram.render import render_card
 from core.incident.commands import Analyze, EditCard, Execute, Log, PlaceCard, Recommend, SetStatus
+from core.incident.flapping import SetFlapping
 from core.incident.state import IncidentSettings
 from core.inputs import RepairPlanAnswer
 from core.learning import SmartRecommendation
@@ -56,6 +57,7 @@ def test_off_by_default_nothing_is_marked_and_every_flap_edits_the_card() -> Non
                                      idle_timeout_seconds=86400), action=RepairAction.MANUAL_INTERVENTION)
     _flapping_after_four(script)
     assert script.core.state.flapping == 0 and not logged(script, "incident flapping")
+    assert not script.of(SetFlapping)
     assert len(script.of(EditCard)) == 8  # every resolve and every re-open
     assert all(not c.inp.view.flapping for c in script.of(EditCard))
 
@@ -65,7 +67,7 @@ def test_more_than_flap_count_refires_within_the_window_mark_it_once_on_the_card
     _flapping_after_four(script)
     state = script.core.state
     assert state.flapping == 4 and len(state.refires) == 4 and state.status is IncidentStatus.OPEN
-    assert len(logged(script, "incident flapping")) == 1
+    assert len(logged(script, "incident flapping")) == 1 and script.of(SetFlapping) == [SetFlapping(True)]
     edits = script.of(EditCard)
     assert [bool(c.inp.view.flapping) for c in edits] == [False] * 7 + [True]
     assert edits[-1].inp.view.flapping == 4 and edits[-1].inp.view.flap_window_seconds == 3600
@@ -130,6 +132,7 @@ def test_the_mark_clears_after_a_quiet_window_with_one_edit_and_then_the_resolve
     assert edits[0].inp.view.stable_again and edits[0].inp.view.status is IncidentStatus.RESOLVED
     assert "🟢 Stable again: no re-fire for 1 h" in render_card(edits[0].inp.view, locale="en", tz=ZoneInfo("UTC"))
     assert len(logged(script, "incident stable again")) == 1
+    assert script.of(SetFlapping) == [SetFlapping(True), SetFlapping(False)]
     assert script.core.outcome is not None and script.core.outcome.status == "resolved"
 
 

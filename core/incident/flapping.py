@@ -21,16 +21,22 @@ emits the same commands); nothing reads a clock.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from core.incident.commands import Step, info
+from core.incident.commands import Command, Publish, Step, info
 from core.incident.state import IncidentSettings, IncidentState
 from core.repair import RepairPhase
 
-if TYPE_CHECKING:
-    from core.incident.cards import Cards
+__all__ = ["Flapping", "SetFlapping", "held_until", "on_shown"]
 
-__all__ = ["Flapping", "held_until", "on_shown"]
+
+class SetFlapping(Command):
+    """The ``Flapping`` search attribute: "true" while marked, removed when the mark clears."""
+
+    __slots__ = ("flapping",)
+
+    def __init__(self, flapping: bool) -> None:
+        self.flapping = flapping
 
 
 def held_until(state: IncidentState) -> datetime | None:
@@ -47,8 +53,16 @@ def on_shown(state: IncidentState, now: datetime) -> None:
         state.flap_shown_at = now
 
 
+class CardCalls(Protocol):
+    """What it needs of core/incident/cards.py (which asks :func:`held_until`, so no import back)."""
+
+    def publish(self, state: IncidentState) -> Publish: ...
+
+    def show(self, state: IncidentState, now: datetime) -> Step: ...
+
+
 class Flapping:
-    def __init__(self, settings: IncidentSettings, cards: Cards) -> None:
+    def __init__(self, settings: IncidentSettings, cards: CardCalls) -> None:
         self._settings = settings
         self._cards = cards
 
@@ -93,6 +107,7 @@ class Flapping:
             state.flap_window_seconds = self._settings.flap_window_seconds
             state.stable_again = False
             state.flap_shown_at = None  # the edit that marks it goes out at once
+            yield SetFlapping(True)
             yield info("incident flapping", incident_id=state.incident_id, refires=len(state.refires),
                        window_seconds=self._settings.flap_window_seconds)
 
@@ -135,5 +150,6 @@ class Flapping:
         state.refires = []
         state.flap_shown_at = None
         state.stable_again = True
+        yield SetFlapping(False)
         yield info("incident stable again", incident_id=state.incident_id)
         yield from self._cards.show(state, now)
