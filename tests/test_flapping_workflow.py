@@ -4,12 +4,16 @@ card, the edits held while flapping, and the quiet window that clears it and let
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 import pytest
+from temporalio import activity
 
 from core import search_attributes as sa
 from core.incident.state import IncidentSettings, IncidentState
+from core.inputs import EditCardInput
 from core.models import IncidentStatus, RepairAction
 from tests.harness import eventually
 from tests.standins import StandIns, deliver, firing, resolved, start
@@ -73,3 +77,66 @@ async def test_marked_held_and_cleared_after_a_quiet_window(skipping_env, queue)
     assert held.flapping == 4 and held.status is IncidentStatus.RESOLVED and not held.stable_again
     last = acts.edits[-1].view
     assert last.stable_again and not last.flapping and last.status is IncidentStatus.RESOLVED
+
+
+class _SlowResolvedEdit(StandIns):
+    """The resolution's card edit is held (a paced edit waiting for the chat) until released."""
+
+    def __init__(self, settings: IncidentSettings) -> None:
+        super().__init__(settings, action=RepairAction.MANUAL_INTERVENTION)
+        self.release = asyncio.Event()
+        self.editing_resolved = asyncio.Event()
+
+    def activities(self) -> list[Any]:
+        kept = [fn for fn in super().activities() if _name(fn) != "edit_card"]
+        me = self
+
+        @activity.defn(name="edit_card")
+        async def edit(inp: EditCardInput) -> str | None:
+            me.calls["edit_card"] += 1
+            if inp.view.status is IncidentStatus.RESOLVED:
+                me.editing_resolved.set()
+                await me.release.wait()
+            me.edits.append(inp)
+            return None
+
+        return [*kept, edit]
+
+
+def _name(fn: Any) -> str:
+    return getattr(fn, "__temporal_activity_definition").name
+
+
+@pytest.mark.parametrize("gate", [True, False], ids=["new-lifecycle", "gate-off-reopens"])
+async def test_a_refire_after_the_grace_while_the_run_finishes_a_card_edit(skipping_env, queue, gate) -> None:
+    """Issue 20: the grace decides, not the run's lifetime. Grace 0: the run is over once the resolution
+    is handled, but its card edit is still in flight when the alert fires again."""
+    fp = uuid.uuid4().hex[:16]
+    acts = _SlowResolvedEdit(IncidentSettings(resolve_grace_seconds=0, new_lifecycle_after_grace=gate,
+                                              card_edit_interval_seconds=0, idle_timeout_seconds=86400))
+    client = skipping_env.client
+    async with acts.worker(client, queue):
+        handle = await start(client, queue, firing(fp, 0))
+        await eventually(lambda: acts.calls["place_card"] == 1, what="the card")
+        first = (await handle.query("state", result_type=IncidentState)).lifecycle_id
+        await deliver(handle, resolved(fp, 0))
+        await asyncio.wait_for(acts.editing_resolved.wait(), 20)
+        await deliver(handle, firing(fp, 7))
+        await asyncio.sleep(0.3)  # the signal is in the run's inbox before the edit returns
+        acts.release.set()
+
+        async def reopened() -> bool:
+            current = await handle.query("state", result_type=IncidentState)
+            return current.status is IncidentStatus.OPEN
+
+        await eventually(reopened, what="the re-fire handled")
+        state = await handle.query("state", result_type=IncidentState)
+        described = await handle.describe()
+        await handle.terminate("done")
+    assert described.typed_search_attributes.get(sa.INCIDENT_STATUS) == "open"
+    if gate:
+        assert state.lifecycle_id != first and state.occurrences == 1
+        assert acts.calls["place_card"] == 2 and acts.calls["analyze_alert"] == 2, "a new incident, its own card"
+    else:  # what runs recorded before the gate replay: the old card re-opened
+        assert state.lifecycle_id == first and state.occurrences == 2
+        assert acts.calls["place_card"] == 1 and acts.edits[-1].view.status is IncidentStatus.OPEN
