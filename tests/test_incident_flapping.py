@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from activities.chat.telegram.render import render_card
+from core.console import current_details
 from core.incident.commands import Analyze, EditCard, Execute, Log, PlaceCard, Recommend, SetStatus
 from core.incident.flapping import SetFlapping
 from core.incident.state import IncidentSettings
@@ -75,6 +76,7 @@ def test_more_than_flap_count_refires_within_the_window_mark_it_once_on_the_card
     assert "🔁 Flapping: fired 4 times in the last 1 h" in card
     zh = render_card(edits[-1].inp.view, locale="zh-TW", tz=ZoneInfo("UTC"))
     assert "反覆觸發" in zh and "1 h" in zh
+    assert "**Flapping:** fired 4 times in the last 3600 s" in current_details(edits[-1].inp.view, None)
 
 
 def test_three_refires_are_not_flapping() -> None:
@@ -239,3 +241,16 @@ def test_flaps_count_across_a_new_lifecycle_in_the_same_run() -> None:
     script.step(at(25), [resolved(20, 25, at=at(25))])
     script.step(at(80))
     assert script.core.outcome is not None and script.core.outcome.status == "resolved"
+
+
+def test_the_flapping_line_keeps_the_largest_card_within_telegrams_limit() -> None:
+    from tests.test_render import UTC_TZ, make_view, utf16_len
+
+    blob = "<script>&" * 12_000
+    view = make_view(title="T&<" * 5000, description=blob, root_cause="root " * 20_000, impact="😀" * 30_000,
+                     fix=blob, labels={f"label{i}": "v" * 100 for i in range(500)})
+    for locale in ("en", "zh-TW"):
+        flapping = view.model_copy(update={"flapping": 1000, "flap_window_seconds": 7 * 86400.0,
+                                           "silenced": "silence:" + "x" * 300, "silenced_by": "y" * 100})
+        card = render_card(flapping, locale=locale, tz=UTC_TZ)
+        assert utf16_len(card) <= 4096 and "🔁" in card
