@@ -37,6 +37,8 @@ LABELS: dict[str, dict[str, str]] = {
         "silenced": "Silenced", "silenced_by": "by {who}", "until_resolved": "until it resolves",
         "until_further": "until further notice",
         "postmortem": "📝 Postmortem",
+        "flapping": "🔁 Flapping: fired {n} times in the last {span}",
+        "stable_again": "🟢 Stable again: no re-fire for {span}",
     },
     "zh-TW": {
         "open": "處理中", "resolved": "已解決", "expired": "已過期",
@@ -66,6 +68,8 @@ LABELS: dict[str, dict[str, str]] = {
         "silenced": "已靜音", "silenced_by": "由 {who}", "until_resolved": "直到解決",
         "until_further": "直到另行通知",
         "postmortem": "📝 Postmortem 事後檢討",
+        "flapping": "🔁 Flapping 反覆觸發：近 {span} 內觸發 {n} 次",
+        "stable_again": "🟢 Stable again 已穩定：{span} 內未再觸發",
     },
 }
 

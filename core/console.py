@@ -67,4 +67,8 @@ def current_details(view: IncidentView, repair: RepairState | None) -> str:
             f"until {view.silenced_until.isoformat(timespec='seconds')}" if view.silenced_until else "for now")
         lines.append(f"**Silenced:** {view.silenced[:300]}" + (f" by {view.silenced_by}" if view.silenced_by else "")
                      + f", {until}")
+    if view.flapping:  # docs/adr/0031: its card shows changes at most once a window, no automatic repair
+        lines.append(f"**Flapping:** fired {view.flapping} times in the last {view.flap_window_seconds:.0f} s")
+    elif view.stable_again:
+        lines.append(f"**Flapping:** stable again (no re-fire for {view.flap_window_seconds:.0f} s)")
     return "\n".join(lines)[:4000]

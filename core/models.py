@@ -237,6 +237,12 @@ class IncidentView(BaseModel):
     silenced_by: str = ""
     silenced_until_resolved: bool = False
     silence_token: str = ""
+    # Flapping (core/incident/flapping.py, docs/adr/0031): fired this many times again after a
+    # resolution within flap_window_seconds when the card last showed it (0: not flapping); once
+    # the mark clears after a quiet window, stable_again says so.
+    flapping: int = 0
+    flap_window_seconds: float = 0.0
+    stable_again: bool = False
 
 
 class DeliveryBatch(BaseModel):

@@ -28,7 +28,11 @@ ACKED = SearchAttributeKey.for_keyword("Acked")
 # `Silenced IS NOT NULL` lists the silenced ones (core/incident/silencing.py).
 SILENCED = SearchAttributeKey.for_keyword("Silenced")
 
-ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS, REPAIR_PHASE, ACKED, SILENCED)
+# "true" while an incident is marked flapping, absent otherwise (core/incident/flapping.py, docs/adr/0031):
+# `Flapping="true"` lists them.
+FLAPPING = SearchAttributeKey.for_keyword("Flapping")
+
+ALL = (ALERT_NAME, SEVERITY, SERVICE, SOURCE, INCIDENT_STATUS, REPAIR_PHASE, ACKED, SILENCED, FLAPPING)
 
 # Temporal refuses a Keyword value whose encoded payload is over 2,048 bytes. The payload is the
 # value as JSON: quotes included, and every non-ASCII character escaped (``"\u78c1"``, 6 bytes;

@@ -207,6 +207,11 @@ class Settings(BaseSettings):
     # after AWOOOI_SILENCE_RECHECK_SECONDS, whichever is first.
     incident_silences: bool = True
     silence_recheck_seconds: float = Field(default=900.0, ge=10, le=86400)
+    # Flapping (docs/adr/0031-flapping.md): more than flap_count re-fires after a resolution within
+    # flap_window seconds mark an incident flapping (0: never): its card says so, shows changes at most
+    # once a window, runs no automatic repair, and says "stable again" after a quiet window.
+    flap_count: int = Field(default=3, ge=0, le=1000)
+    flap_window: int = Field(default=3600, ge=60, le=7 * 86400)
     # Kubernetes executor: a kubeconfig file, else in-cluster config, else ~/.kube/config.
     kubernetes_kubeconfig: Path | None = None
     kubernetes_context: str | None = None

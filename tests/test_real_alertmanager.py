@@ -264,6 +264,7 @@ async def test_prometheus_alert_becomes_one_card(temporal_client, valkey_url, re
                 "Source": "alertmanager", "IncidentStatus": "open", "RepairPhase": "done",
                 "Acked": "false",  # nobody has acknowledged it yet (docs/adr/0025)
                 "Silenced": None,  # nothing silences it (docs/adr/0029)
+                "Flapping": None,  # not flapping (docs/adr/0031)
             }
             handle = temporal_client.get_workflow_handle(found[0].id)
             assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING

@@ -32,4 +32,8 @@ def incident_settings(settings: Settings) -> IncidentSettings:
         metrics=settings.incident_metrics,
         silences=settings.incident_silences,
         silence_recheck_seconds=settings.silence_recheck_seconds,
+        # flapping (docs/adr/0031); a re-fire after the grace is a new lifecycle even in a run not ended yet
+        flap_count=settings.flap_count,
+        flap_window_seconds=float(settings.flap_window),
+        new_lifecycle_after_grace=True,
     )

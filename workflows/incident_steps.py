@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from core import priority
     from core.incident.silencing import AskVerdict, CreateSilence, ExpireSilence, SetSilenced
+    from core.incident.flapping import SetFlapping
     from core.silence_inputs import SilenceVerdict
     from core.incident.state import IncidentSettings
     from core.inputs import BudgetStatus, CardPlacement, RepairPlanAnswer
@@ -151,6 +152,9 @@ class IncidentSteps:
             elif isinstance(command, SetSilenced):
                 value = sa.cut_to_bytes(command.value)
                 workflow.upsert_search_attributes([sa.SILENCED.value_set(value) if value else sa.SILENCED.value_unset()])
+            elif isinstance(command, SetFlapping):
+                workflow.upsert_search_attributes([sa.FLAPPING.value_set("true") if command.flapping
+                                                   else sa.FLAPPING.value_unset()])
             elif isinstance(command, Log):
                 getattr(workflow.logger, command.level)(command.message, extra=command.fields)
             else:  # pragma: no cover - a command the core added and this file forgot

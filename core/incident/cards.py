@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from core.console import current_details, repair_phase
 from core.incident.commands import EditCard, Failed, PlaceCard, Publish, Step, error, info
+from core.incident.flapping import held_until, on_shown
 from core.incident.silencing import holds_card
 from core.incident.state import IncidentSettings, IncidentState
 from core.inputs import CardPlacement, EditCardInput, PlaceCardInput
@@ -41,6 +42,9 @@ class Cards:
         budget = self._budget_free_at(state)
         if budget is not None and budget > due:
             due = budget
+        hold = held_until(state)  # flapping: counts show at most once a window
+        if hold is not None and hold > due:
+            due = hold
         return due if own is None or due < own else own
 
     def _budget_free_at(self, state: IncidentState) -> datetime | None:
@@ -88,6 +92,7 @@ class Cards:
                 state.message_id = result  # the card had been deleted in the chat: its replacement
         if not isinstance(result, Failed):
             state.card_dirty = False
+            on_shown(state, now)
             return result
         state.card_dirty = True
         if result.paced:

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from core.acks import AckAnswer, AckRequest
 from core.incident.acks import Acks
 from core.incident.cards import Cards
+from core.incident.flapping import Flapping
 from core.incident.commands import (
     Analyze,
     CheckSeen,
@@ -147,6 +148,7 @@ class IncidentCore:
         self._repairs = Repairs(settings.policy, self._cards, new_id, workflow_id)
         self._acks = Acks(settings, self._cards)
         self._silencing = Silencing(settings, workflow_id, new_id, on_lifted=self._acks.on_silence_ended)
+        self._flapping = Flapping(settings, self._cards)
         # No incident yet: when the run started, and when a resolution of an ended one was dropped.
         self._started_at = started_at
         self._duplicate_at: datetime | None = None
@@ -201,8 +203,11 @@ class IncidentCore:
         ack = self._acks.due_at(state)
         if ack is not None:
             wakes.append(Wake(ack, "unacknowledged: re-notify or escalate"))
+        flap = self._flapping.due_at(state)
+        if flap is not None:
+            wakes.append(Wake(flap, "flapping: a quiet window clears the mark"))
         if state.status is IncidentStatus.RESOLVED:
-            wakes.append(Wake(self._grace_end(state), "resolve grace (a flap re-opens the card)"))
+            wakes.append(Wake(self._run_end(state), "resolve grace (a flap re-opens the card)"))
         elif state.status is IncidentStatus.OPEN:
             wakes.append(Wake(self._idle_end(state), "idle expiry"))
         return min(wakes, key=lambda wake: wake.at) if wakes else None
@@ -258,7 +263,7 @@ class IncidentCore:
         if self.state is not None:
             yield from self._flush(self.state, fold, now)
 
-    def _open(self, delivery: AlertDelivery, now: datetime) -> Step:
+    def _open(self, delivery: AlertDelivery, now: datetime, previous: IncidentState | None = None) -> Step:
         alert = delivery.alert
         resolved = alert.status is AlertStatus.RESOLVED
         if resolved:
@@ -283,7 +288,9 @@ class IncidentCore:
         self.state = state
         self._remember(state, delivery.delivery_id)
         self._remember_occurrence(state, delivery)
-        if resolved or self._duplicate_at is not None:
+        if previous is not None:
+            yield from self._next_lifecycle(previous, state, now)
+        if resolved or self._duplicate_at is not None or previous is not None:
             yield SetStatus(state.status.value)
         self._duplicate_at = None
         yield from self._save(state, delivery.delivery_id, count=True, now=now)
@@ -301,6 +308,7 @@ class IncidentCore:
         plan = not resolved and not state.probe
         if plan:
             yield from self._repairs.plan(state, now)
+            self._flapping.hold_auto_repair(state, now)
         yield from self._acks.on_open(state, now)
         yield from self._cards.show(state, now)
         if plan:
@@ -311,6 +319,10 @@ class IncidentCore:
 
     def _apply(self, state: IncidentState, delivery: AlertDelivery, now: datetime) -> Step:
         """A delivery that changes the incident: re-opened, resolved, or a resolution again."""
+        if self._new_lifecycle(state, delivery, now):
+            yield info("fired again after the resolve grace: a new lifecycle", incident_id=state.incident_id)
+            yield from self._open(delivery, now, previous=state)
+            return
         state.alert = delivery.alert.model_copy(update={"links": delivery.alert.links or state.alert.links})
         firing = delivery.alert.status is AlertStatus.FIRING
         resolving = False
@@ -320,7 +332,9 @@ class IncidentCore:
                 yield info("incident re-opened", incident_id=state.incident_id)
                 state.status, state.resolved_at, state.resolved_handled_at = IncidentStatus.OPEN, None, None
                 yield SetStatus(IncidentStatus.OPEN.value)
-                self._acks.on_reopen(state, now)
+                yield from self._flapping.on_refire(state, now)
+                if not self._flapping.is_flapping(state):  # every flap restarting the waits would ring on every flap
+                    self._acks.on_reopen(state, now)
                 yield from self._silencing.ask(state, now)
             state.occurrences += 1
             state.last_seen = now
@@ -342,7 +356,7 @@ class IncidentCore:
         if state.first_words_held and not state.silenced and state.status is IncidentStatus.OPEN:
             yield from self._first_words(state, now)  # silenced when it opened, no longer now
         else:
-            yield from self._cards.show(state, now)
+            yield from self._flapping.show(state, now)  # held while flapping, at most once a window
 
     def _flush(self, state: IncidentState, fold: _Fold, now: datetime) -> Step:
         """One save for everything folded; the count shows on the card at its bounded rate."""
@@ -435,11 +449,12 @@ class IncidentCore:
             before = (state.silenced, state.silenced_until, state.silenced_by)
             yield from self._silencing.ask(state, now)
             yield from self._after_verdict(state, before, now)
+        yield from self._flapping.on_due(state, now)  # first: its all-clear edit carries a held change too
         card = self._cards.due_at(state)
         if card is not None and card <= now:
             yield from self._cards.show(state, now, best_effort=True)
         yield from self._notify_due(state, now)
-        if state.status is IncidentStatus.RESOLVED and self._grace_end(state) <= now:
+        if state.status is IncidentStatus.RESOLVED and self._run_end(state) <= now:
             self._end(state.status.value, now)
         elif state.status is IncidentStatus.OPEN and self._idle_end(state) <= now:
             yield from self._expire(state, now)
@@ -468,6 +483,30 @@ class IncidentCore:
     def _grace_end(self, state: IncidentState) -> datetime:
         grace = 0.0 if state.probe else self.settings.resolve_grace_seconds
         return (state.resolved_handled_at or state.active_at) + timedelta(seconds=grace)
+
+    def _run_end(self, state: IncidentState) -> datetime:
+        """A resolved run ends at its grace, or once its re-fires are a flap window old."""
+        return self._flapping.run_end(state, self._grace_end(state))
+
+    def _new_lifecycle(self, state: IncidentState, delivery: AlertDelivery, now: datetime) -> bool:
+        """A firing that reached us after the resolve grace is a new incident, whether or not the run
+        has ended yet (it may still be finishing a call, or staying to count flaps): the grace decides,
+        not the run's lifetime. When it reached us (``received_at``), not when the step runs: one
+        received within the grace and handled late (a worker down) still re-opens. A flapping one
+        re-opens (core/incident/flapping.py)."""
+        return (self.settings.new_lifecycle_after_grace and delivery.alert.status is AlertStatus.FIRING
+                and state.status is IncidentStatus.RESOLVED and self._grace_end(state) <= delivery.received_at
+                and not self._flapping.is_flapping(state))
+
+    def _next_lifecycle(self, previous: IncidentState, state: IncidentState, now: datetime) -> Step:
+        """The run's new lifecycle keeps what the run remembers: the ids it saw, its handled count,
+        the attribute its silence verdict last set, and the re-fires it counts flaps by."""
+        state.seen_deliveries = (previous.seen_deliveries + state.seen_deliveries)[-SEEN_WINDOW:]
+        state.seen_occurrences = (previous.seen_occurrences + state.seen_occurrences)[-SEEN_WINDOW:]
+        state.handled = previous.handled
+        state.silenced = previous.silenced
+        self._flapping.carry(previous, state)
+        yield from self._flapping.on_refire(state, now)
 
     def _idle_end(self, state: IncidentState) -> datetime:
         return state.active_at + timedelta(seconds=self.settings.idle_timeout_seconds)

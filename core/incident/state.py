@@ -59,6 +59,15 @@ class IncidentSettings(BaseModel):
     # MTTA, MTTR and repair outcomes observed once each through the ``observe_incident`` activity.
     metrics: bool = False
 
+    # -- flapping (issue 20, helper "flapping", core/incident/flapping.py, docs/adr/0031) -------
+    # Off by default (0): a recorded run's settings lack it, so it replays the same commands. More
+    # than flap_count re-fires after a resolution within flap_window_seconds mark it flapping.
+    flap_count: int = 0
+    flap_window_seconds: float = 3600.0
+    # A re-fire after the resolve grace has passed starts a new lifecycle (its own card) even when
+    # the run has not ended yet (it was finishing a call, or stays to count flaps). Off: re-opens.
+    new_lifecycle_after_grace: bool = False
+
 
 class IncidentState(IncidentView):
     """The incident as the workflow keeps it: the view it shows, plus its bookkeeping."""
@@ -107,6 +116,11 @@ class IncidentState(IncidentView):
     first_words_held: bool = False
     # The "Mute until resolved" silence, expired when the incident resolves.
     mute_silence_id: str | None = None
+    # -- flapping (core/incident/flapping.py); flapping, flap_window_seconds and stable_again are the
+    # view's. When it fired again after a resolution, within the flap window (across lifecycles of
+    # this run); when the card last showed it while flapping (edits wait a window after it).
+    refires: list[datetime] = Field(default_factory=list)
+    flap_shown_at: datetime | None = None
 
     def view(self) -> IncidentView:
         return IncidentView.model_validate(self.model_dump(include=set(IncidentView.model_fields)))

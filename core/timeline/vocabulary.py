@@ -100,5 +100,6 @@ GENERATION_2 = Vocabulary(
     },
     markers={"core_local_activity": LOCAL_ACTIVITY},
     # `Silenced` is quiet: a silence added beforehand (amtool, a window) is no one's answer to this incident.
-    search_attributes={"IncidentStatus": STATUS, "RepairPhase": QUIET, "Acked": QUIET, "Silenced": QUIET},
+    search_attributes={"IncidentStatus": STATUS, "RepairPhase": QUIET, "Acked": QUIET, "Silenced": QUIET,
+                       "Flapping": QUIET},
 )

@@ -223,6 +223,11 @@ def _card(view: IncidentView, text: dict[str, str], tz: ZoneInfo, free: dict[str
     silenced = silenced_line(view, text, tz)
     if silenced:
         lines.append(silenced)
+    if view.flapping or view.stable_again:  # core/incident/flapping.py
+        span = format_span(view.flap_window_seconds)
+        line = text["flapping"].format(n=view.flapping, span=span) if view.flapping else \
+            text["stable_again"].format(span=span)
+        lines.append(html.escape(line, quote=False))
     if view.status is IncidentStatus.RESOLVED:
         lines.append(f"✅ {row('resolved_at', format_time(view.resolved_at or view.last_seen, tz))}")
     return "\n".join(lines)
