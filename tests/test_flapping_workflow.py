@@ -14,7 +14,11 @@ from temporalio import activity
 from core import search_attributes as sa
 from core.incident.state import IncidentSettings, IncidentState
 from core.inputs import EditCardInput
+from core.identity import incident_ref
 from core.models import IncidentStatus, RepairAction
+from core.timeline import model as k
+from core.timeline.episodes import episodes
+from starter.timeline_reader import read_timeline
 from tests.harness import eventually
 from tests.standins import StandIns, deliver, firing, resolved, start
 
@@ -133,10 +137,17 @@ async def test_a_refire_after_the_grace_while_the_run_finishes_a_card_edit(skipp
         state = await handle.query("state", result_type=IncidentState)
         described = await handle.describe()
         await handle.terminate("done")
+        timeline = await read_timeline(client, incident_ref(firing(fp, 0).alert).incident_id)
+    kinds = [entry.kind for entry in timeline.entries if entry.kind in (k.FIRED, k.REOPENED, k.RESOLVED)]
     assert described.typed_search_attributes.get(sa.INCIDENT_STATUS) == "open"
     if gate:
         assert state.lifecycle_id != first and state.occurrences == 1
         assert acts.calls["place_card"] == 2 and acts.calls["analyze_alert"] == 2, "a new incident, its own card"
+        # The timeline reads the new lifecycle as one, not as a re-open: MTTR counts each apart.
+        assert kinds == [k.FIRED, k.RESOLVED, k.FIRED], kinds
+        assert len(episodes(timeline)) == 2
     else:  # what runs recorded before the gate replay: the old card re-opened
         assert state.lifecycle_id == first and state.occurrences == 2
         assert acts.calls["place_card"] == 1 and acts.edits[-1].view.status is IncidentStatus.OPEN
+        assert kinds == [k.FIRED, k.RESOLVED, k.REOPENED], kinds
+        assert len(episodes(timeline)) == 1

@@ -83,6 +83,8 @@ class _Decoder:
         self._event: HistoryEvent | None = None
         self._anomaly_key = ""
         self._digest_line: tuple[Any, Any] | None = None
+        # The last re-open of this run, until an analysis shows it was a new lifecycle (or a run starts).
+        self._reopened: tuple[int, str, str, dict[str, Any]] | None = None
 
     # -- runs and events ----------------------------------------------------------------------
 
@@ -158,6 +160,7 @@ class _Decoder:
         state, pending = voc.carried(start)
         if state is None:
             # A fresh run is a new lifecycle: the workflow starts from nothing, so does the track.
+            self._reopened = None
             self.track.reset()
             self.repair.reset()
             return
@@ -193,11 +196,8 @@ class _Decoder:
             alert = change.delivery.get("alert") or {}
             source = str(alert.get("source") or "sender")
             if change.kind == "fired":
-                self._add(k.FIRED, actor=source, detail=_describe_alert(alert),
-                          facts={"title": alert.get("title"), "service": alert.get("service"),
-                                 "severity": alert.get("severity"), "starts_at": alert.get("starts_at"),
-                                 "alertname": (alert.get("labels") or {}).get("alertname") or alert.get("title"),
-                                 "anomaly_key": self._anomaly_key, "occurrences": 1})
+                self._reopened = None
+                self._add(k.FIRED, actor=source, detail=_describe_alert(alert), facts=self._fired_facts(alert))
             elif change.kind == "occurrences":
                 resent = f"; {change.resent} re-sent" if change.resent else ""
                 self._add(k.OCCURRENCES, actor=source, count=1,
@@ -206,6 +206,10 @@ class _Decoder:
             elif change.kind == "reopened":
                 self._add(k.REOPENED, actor=source, detail=f"fired again: occurrence {self.track.occurrences}",
                           facts={"occurrences": self.track.occurrences})
+                # A new lifecycle inside the same run looks the same here (a firing after the resolve
+                # grace, docs/adr/0031); the analysis that only a new lifecycle asks for tells them
+                # apart (:meth:`_new_lifecycle`).
+                self._reopened = (len(self.entries) - 1, source, _describe_alert(alert), self._fired_facts(alert))
             else:
                 first = " (first heard of as resolved)" if self.track.occurrences == 0 else ""
                 self._add(k.RESOLVED, actor=source, detail=f"the alert resolved{first}; ends at "
@@ -267,6 +271,7 @@ class _Decoder:
         if act.meaning in (v.PLACE_CARD, v.EDIT_CARD, v.POST_CARD):
             self._card(act.meaning, inp, result, tries)
         elif act.meaning == v.ANALYSE and isinstance(result, dict):
+            self._new_lifecycle()
             self._add(k.ANALYSED, actor=str(result.get("analyzed_by") or "awoooi"),
                       detail=f"{result.get('category')}: {result.get('root_cause')} "
                              f"(confidence {_percent(result.get('confidence'))})",
@@ -396,6 +401,25 @@ class _Decoder:
             if entry.kind == k.FIRED:
                 return False
         return False
+
+    def _fired_facts(self, alert: dict[str, Any]) -> dict[str, Any]:
+        return {"title": alert.get("title"), "service": alert.get("service"), "severity": alert.get("severity"),
+                "starts_at": alert.get("starts_at"),
+                "alertname": (alert.get("labels") or {}).get("alertname") or alert.get("title"),
+                "anomaly_key": self._anomaly_key, "occurrences": 1}
+
+    def _new_lifecycle(self) -> None:
+        """An analysis after a re-open in the same run: the workflow started a new lifecycle there (a
+        firing after the resolve grace), so that entry is a ``fired``, and the counts start over."""
+        if self._reopened is None:
+            return
+        index, source, detail, facts = self._reopened
+        self._reopened = None
+        entry = self.entries[index]
+        self.entries[index] = entry.model_copy(update={"kind": k.FIRED, "actor": source, "detail": detail,
+                                                        "facts": _plain(facts)})
+        self.track.occurrences = 1
+        self.repair.reset()
 
     def _add(self, kind: str, *, actor: str = "awoooi", via: str | None = None, detail: str = "",
              count: int = 1, facts: dict[str, Any] | None = None) -> None:
