@@ -23,12 +23,17 @@ PROBE_TYPE = "AlertChainProbe"
 _SEVERITY = {"critical": "🔴", "error": "🟠", "warning": "🟡", "info": "🔵"}
 
 
+def _acked(row: dict[str, Any]) -> bool | None:
+    """The row's ``acked``: True/False, None when its run records no acks. `awoooi incidents` rows say
+    "yes"/"no"/"-" (starter/incidents_cli.py); the search attribute itself "true"/"false"."""
+    value = str(row.get("acked", "-")).lower()
+    return True if value in ("yes", "true") else False if value in ("no", "false") else None
+
+
 def order_incidents(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Unacked first when acks are known (an ``acked`` key), then newest first."""
+    """Unacked first (then those whose runs record no acks, then acked ones), newest first in each."""
     by_time = sorted(rows, key=lambda r: r.get("started_at") or "", reverse=True)
-    if any("acked" in row for row in rows):
-        return sorted(by_time, key=lambda r: str(r.get("acked")).lower() == "true")
-    return by_time
+    return sorted(by_time, key=lambda r: {False: 0, None: 1, True: 2}[_acked(r)])
 
 
 def incident_line(row: dict[str, Any]) -> str:
@@ -40,8 +45,9 @@ def incident_line(row: dict[str, Any]) -> str:
         parts.append(f"repair: {html.escape(str(row['repair']))}")
     if row.get("silenced") not in (None, "-"):
         parts.append("🔕 silenced")
-    if "acked" in row:
-        parts.append("acked" if str(row["acked"]).lower() == "true" else "<b>not acked</b>")
+    acked = _acked(row)
+    if acked is not None:
+        parts.append("acked" if acked else "<b>not acked</b>")
     return " · ".join(parts)
 
 

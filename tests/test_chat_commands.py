@@ -17,7 +17,7 @@ from activities.valkey.silences import RedisSilenceStore
 from core.probe import LinkResult, ProbeReport
 from starter.chat_commands import CommandRefused, parse_command
 from starter.chat_silences import parse_silence_command, split_args
-from starter.chat_status import order_incidents, report_lines
+from starter.chat_status import incident_line, order_incidents, report_lines
 from tests.alert_flow import ALERTMANAGER, alertmanager_body
 from tests.harness import CHAT_ID, eventually, running, settings_for
 from tests.loopback.telegram import TelegramLoopback
@@ -71,6 +71,12 @@ def test_incidents_unacked_first_when_acks_are_known_and_a_probe_report_per_link
     assert [r["id"] for r in order_incidents(rows)] == ["a", "c", "b"]
     plain = [{k: v for k, v in r.items() if k != "acked"} for r in rows]
     assert [r["id"] for r in order_incidents(plain)] == ["b", "a", "c"]
+    # As `awoooi incidents` rows say it ("yes"/"no"; "-" for a run that records no acks).
+    cli = [{**r, "acked": {"true": "yes", "false": "no"}[r["acked"]]} for r in rows] + \
+          [{"id": "d", "started_at": "2026-12-06T12:00", "acked": "-"}]
+    assert [r["id"] for r in order_incidents(cli)] == ["a", "c", "d", "b"]
+    assert "<b>not acked</b>" in incident_line(cli[0]) and "acked" in incident_line(cli[1])
+    assert "acked" not in incident_line(cli[3])
     report = ProbeReport(links=[LinkResult(link="api", ok=True, seconds=0.2),
                                 LinkResult(link="sentry", ok=False, seconds=3, error="no card <in time>")])
     assert report_lines(report) == ["✅ api 0.2s", "❌ sentry 3.0s — no card &lt;in time&gt;"]
