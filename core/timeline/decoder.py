@@ -411,8 +411,8 @@ class _Decoder:
     def _new_lifecycle(self) -> None:
         """An analysis after a re-open in the same run: the workflow started a new lifecycle there (a
         firing after the resolve grace), so that entry is a ``fired``, and the counts start over."""
-        if self._reopened is None:
-            return
+        if self._reopened is None or self._voc.generation < 2:
+            return  # generation 1 never started a lifecycle inside a run
         index, source, detail, facts = self._reopened
         self._reopened = None
         entry = self.entries[index]
