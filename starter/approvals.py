@@ -26,6 +26,8 @@ T = TypeVar("T")
 DECIDE_UPDATE = "decide"
 OWN_CARD_UPDATE = "own_card"
 SILENCE_UPDATE = "silence"
+# What Temporal's NOT_FOUND says when the workflow exists but its run has closed.
+_CLOSED = ("already completed", "aborted by closing workflow")
 
 
 async def send_decision(client: Client, workflow_id: str, decision: Decision, *, timeout: float) -> DecisionAnswer:
@@ -73,7 +75,9 @@ async def _update(client: Client, workflow_id: str, name: str, arg: Any, result_
                                 "and repeating it is safe") from exc
     except RPCError as exc:
         if exc.status is RPCStatusCode.NOT_FOUND:
-            if "already completed" in exc.message.lower():
+            # The run had ended, or ended while the update waited for it (the server's
+            # AbortedByWorkflowClosingErr): the incident is closed, not unknown.
+            if any(why in exc.message.lower() for why in _CLOSED):
                 raise DecisionRefused(closed) from exc
             raise NotFound(f"no open incident workflow {workflow_id}") from exc
         if exc.status is RPCStatusCode.FAILED_PRECONDITION:
