@@ -145,7 +145,9 @@ async def test_a_buffer_too_small_for_any_schedule_is_one_warning_and_a_counter(
     failed = run.metrics["awoooi_sdk_metric_drains_failed_total"]
     assert dropped > 100, f"only {dropped:.0f} dropped: the buffer did not overflow, the test proves nothing"
     panic = [line for line in run.lines if is_panic_text(line)]
-    assert len(panic) <= 4 * (failed + 1), panic  # the last drain, at shutdown, comes after the scrape
+    # Four lines of panic text per failed drain. The scrape that read ``failed`` can come before one
+    # more scheduled drain and before the last one, at shutdown: both may fail after it.
+    assert len(panic) <= 4 * (failed + 2), (len(panic), failed, panic[:8])
     lines = parsed([line for line in run.lines if not is_panic_text(line)])
     about = about_the_buffer(lines)
     assert not [line for line in about if "Dropping call" in line["event"]], "the SDK's own per-call line got through"
