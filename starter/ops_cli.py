@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import getpass
 import json
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import datetime, timezone
 from typing import Any, Protocol, TextIO
 
 from temporalio.client import Client
 
-from core.acks import AckRequest
+from core.acks import AckAnswer, AckRequest
 from core.errors import AwoooiError, UpstreamError
 from core.identity import workflow_id_for
 from core.learning_service import LearningService
-from core.repair import Decision
+from core.repair import Decision, DecisionAnswer
 from core.settings import Settings
 from starter.approvals import request_own_card, send_ack, send_decision
 
@@ -46,33 +46,36 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{round(value * 100)}%"
 
 
-async def decide(client: Client, settings: Settings, incident_id: str, *, approve: bool, by: str | None,
-                 note: str, out: TextIO, err: TextIO) -> int:
-    who = f"{(by or getpass.getuser() or 'someone')[:90]} (cli)"
-    decision = Decision(approve=approve, by=who, via="cli", at=datetime.now(timezone.utc), note=note[:500])
+def _cli_person(by: str | None) -> str:
+    """Who is at the terminal, as a decision or an ack records them."""
+    return f"{(by or getpass.getuser() or 'someone')[:90]} (cli)"
+
+
+async def _say(answer: Awaitable[DecisionAnswer | AckAnswer], out: TextIO, err: TextIO) -> int:
+    """The workflow's answer on stdout (exit 0), or why it was refused on stderr (exit 1)."""
     try:
-        answer = await send_decision(client, workflow_id_for(incident_id), decision,
-                                     timeout=settings.temporal_rpc_timeout_seconds)
+        message = (await answer).message
     except AwoooiError as exc:
         print(f"awoooi: {exc}", file=err)
         return 1
-    print(answer.message, file=out)
+    print(message, file=out)
     return 0
+
+
+async def decide(client: Client, settings: Settings, incident_id: str, *, approve: bool, by: str | None,
+                 note: str, out: TextIO, err: TextIO) -> int:
+    decision = Decision(approve=approve, by=_cli_person(by), via="cli", at=datetime.now(timezone.utc),
+                        note=note[:500])
+    return await _say(send_decision(client, workflow_id_for(incident_id), decision,
+                                    timeout=settings.temporal_rpc_timeout_seconds), out, err)
 
 
 async def ack(client: Client, settings: Settings, incident_id: str, *, by: str | None, note: str, out: TextIO,
               err: TextIO) -> int:
     """`awoooi ack`: "I'm on it" (docs/adr/0025); exit 1 when refused (someone else acked first, closed)."""
-    who = f"{(by or getpass.getuser() or 'someone')[:90]} (cli)"
-    request = AckRequest(by=who, via="cli", at=datetime.now(timezone.utc), note=note[:500])
-    try:
-        answer = await send_ack(client, workflow_id_for(incident_id), request,
-                                timeout=settings.temporal_rpc_timeout_seconds)
-    except AwoooiError as exc:
-        print(f"awoooi: {exc}", file=err)
-        return 1
-    print(answer.message, file=out)
-    return 0
+    request = AckRequest(by=_cli_person(by), via="cli", at=datetime.now(timezone.utc), note=note[:500])
+    return await _say(send_ack(client, workflow_id_for(incident_id), request,
+                               timeout=settings.temporal_rpc_timeout_seconds), out, err)
 
 
 async def own_card(client: Client, settings: Settings, incident_id: str, *, out: TextIO, err: TextIO) -> int:

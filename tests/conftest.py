@@ -20,7 +20,9 @@ from temporalio.client import Client
 from core.converter import data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from activities.connections import connect_redis
 from core import search_attributes as sa
+from core.settings import Settings
 from starter.embedded import dynamic_config_args, free_port, valkey_server, venv_binary
 from tests.loopback.openai import OpenAILoopback
 from tests.loopback.sentry import SentryLoopback
@@ -148,6 +150,16 @@ async def _no_leftover_workflows(request: pytest.FixtureRequest) -> AsyncIterato
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=5) as client:
         yield client
+
+
+@pytest.fixture
+async def own_redis(own_valkey: OwnValkey) -> AsyncIterator[Redis]:
+    """A client of the test's own Valkey (one it may kill), with a short socket timeout."""
+    client = connect_redis(Settings(redis_url=own_valkey.url, redis_socket_timeout_seconds=1))
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 def debian_binary(name: str) -> str:

@@ -4,11 +4,9 @@ per key whatever the retries (and a killed Valkey), and a metric is observed onc
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
-import pytest
 from prometheus_client import CollectorRegistry
 from redis.asyncio import Redis
 from temporalio.testing import ActivityEnvironment
@@ -19,34 +17,16 @@ from activities.chat.renotify import RenotifyActivities, RenotifySettings
 from activities.chat.telegram.client import TelegramClient
 from activities.chat.telegram.render import render_card
 from activities.chat.telegram.renderer import TelegramRenderer
-from activities.connections import connect_redis
 from activities.incident.observe import ObserveActivities
 from activities.valkey.ledger import RedisLedger
 from activities.valkey.messages import RedisMessageRefs
 from core.inputs import ObserveInput, RenotifyInput
 from core.metrics import Metrics
 from core.models import Acknowledgement
-from core.settings import Settings
 from tests.harness import CHAT_ID
 from tests.test_render import T1, UTC_TZ, make_view
-from tests.valkey_faults import OwnValkey
 
 ESCALATION_CHAT = "-100777"
-
-
-@pytest.fixture
-async def own_redis(own_valkey: OwnValkey) -> AsyncIterator[Redis]:
-    client = connect_redis(Settings(redis_url=own_valkey.url, redis_socket_timeout_seconds=1))
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
-        yield client
 
 
 def _activities(telegram, redis: Redis, http: httpx.AsyncClient, metrics: Metrics,  # noqa: ANN001

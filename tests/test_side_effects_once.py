@@ -9,7 +9,6 @@ so never send again on a retry. The loopbacks count what really arrived.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
@@ -40,21 +39,6 @@ from tests.valkey_faults import OwnValkey
 from activities.connections import connect_redis
 
 MAY_REPEAT = LABELS["en"]["may_repeat"]
-
-
-@pytest.fixture
-async def own_redis(own_valkey: OwnValkey) -> AsyncIterator[Redis]:
-    client = connect_redis(Settings(redis_url=own_valkey.url, redis_socket_timeout_seconds=1))
-    try:
-        yield client
-    finally:
-        await client.aclose()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=httpx.Timeout(5.0)) as client:
-        yield client
 
 
 def telegram_activities(telegram: TelegramLoopback, redis: Redis, http: httpx.AsyncClient,
