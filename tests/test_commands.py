@@ -117,7 +117,9 @@ def test_dev_runs_everything_and_keeps_history_across_restarts(tmp_path: Path) -
             assert [a["status"] for a in first.json()["alerts"]] == ["started"] * 3
             _wait(lambda: len(telegram.sent) == 3, what="three cards")
             ids = sorted(a["workflow_id"] for a in first.json()["alerts"])
-            assert sorted(_workflow_ids(address, 'Source="alertmanager" AND IncidentStatus="open"')) == ids
+            # Visibility follows each run's search-attribute upserts a moment after its card.
+            _wait(lambda: sorted(_workflow_ids(address, 'Source="alertmanager" AND IncidentStatus="open"')) == ids,
+                  what="the three open incidents listed")
         finally:
             assert _stop(proc, signal.SIGINT) == 0
         for port in (ports["api_port"], ports["dev_temporal_port"], ports["dev_valkey_port"]):
