@@ -63,9 +63,11 @@ async def test_a_run_passes_every_link_and_leaves_nothing_open(temporal_client, 
         assert {m["chat_id"] for m in telegram.sent} == {PROBE_CHAT} and len(telegram.sent) == 2
         assert sentry.comments == {}
         assert await redis.keys("awoooi:learning:occurrences:*") == []
-        running = [w async for w in temporal_client.list_workflows(
-            f'TaskQueue="{task_queue}" AND ExecutionStatus="Running"')]
-        assert running == []
+        # Every probe workflow has returned its result; visibility lists it as closed a moment later.
+        async def nothing_running() -> bool:
+            return [w async for w in temporal_client.list_workflows(
+                f'TaskQueue="{task_queue}" AND ExecutionStatus="Running"')] == []
+        await eventually(nothing_running, timeout=15, what="visibility to list no running workflow")
         metrics = generate_latest(served.metrics.registry).decode()
         assert 'awoooi_probe_success{link="alertmanager"} 1.0' in metrics
         assert "awoooi_probe_last_success_timestamp " in metrics
