@@ -146,9 +146,12 @@ class Settings(BaseSettings):
     # goes to the durable spool, whose drainer sends each incident's entries as one batch; 0 = off.
     intake_storm_rate: float = Field(default=20.0, ge=0)
     intake_storm_hot_seconds: float = Field(default=10.0, gt=0, le=3600)
-    # How long the drainer may keep a storm's repeat so its incident's next ones leave with it (one
-    # signal, one workflow task); resolutions and first deliveries are never held.
-    intake_storm_hold_ms: float = Field(default=5000.0, ge=0, le=30_000)
+    # The drainer keeps a storm's repeats until this many of one incident can leave as one signal
+    # (one workflow task), no storm repeat came for intake_storm_quiet_ms, or the oldest is
+    # intake_storm_hold_ms old (docs/adr/0032); resolutions and first deliveries are never held.
+    intake_storm_batch: int = Field(default=50, ge=1, le=200)
+    intake_storm_quiet_ms: float = Field(default=3000.0, ge=0, le=60_000)
+    intake_storm_hold_ms: float = Field(default=30_000.0, ge=0, le=120_000)
     # The drain lease: a replica that died holding it is replaced after this long.
     spool_lease_seconds: float = Field(default=10.0, ge=1, le=300)
 

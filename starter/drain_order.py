@@ -12,12 +12,17 @@ What must stay in arrival order does: one incident's deliveries go in one signal
 an incident's later entries wait until its batch in flight is done (a resolution never overtakes the
 firing it resolves).
 
-A storm's repeats (entries spooled ``held``, starter/storm_gauge.py) may wait up to ``hold_seconds``
-so that their incident's next repeats leave with them as one signal: a signal and its workflow task
-are what a storm costs, whatever the sender's pace (docs/adr/0023-storm-cost-per-sender.md). An
-incident's entries become ready together, in order, as soon as one of them is not held (a
-resolution, a first delivery, anything spooled because Temporal was slow), the oldest held one is
-``hold_seconds`` old, or there are ``RIPE_COUNT`` of them. Pure: no I/O; the caller passes the time.
+A storm's repeats (entries spooled ``held``, starter/storm_gauge.py) wait so that their incident's
+next repeats leave with them as one signal: a signal and its workflow task are what a storm costs, so
+a batch is filled by count, not by a time that a slow sender fills with fewer
+(docs/adr/0023-storm-cost-per-sender.md, docs/adr/0032-storm-batches-by-count.md). An incident's
+entries become ready together, in order, as soon as one of them is not held (a resolution, a first
+delivery, anything spooled because Temporal was slow), there are ``ripe`` of them, no held entry of
+any incident came for ``quiet_seconds`` (the storm is over: counts should not lag any longer), or the
+oldest is ``hold_seconds`` old (the bound on how late a count may show during a storm). The quiet gap
+is the whole storm's, not one incident's: a sender that sends each incident's repeats at random
+moments, or pauses a second or two (an httpx pool does), would otherwise cut batches short.
+Pure: no I/O; the caller passes the time.
 """
 
 from __future__ import annotations
@@ -32,8 +37,10 @@ from core.priority import queue_place
 __all__ = ["DrainOrder", "Batch"]
 
 Entry = tuple[str, SpooledDelivery]
-# An incident with this many held entries is ready without waiting out the hold.
+# An incident with this many held entries is ready without waiting out the hold (the default of
+# AWOOOI_INTAKE_STORM_BATCH).
 RIPE_COUNT = 50
+
 
 
 @dataclass
@@ -47,10 +54,14 @@ class Batch:
 
 
 class DrainOrder:
-    def __init__(self, hold_seconds: float = 0.0) -> None:
+    def __init__(self, hold_seconds: float = 0.0, *, quiet_seconds: float = 0.0, ripe: int = RIPE_COUNT) -> None:
         self._hold = timedelta(seconds=hold_seconds)
+        self._quiet = timedelta(seconds=quiet_seconds) if quiet_seconds else None
+        self._ripe = ripe
         # Incidents whose entries are all held: when they are ready at the latest.
         self._holding: dict[str, datetime] = {}
+        # When the newest held entry of any incident was spooled: the storm is over once it is old.
+        self._newest_held: datetime | None = None
         # Incidents ready to start: priority key -> fairness key -> workflow ids, oldest first.
         self._ready: dict[int, OrderedDict[str, deque[str]]] = {}
         self._batches: dict[str, Batch] = {}
@@ -75,16 +86,18 @@ class DrainOrder:
                 continue
             batch = self._batches.get(workflow_id)
             place = queue_place(item.delivery.alert)
+            if item.held and (self._newest_held is None or item.spooled_at > self._newest_held):
+                self._newest_held = item.spooled_at
             if batch is None:
                 batch = Batch(workflow_id, place.priority_key, place.fairness_key)
                 self._batches[workflow_id] = batch
-                if item.held and self._hold:
+                if item.held and self._hold and self._ripe > 1:
                     self._holding[workflow_id] = item.spooled_at + self._hold
                 else:
                     self._enqueue(batch)
             elif workflow_id in self._holding:
                 batch.priority_key = min(batch.priority_key, place.priority_key)
-                if not item.held or len(batch.entries) + 1 >= RIPE_COUNT:
+                if not item.held or len(batch.entries) + 1 >= self._ripe:
                     del self._holding[workflow_id]
                     self._enqueue(batch)
             elif place.priority_key < batch.priority_key:
@@ -95,8 +108,10 @@ class DrainOrder:
         """The next incident to start, or None when none is ready (empty, all in flight, or held
         until after ``now``)."""
         if self._holding and now is not None:
+            quiet = (self._quiet is not None and self._newest_held is not None
+                     and self._newest_held + self._quiet <= now)
             for workflow_id, ready_at in list(self._holding.items()):
-                if ready_at <= now:
+                if quiet or ready_at <= now:
                     del self._holding[workflow_id]
                     self._enqueue(self._batches[workflow_id])
         for key in sorted(self._ready):

@@ -13,8 +13,9 @@ for good (INVALID_ARGUMENT) would block everything behind it: it is logged whole
 with the delivery's JSON, so nothing vanishes silently), removed, and counted in
 awoooi_spool_refused_total.
 
-A storm's repeats (``held`` entries) may wait up to ``hold_seconds`` so that each incident's next
-repeats leave with them as one signal (starter/drain_order.py, docs/adr/0023-storm-cost-per-sender.md).
+A storm's repeats (``held`` entries) wait until ``ripe`` of one incident can leave as one signal, the
+storm's repeats stop for ``quiet_seconds``, or ``hold_seconds`` pass (starter/drain_order.py,
+docs/adr/0032-storm-batches-by-count.md).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from core.errors import IntakeUnavailable, PayloadError, UpstreamError
 from core.metrics import Metrics
 from core.models import SpooledDelivery
 from core.ports import DeliverySpool
-from starter.drain_order import DrainOrder
+from starter.drain_order import RIPE_COUNT, DrainOrder
 from starter.intake import Intake
 
 log = structlog.get_logger(__name__)
@@ -48,7 +49,8 @@ class _LeaseLost(Exception):
 
 class SpoolDrainer:
     def __init__(self, spool: DeliverySpool, intake: Intake, metrics: Metrics, *, rpc_timeout: float,
-                 lease_seconds: float, concurrency: int = 32, hold_seconds: float = 0.0) -> None:
+                 lease_seconds: float, concurrency: int = 32, hold_seconds: float = 0.0,
+                 quiet_seconds: float = 0.0, ripe: int = RIPE_COUNT) -> None:
         self._spool = spool
         self._intake = intake
         self._metrics = metrics
@@ -57,6 +59,8 @@ class SpoolDrainer:
         self._owner = f"drainer-{uuid.uuid4().hex[:12]}"
         self._concurrency = concurrency
         self._hold_seconds = hold_seconds
+        self._quiet_seconds = quiet_seconds
+        self._ripe = ripe
 
     async def run(self, stop: asyncio.Event) -> None:
         backoff = IDLE_SECONDS
@@ -89,7 +93,7 @@ class SpoolDrainer:
         self._metrics.spool_depth.set(stats.depth)
         if stats.depth == 0 or not await self._spool.acquire_lease(self._owner, self._lease_seconds):
             return 0
-        order = DrainOrder(hold_seconds=self._hold_seconds)
+        order = DrainOrder(self._hold_seconds, quiet_seconds=self._quiet_seconds, ripe=self._ripe)
         running: dict[asyncio.Task[int], str] = {}
         last: str | None = None
         started = 0

@@ -59,4 +59,6 @@ def spool_drainer(deps: ApiDeps) -> SpoolDrainer:
     """The API replica's drainer of the intake spool (one drains at a time, by lease)."""
     return SpoolDrainer(deps.spool, deps.intake, deps.metrics, rpc_timeout=deps.settings.temporal_rpc_timeout_seconds,
                         lease_seconds=deps.settings.spool_lease_seconds, concurrency=deps.settings.intake_concurrency,
-                        hold_seconds=deps.settings.intake_storm_hold_ms / 1000)
+                        hold_seconds=deps.settings.intake_storm_hold_ms / 1000,
+                        quiet_seconds=deps.settings.intake_storm_quiet_ms / 1000,
+                        ripe=deps.settings.intake_storm_batch)

@@ -120,3 +120,32 @@ def test_a_storms_repeats_wait_for_their_incidents_next_ones_up_to_the_hold() ->
     plain = DrainOrder()
     plain.add([held("HighCPU", "d")])
     assert plain.next(NOW) is not None
+
+
+def test_a_storms_repeats_leave_by_count_or_once_the_storm_goes_quiet() -> None:
+    """docs/adr/0032: a slow sender's storm fills a batch as full as a fast one's; once the storm's
+    repeats stop, counts do not lag longer than the quiet gap; the hold bounds how late a count may show."""
+    from datetime import timedelta
+
+    order = DrainOrder(30.0, quiet_seconds=3.0, ripe=5)
+    # One repeat a second (a plain client's pace over 100 incidents): still arriving, so still held.
+    order.add([held("HighCPU", "a", at=NOW + timedelta(seconds=s)) for s in range(4)])
+    assert order.next(NOW + timedelta(seconds=5.9)) is None, "a repeat came 2.9 s ago: the storm goes on"
+    order.add([last := held("HighCPU", "a", at=NOW + timedelta(seconds=6))])
+    batch = order.next(NOW + timedelta(seconds=6))
+    assert batch is not None and len(batch.entries) == 5, "ripe by count, whatever time it took"
+    assert last[0] in [e for e, _ in batch.entries]
+    order.done(batch.workflow_id)
+    # One incident stops while another goes on: the storm is not over, so "b" waits (bounded by the hold).
+    order.add([held("HighCPU", "b", at=NOW + timedelta(seconds=7))])
+    order.add([held("DiskFull", "c", at=NOW + timedelta(seconds=s)) for s in (8, 10)])
+    assert order.next(NOW + timedelta(seconds=12.9)) is None
+    # Nothing held came for 3 s: the storm is over, and what waits leaves at once.
+    ready = [order.next(NOW + timedelta(seconds=13)), order.next(NOW + timedelta(seconds=13))]
+    assert sorted(len(b.entries) for b in ready if b is not None) == [1, 2]
+    # Repeats that never stop and never fill a batch still leave when the oldest is hold_seconds old.
+    steady = DrainOrder(30.0, quiet_seconds=3.0, ripe=1000)
+    steady.add([held("HighCPU", "d", at=NOW + timedelta(seconds=s)) for s in range(0, 32, 2)])
+    assert steady.next(NOW + timedelta(seconds=29.9)) is None
+    batch = steady.next(NOW + timedelta(seconds=30))
+    assert batch is not None and len(batch.entries) == 16
