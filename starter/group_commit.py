@@ -174,7 +174,11 @@ class GroupCommit:
 
     async def _run(self, workflow_id: str, lane: _Lane) -> None:
         try:
-            await asyncio.sleep(self._window)
+            if not self._storming(workflow_id):
+                await asyncio.sleep(self._window)
+            # else: a storm's repeat goes to the spool, whose writer has its own window across every
+            # incident; a second wait here would only wake the loop once more per delivery, which is
+            # most of what a delivery costs when a slow sender wakes the API for each one.
             while lane.pending:
                 batch = lane.pending[: self._max_batch]
                 del lane.pending[: self._max_batch]
@@ -196,9 +200,12 @@ class GroupCommit:
                 if not pending.done.done():
                     pending.done.set_exception(IntakeUnavailable("intake shutting down"))
 
+    def _storming(self, workflow_id: str) -> bool:
+        return self._spool is not None and self._gauge is not None and self._gauge.storming(workflow_id)
+
     async def _commit(self, batch: list[_Pending]) -> None:
         ref = batch[0].ref
-        storm = self._spool is not None and self._gauge is not None and self._gauge.storming(ref.workflow_id)
+        storm = self._storming(ref.workflow_id)
         if await self._state.in_use():
             await self._to_spool(batch, why="the spool holds earlier deliveries", storm=storm)
             return
