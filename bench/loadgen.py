@@ -8,6 +8,8 @@ SPEC: {"targets": [base_url, ...], "path": "/api/v1/webhooks/alertmanager", "hea
 copies=2 at the same moment to targets[(k + 1) % n] too (Alertmanager HA: every instance sends).
 A 5xx or a broken connection is retried after 0.2 s, as Alertmanager does; a 4xx is final.
 ``duration`` stops taking new deliveries after that many seconds; ``deadline`` stops everything.
+``rate`` (deliveries per second, optional) paces the starts: delivery k is not sent before k / rate
+seconds after the start, so one client can be measured at another's pace.
 ``client``: "raw" (bench/rawhttp.py on uvloop, the lean sender) or "httpx" (one plain
 ``httpx.AsyncClient`` on the default asyncio loop, its pool as wide as ``concurrency``: what a
 script or a relay written by hand sends with; issue 19).
@@ -82,6 +84,7 @@ async def run(spec: dict[str, Any], bodies: list[bytes]) -> dict[str, Any]:
     stop_taking = started + spec["duration"] if spec.get("duration") else float("inf")
     stop_at = started + float(spec.get("deadline", 120))
     queue = deque(enumerate(bodies))
+    rate = float(spec.get("rate") or 0)
     results: list[list[Any]] = []
     shared = None
     if spec.get("client", "raw") == "httpx":
@@ -102,6 +105,8 @@ async def run(spec: dict[str, Any], bodies: list[bytes]) -> dict[str, Any]:
         try:
             while queue and time.monotonic() < min(stop_taking, stop_at):
                 k, raw = queue.popleft()
+                if rate and (wait := started + k / rate - time.monotonic()) > 0:
+                    await asyncio.sleep(wait)
 
                 async def one(copy: int) -> None:
                     t0 = time.monotonic()

@@ -10,6 +10,9 @@ occurrence or a re-send of one) from three senders, one after the other against 
          the reference (bench/storm.py phase 2)
   plain  the same bodies from one plain ``httpx.AsyncClient`` with 64 connections on the default
          asyncio loop: what a relay or a script sends with
+  paced  the lean sender held to the plain sender's pace (its measured deliveries/s when it ran first,
+         else --paced-rate): what a storm costs at that pace from a client that costs nothing, so the
+         pace and the client are told apart
   am-ha  Alertmanager-shaped: groups of 50 alerts per POST, every POST sent twice at once (an HA
          pair), every other round a repeat_interval re-send of the round before (same startsAt)
 
@@ -158,7 +161,7 @@ def show_cpu(parts: dict[str, float]) -> str:
     return f"{sum(parts.values()):.2f} (" + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()) + ")"
 
 
-async def sender(ctx: Context, name: str, sizes: Sizes, idle: dict[str, float]) -> Measured:
+async def sender(ctx: Context, name: str, sizes: Sizes, idle: dict[str, float], rate: float | None = None) -> Measured:
     run = payloads.new_run()
     fps = FINGERPRINTS
     if name == "am-ha":
@@ -169,12 +172,14 @@ async def sender(ctx: Context, name: str, sizes: Sizes, idle: dict[str, float]) 
         bodies = payloads.storm(run, sizes.deliveries, fps)
         expected = [len(range(i, sizes.deliveries, fps)) for i in range(fps)]
         copies, concurrency, client, per_post = 1, 64, ("httpx" if name == "plain" else "raw"), 1
+    if name != "paced":
+        rate = None
     deliveries = len(bodies) * copies * per_post
     spies = await start_profiles(ctx, name) if ctx.profile_dir is not None else []
     t_start = time.monotonic()
     cpu_before = process_cpu(ctx)
     load = await loadgen(ctx, f"{name}-{run}", [ctx.stack.base_url], bodies, concurrency=concurrency,
-                         deadline=sizes.deadline, copies=copies, client=client)
+                         deadline=sizes.deadline, copies=copies, client=client, rate=rate)
     cpu_answered = process_cpu(ctx)
     f = load_figures(load)
 
@@ -241,7 +246,9 @@ async def bench(args: argparse.Namespace) -> None:
                 rows.extend(ctx.rows)
                 ctx.rows.clear()
                 try:
-                    measured.append(await asyncio.wait_for(sender(ctx, name, sizes, idle),
+                    plain = next((m for m in measured if m.name == "plain"), None)
+                    pace = plain.rate if plain is not None else args.paced_rate
+                    measured.append(await asyncio.wait_for(sender(ctx, name, sizes, idle, pace),
                                                            sizes.deadline + 2 * sizes.settle + 120))
                 except Exception as exc:  # noqa: BLE001 - one broken sender must not hide the others' figures
                     rows.append(Row(name, "failed", f"{type(exc).__name__}: {exc}"[:200]))
@@ -301,6 +308,13 @@ def report(measured: list[Measured], rows: list[Row], ceiling: dict[str, float])
                   + (f"; deliveries/s against each client's ceiling {ratio(m.rate / ceiling['httpx'], lean.rate / ceiling['raw'])}"
                      if m.name == "plain" and ceiling.get("httpx") and ceiling.get("raw") else "")
                   + ("  (issue 19: within 30 %)" if m.name == "plain" else ""))
+    plain = next((m for m in measured if m.name == "plain"), None)
+    paced = next((m for m in measured if m.name == "paced"), None)
+    if plain is not None and paced is not None:
+        # Same pace, different client: what is left is the client's, not the pace's.
+        print(f"plain/paced (same pace): CPU-ms/delivery above idle "
+              f"{ratio(sum(above_idle(plain).values()), sum(above_idle(paced).values()))}, API above idle "
+              f"{ratio(above_idle(plain)['API'], above_idle(paced)['API'])}")
     for row in rows:
         print(f"{row.phase}: {row.figure}: {row.value}")
 
@@ -308,7 +322,10 @@ def report(measured: list[Measured], rows: list[Row], ceiling: dict[str, float])
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1,600 deliveries per sender instead of 5,000")
-    parser.add_argument("--senders", default="lean,plain,am-ha", help="comma-separated, in order")
+    parser.add_argument("--senders", default="lean,plain,am-ha", help="comma-separated, in order "
+                        "(also: paced, the lean sender at the plain one's pace)")
+    parser.add_argument("--paced-rate", type=float, default=170.0,
+                        help="deliveries/s for `paced` when plain has not run before it (default 170)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy (collapsed stacks) the API and the worker during each sender")
     parser.add_argument("--keep", action="store_true", help="keep the process logs and load files")

@@ -155,7 +155,7 @@ async def run_json(argv: list[str], timeout: float) -> dict[str, Any]:
 
 async def loadgen(ctx: Context, name: str, targets: list[str], bodies: list[bytes], *, concurrency: int,
                   deadline: float, copies: int = 1, duration: float | None = None,
-                  client: str = "raw") -> dict[str, Any]:
+                  client: str = "raw", rate: float | None = None) -> dict[str, Any]:
     """Run bench/loadgen.py in its own process; its results (partial when its deadline hit).
     ``client``: "raw" (the lean sender) or "httpx" (a plain httpx.AsyncClient; bench/senders.py)."""
     folder = ctx.tmp / f"load-{name}"
@@ -163,7 +163,7 @@ async def loadgen(ctx: Context, name: str, targets: list[str], bodies: list[byte
     (folder / "bodies.jsonl").write_bytes(b"\n".join(bodies))
     spec = {"targets": targets, "path": WEBHOOK, "headers": AUTH, "concurrency": concurrency, "copies": copies,
             "bodies_file": str(folder / "bodies.jsonl"), "duration": duration, "deadline": deadline,
-            "client": client}
+            "client": client, "rate": rate}
     (folder / "spec.json").write_text(json.dumps(spec))
     proc = await asyncio.create_subprocess_exec(sys.executable, str(ROOT / "bench" / "loadgen.py"),
                                                 str(folder / "spec.json"), str(folder / "out.json"))
