@@ -56,7 +56,7 @@ from core.models import (
     Source,
 )
 from core.repair import RepairResult, RepairStatus
-from worker.wiring import WORKFLOWS, workflow_runner
+from worker.wiring import WORKFLOWS, sandbox_validation, workflow_runner
 
 T0 = datetime(2026, 12, 6, 10, 0, tzinfo=UTC)
 
@@ -210,8 +210,10 @@ class StandIns:
     async def worker(self, client: Client, task_queue: str, *, cache: bool = True) -> AsyncIterator[Worker]:
         """``cache=False``: no cached workflows, hence no sticky task queue, so the next worker gets the
         incident's tasks at once (the test server never times a sticky queue out while it holds time)."""
-        async with Worker(client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=self.activities(),
-                          workflow_runner=workflow_runner(), max_cached_workflows=1000 if cache else 0) as worker:
+        with sandbox_validation():
+            built = Worker(client, task_queue=task_queue, workflows=list(WORKFLOWS), activities=self.activities(),
+                           workflow_runner=workflow_runner(), max_cached_workflows=1000 if cache else 0)
+        async with built as worker:
             yield worker
 
 

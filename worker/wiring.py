@@ -7,7 +7,9 @@ starter/ (the API's root, starter/wiring.py): the CLI imports both.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import gc
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -189,7 +191,31 @@ def workflow_runner() -> SandboxedWorkflowRunner:
     )
 
 
+@contextlib.contextmanager
+def sandbox_validation() -> Iterator[None]:
+    """Around a Worker's construction, which loads every workflow in the sandbox to validate it: no
+    garbage collection meanwhile. Before Python 3.12 a module's import lock is not re-entrant, and a
+    finalizer run by the collector in the middle of a sandboxed import (a never-awaited coroutine's
+    warning imports ``warnings``) fails the import with ``KeyError: <thread id>``, so the worker does
+    not start: "Failed validating workflow" (CPython gh-91351, temporalio/sdk-python#585; seen in two
+    of our full test runs). This removes the collector's part, not a finalizer run by a reference
+    count reaching zero. The same failure in a later workflow task is a task failure that Temporal
+    retries."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build_worker(client: Client, settings: Settings, activities: list[Callable[..., Any]]) -> Worker:
+    with sandbox_validation():
+        return _worker(client, settings, activities)
+
+
+def _worker(client: Client, settings: Settings, activities: list[Callable[..., Any]]) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
