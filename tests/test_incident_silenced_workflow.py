@@ -163,6 +163,8 @@ async def test_a_maintenance_window_holds_the_card_with_the_real_verdict_until_i
     closes = opens + timedelta(minutes=31)
     if closes.date() == opens.date():
         ranges = [(f"{opens:%H:%M}", f"{closes:%H:%M}")]
+    elif closes.hour == closes.minute == 0:  # closes at midnight: its end is 24:00, there is no 00:00-00:00
+        ranges = [(f"{opens:%H:%M}", "24:00")]
     else:
         ranges = [(f"{opens:%H:%M}", "24:00"), ("00:00", f"{closes:%H:%M}")]
     times = ", ".join(f'{{start_time: "{a}", end_time: "{b}"}}' for a, b in ranges)
