@@ -42,7 +42,6 @@ Entry = tuple[str, SpooledDelivery]
 RIPE_COUNT = 50
 
 
-
 @dataclass
 class Batch:
     """One incident's entries, oldest first: one signal-with-start."""

@@ -75,6 +75,11 @@ def _wait(predicate, timeout: float = 30.0, what: str = "condition") -> None:  #
         time.sleep(0.2)
 
 
+# Alertmanager incidents, not the scheduled chain probe's (it posts to the same webhook and may run
+# while the test does: `make dev` schedules it every AWOOOI_PROBE_INTERVAL).
+INCIDENTS = 'Source="alertmanager" AND WorkflowId STARTS_WITH "incident-"'
+
+
 def _workflow_ids(address: str, query: str) -> list[str]:
     out = subprocess.run(
         [venv_binary("temporal"), "workflow", "list", "--address", address, "--query", query, "-o", "json"],
@@ -118,7 +123,7 @@ def test_dev_runs_everything_and_keeps_history_across_restarts(tmp_path: Path) -
             _wait(lambda: len(telegram.sent) == 3, what="three cards")
             ids = sorted(a["workflow_id"] for a in first.json()["alerts"])
             # Visibility follows each run's search-attribute upserts a moment after its card.
-            _wait(lambda: sorted(_workflow_ids(address, 'Source="alertmanager" AND IncidentStatus="open"')) == ids,
+            _wait(lambda: sorted(_workflow_ids(address, f'{INCIDENTS} AND IncidentStatus="open"')) == ids,
                   what="the three open incidents listed")
         finally:
             assert _stop(proc, signal.SIGINT) == 0
@@ -128,7 +133,7 @@ def test_dev_runs_everything_and_keeps_history_across_restarts(tmp_path: Path) -
         proc = start()
         try:
             # History survived the restart, and so did the open incidents: a repeat edits the card.
-            assert sorted(_workflow_ids(address, 'Source="alertmanager"')) == ids
+            assert sorted(_workflow_ids(address, INCIDENTS)) == ids
             # The same alerts firing anew (new startsAt): a new occurrence of each.
             refired = json.loads(fixture_bytes("alertmanager_v4_firing_grouped.json"))
             for alert in refired["alerts"]:
