@@ -123,10 +123,11 @@ class TelegramUpdates:
             return await self._postmortem(tap, postmortem, bound)
         silence = parse_silence_data(tap.data)
         if tap.user_id not in self._settings.telegram_approver_ids:
+            if silence is not None:  # not a repair decision: the repair metric does not count it
+                bound.warning("silence refused: not an approver", who=tap.who)
+                return "refused", "You are not allowed to silence incidents."
             bound.warning("repair decision refused: not an approver", who=tap.who)
             self._metrics.repair_decisions.labels(outcome="unauthorized", via="telegram").inc()
-            if silence is not None:
-                return "refused", "You are not allowed to silence incidents."
             return "refused", "You are not allowed to approve or reject repairs."
         if silence is not None:
             return await silence_tap(self._temporal, self._silences, kind=silence[0], token=silence[1], who=tap.who,

@@ -96,6 +96,8 @@ async def test_tapped_approval_runs_once_and_six_cycles_teach_the_fix(
                 assert telegram.answers()[-1]["show_alert"] is True
                 assert "not allowed" in telegram.answers()[-1]["text"]
                 assert not scale_patches(kube)
+                assert app.metrics.registry.get_sample_value(
+                    "awoooi_repair_decisions_total", {"outcome": "unauthorized", "via": "telegram"}) == 1.0
             update = tap(data["approve"], message_id)
             approved = await app.api.post(TELEGRAM_HOOK, json=update, headers=hook_headers())
             assert approved.json() == {"status": "accepted", "detail": "Approved by @bijoyvbabu123: running scale_up"}

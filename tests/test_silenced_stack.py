@@ -107,6 +107,9 @@ async def test_silence_buttons_from_the_card_only_for_approvers_and_mute_ends_wi
                                      headers=hook_headers())
         assert refused.json() == {"status": "refused", "detail": "You are not allowed to silence incidents."}
         assert [s for s in await store.all() if any(m.value == name for m in s.matchers)] == []
+        # A stranger's Silence tap is not a repair decision: awoooi_repair_decisions_total does not count it.
+        assert app.metrics.registry.get_sample_value(
+            "awoooi_repair_decisions_total", {"outcome": "unauthorized", "via": "telegram"}) is None
 
         muted = await app.api.post(TELEGRAM_HOOK, json=tap(data["Mute until resolved"], message_id),
                                    headers=hook_headers())
