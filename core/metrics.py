@@ -127,6 +127,13 @@ class Metrics:
             "(it ran and the alert did not resolve), rejected, expired (no decision in time).",
             ["service", "action", "outcome"], registry=registry,
         )
+        self.postmortems = Counter(
+            "awoooi_postmortems_total",
+            "Postmortem button taps by an approver, by outcome: sent, already_sent (a copy was sent or is on its "
+            "way), refused (no chat, incident unknown, history gone), failed (the chat refused it), unconfirmed "
+            "(the send timed out: it may have arrived).",
+            ["outcome"], registry=registry,
+        )
         self.renotifications = Counter(
             "awoooi_incident_renotifications_total",
             "Re-notifications of unacknowledged incidents, and escalations to the escalation chat, sent.",

@@ -16,6 +16,7 @@ from typing import Any
 from temporalio.client import Client
 
 from core.errors import IntakeUnavailable, NotFound, RateLimited, UpstreamError
+from core.metrics import Metrics
 from core.ports import DocumentChannel, IdempotencyLedger, PostmortemMarks
 from core.postmortem_button import Claim, document_name, ledger_token
 from core.settings import Settings
@@ -33,8 +34,9 @@ BEING_SENT = "The postmortem is being sent (already sent or on its way)."
 
 class PostmortemTaps:
     def __init__(self, settings: Settings, temporal: Client, ledger: IdempotencyLedger, marks: PostmortemMarks,
-                 documents: DocumentChannel | None) -> None:
+                 documents: DocumentChannel | None, metrics: Metrics) -> None:
         self._settings = settings
+        self._metrics = metrics
         self._temporal = temporal
         self._ledger = ledger
         self._marks = marks
@@ -42,31 +44,37 @@ class PostmortemTaps:
 
     async def tap(self, token: str, *, chat: str | None, reply_to: str | None, bound: Any) -> tuple[str, str]:
         """(status, answer for the tapper). IntakeUnavailable when Valkey or Temporal cannot answer
-        (the update is then forgotten and Telegram re-sends it)."""
+        (the update is then forgotten and Telegram re-sends it: not counted, its retry is)."""
+        status, answer, outcome = await self._tap(token, chat=chat, reply_to=reply_to, bound=bound)
+        self._metrics.postmortems.labels(outcome=outcome).inc()
+        return status, answer
+
+    async def _tap(self, token: str, *, chat: str | None, reply_to: str | None,
+                   bound: Any) -> tuple[str, str, str]:
         chat = chat or self._settings.telegram_chat_id
         if self._documents is None or not chat:
-            return "refused", "No chat is configured to send the postmortem to."
+            return "refused", "No chat is configured to send the postmortem to.", "refused"
         try:
             incident_id = await self._ledger.approval(ledger_token(token))
             if incident_id is None:
-                return "refused", "This incident is no longer known."
+                return "refused", "This incident is no longer known.", "refused"
             claim = await self._marks.claim(token)
         except UpstreamError as exc:
             raise IntakeUnavailable("ledger unavailable") from exc
         bound = bound.bind(incident_id=incident_id)
         if claim is Claim.SENT:
             bound.info("postmortem already sent")
-            return "already_sent", ALREADY_SENT
+            return "already_sent", ALREADY_SENT, "already_sent"
         if claim is Claim.SENDING:
             bound.info("postmortem being sent by an earlier tap")
-            return "already_sent", BEING_SENT
+            return "already_sent", BEING_SENT, "already_sent"
         try:
             timeline = await read_timeline(self._temporal, incident_id)
         except (NotFound, IntakeUnavailable) as exc:
             await self._release(token, bound)
             if isinstance(exc, IntakeUnavailable):
                 raise
-            return "refused", "The incident's history is no longer kept by Temporal."
+            return "refused", "The incident's history is no longer kept by Temporal.", "refused"
         locale = self._settings.locale
         caption = _CAPTION.get(locale, _CAPTION["en"]).format(id=incident_id)
         if claim is Claim.MINE_MAY_REPEAT:
@@ -79,10 +87,11 @@ class PostmortemTaps:
             if isinstance(exc, RateLimited) or (exc.status_code is not None and exc.status_code != 200):
                 await self._release(token, bound)  # the chat did not take it: the next tap tries again
                 bound.warning("postmortem refused by the chat", error=str(exc))
-                return "refused", "The chat did not take the postmortem; tap again later."
+                return "refused", "The chat did not take the postmortem; tap again later.", "failed"
             # A timeout may hide a document that did arrive: keep the claim until it expires.
             bound.warning("postmortem send unconfirmed", error=str(exc))
-            return "refused", "The postmortem may not have been sent; tap again in a few minutes if it does not appear."
+            return ("refused", "The postmortem may not have been sent; tap again in a few minutes if it does not appear.",
+                    "unconfirmed")
         try:
             await self._marks.sent(token, ref)
         except UpstreamError as exc:
@@ -90,7 +99,7 @@ class PostmortemTaps:
             # that says it may repeat this one.
             bound.error("postmortem sent but not marked", message_id=ref, error=str(exc))
         bound.info("postmortem sent", message_id=ref, bytes=len(document))
-        return "accepted", "Postmortem sent."
+        return "accepted", "Postmortem sent.", "sent"
 
     async def _release(self, token: str, bound: Any) -> None:
         try:

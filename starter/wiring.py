@@ -41,7 +41,8 @@ def build_api_deps(settings: Settings, client: Client, redis: Redis, http: httpx
                    silence_changed=silence_changed(client, timeout=settings.temporal_rpc_timeout_seconds),
                    silence_added=silence_added(client, timeout=settings.temporal_rpc_timeout_seconds))
     deps.commands = chat_commands(deps)
-    deps.postmortems = PostmortemTaps(settings, client, ledger, RedisPostmortemMarks(redis), document_channel(deps.chat))
+    deps.postmortems = PostmortemTaps(settings, client, ledger, RedisPostmortemMarks(redis), document_channel(deps.chat),
+                                      metrics)
     return deps
 
 

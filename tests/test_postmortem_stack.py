@@ -10,11 +10,13 @@ from datetime import timedelta
 
 import httpx
 import structlog
+from prometheus_client import CollectorRegistry
 from temporalio.client import Client
 
 from activities.chat.telegram.client import TelegramClient
 from activities.valkey.ledger import RedisLedger
 from activities.valkey.postmortems import RedisPostmortemMarks
+from core.metrics import Metrics
 from core.postmortem_button import ledger_token, parse_postmortem_data
 from starter.postmortem_taps import ALREADY_SENT, BEING_SENT, PostmortemTaps
 from tests.harness import CHAT_ID, eventually, running
@@ -84,6 +86,10 @@ async def test_the_postmortem_button_sends_the_draft_once(temporal_client: Clien
         answers = [a["text"] for a in telegram.answers()]
         assert "Postmortem sent." in answers and ALREADY_SENT in answers
         assert not telegram.violations
+        # Counted once per approver's tap that was handled (a stranger's and Telegram's re-send are not).
+        counted = {outcome: app.metrics.registry.get_sample_value("awoooi_postmortems_total", {"outcome": outcome})
+                   for outcome in ("sent", "already_sent", "failed")}
+        assert counted == {"sent": 1.0, "already_sent": 1.0, "failed": 1.0}, counted
         await _an_unconfirmed_send_holds_then_repeats_with_a_note(settings, temporal_client, redis, telegram,
                                                                   incident, message_id)
 
@@ -100,8 +106,9 @@ async def _an_unconfirmed_send_holds_then_repeats_with_a_note(settings, temporal
     marks = RedisPostmortemMarks(redis, sending_ttl=timedelta(seconds=30))
     before = len(telegram.documents)
     async with httpx.AsyncClient(timeout=0.3) as http:
+        metrics = Metrics(CollectorRegistry())
         taps = PostmortemTaps(settings, temporal_client, ledger, marks,
-                              TelegramClient(http, telegram.token, telegram.base_url))
+                              TelegramClient(http, telegram.token, telegram.base_url), metrics)
         bound = structlog.get_logger("test")
         telegram.stall_next("sendDocument", 1.0)
         status, text = await taps.tap(token, chat=CHAT_ID, reply_to=str(card), bound=bound)
@@ -112,6 +119,7 @@ async def _an_unconfirmed_send_holds_then_repeats_with_a_note(settings, temporal
         await eventually(lambda: _gone(redis, token), what="the claim expired")
         status, _ = await taps.tap(token, chat=CHAT_ID, reply_to=str(card), bound=bound)
     assert status == "accepted" and len(telegram.documents) == before + 2
+    assert metrics.registry.get_sample_value("awoooi_postmortems_total", {"outcome": "unconfirmed"}) == 1.0
     assert "may repeat an earlier copy" in telegram.documents[-1]["caption"]
 
 
