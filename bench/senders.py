@@ -161,7 +161,9 @@ def show_cpu(parts: dict[str, float]) -> str:
     return f"{sum(parts.values()):.2f} (" + ", ".join(f"{k} {v:.2f}" for k, v in parts.items()) + ")"
 
 
-async def sender(ctx: Context, name: str, sizes: Sizes, idle: dict[str, float], rate: float | None = None) -> Measured:
+async def sender(ctx: Context, name: str, sizes: Sizes, idle: dict[str, float],
+                 rate: float | None = None) -> Measured:
+    """One sender's storm; ``rate`` paces it (the ``paced`` sender)."""
     run = payloads.new_run()
     fps = FINGERPRINTS
     if name == "am-ha":
@@ -172,8 +174,6 @@ async def sender(ctx: Context, name: str, sizes: Sizes, idle: dict[str, float], 
         bodies = payloads.storm(run, sizes.deliveries, fps)
         expected = [len(range(i, sizes.deliveries, fps)) for i in range(fps)]
         copies, concurrency, client, per_post = 1, 64, ("httpx" if name == "plain" else "raw"), 1
-    if name != "paced":
-        rate = None
     deliveries = len(bodies) * copies * per_post
     spies = await start_profiles(ctx, name) if ctx.profile_dir is not None else []
     t_start = time.monotonic()
@@ -248,7 +248,8 @@ async def bench(args: argparse.Namespace) -> None:
                 try:
                     plain = next((m for m in measured if m.name == "plain"), None)
                     pace = plain.rate if plain is not None else args.paced_rate
-                    measured.append(await asyncio.wait_for(sender(ctx, name, sizes, idle, pace),
+                    measured.append(await asyncio.wait_for(sender(ctx, name, sizes, idle,
+                                                                  pace if name == "paced" else None),
                                                            sizes.deadline + 2 * sizes.settle + 120))
                 except Exception as exc:  # noqa: BLE001 - one broken sender must not hide the others' figures
                     rows.append(Row(name, "failed", f"{type(exc).__name__}: {exc}"[:200]))

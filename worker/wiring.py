@@ -212,26 +212,22 @@ def sandbox_validation() -> Iterator[None]:
 
 def build_worker(client: Client, settings: Settings, activities: list[Callable[..., Any]]) -> Worker:
     with sandbox_validation():
-        return _worker(client, settings, activities)
-
-
-def _worker(client: Client, settings: Settings, activities: list[Callable[..., Any]]) -> Worker:
-    return Worker(
-        client,
-        task_queue=settings.task_queue,
-        workflows=list(WORKFLOWS),
-        workflow_runner=workflow_runner(),
-        activities=activities,
-        # The chat's flood limits are the pacer's job; card calls of one incident never race (the
-        # workflow makes them one at a time).
-        max_concurrent_activities=settings.worker_max_concurrent_activities,
-        # Few, so a backlog waits in Temporal's queue in priority order, not in the worker's FIFO.
-        max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
-        max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
-        # Each cached workflow instance holds its sandbox and state (about 0.3 MB, bench phase 4);
-        # past this many, the least recent is evicted and replays from its history at its next task.
-        max_cached_workflows=settings.worker_max_cached_workflows,
-        # On SIGTERM (a rollout) running activities get this long to finish before they are
-        # cancelled: under Kubernetes' 30 s terminationGracePeriodSeconds.
-        graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
-    )
+        return Worker(
+            client,
+            task_queue=settings.task_queue,
+            workflows=list(WORKFLOWS),
+            workflow_runner=workflow_runner(),
+            activities=activities,
+            # The chat's flood limits are the pacer's job; card calls of one incident never race (the
+            # workflow makes them one at a time).
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
+            # Few, so a backlog waits in Temporal's queue in priority order, not in the worker's FIFO.
+            max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
+            max_concurrent_local_activities=settings.worker_max_concurrent_local_activities,
+            # Each cached workflow instance holds its sandbox and state (about 0.3 MB, bench phase 4);
+            # past this many, the least recent is evicted and replays from its history at its next task.
+            max_cached_workflows=settings.worker_max_cached_workflows,
+            # On SIGTERM (a rollout) running activities get this long to finish before they are
+            # cancelled: under Kubernetes' 30 s terminationGracePeriodSeconds.
+            graceful_shutdown_timeout=timedelta(seconds=settings.worker_shutdown_grace_seconds),
+        )
