@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from datetime import timedelta
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -64,6 +65,11 @@ async def redis(valkey_url: str) -> AsyncIterator[Redis]:
         await client.aclose()
 
 
+# The SDK waits 5 s for a server it spawned to answer; with five test processes busy on two cores a
+# time-skipping server once took longer (a full run's one error). Slow to start is not broken.
+SERVER_STARTUP = timedelta(seconds=60)
+
+
 @pytest.fixture(scope="session")
 async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
@@ -72,6 +78,7 @@ async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=data_converter,
         ui=False,
         dev_server_log_level="error",
+        dev_server_startup_timeout=SERVER_STARTUP,
     )
     try:
         yield env
@@ -88,6 +95,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=venv_binary("temporal-test-server"),
         data_converter=data_converter,
+        test_server_startup_timeout=SERVER_STARTUP,
     )
     await ensure_search_attributes(env.client)
     try:

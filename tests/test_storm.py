@@ -135,8 +135,9 @@ async def test_a_long_storm_costs_each_card_at_most_its_budget_of_calls_per_wind
         await eventually(lambda: "<b>Occurrences:</b> 32" in telegram.messages.get(1, [""])[-1],
                          timeout=2 * window + 5, what="the final count on the card")
         times = telegram.call_times[first_call:]
-        # Stamped when the workflow decides, sent a few ms later: allow for that, not for a third call.
-        tight = [round(later - earlier, 2) for earlier, later in zip(times, times[2:]) if later - earlier < window - 0.5]
+        # Stamped when the workflow decides, sent later: a few ms alone, up to 0.6 s seen with the whole suite
+        # on two cores. Allow 1 s for that, not a third call (without the budget, three come within about 0.5 s).
+        tight = [round(later - earlier, 2) for earlier, later in zip(times, times[2:]) if later - earlier < window - 1.0]
         assert not tight, f"three card calls within {window} s: {tight}"
         assert 3 <= len(times) <= 2 + 2 * (8 / window + 2), f"{len(times)} calls for an 8 s storm"
         spent = len(telegram.calls)
